@@ -1,0 +1,5 @@
+"""``python -m trustmap``."""
+
+from trustmap.cli import main
+
+main()

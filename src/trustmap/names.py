@@ -1,0 +1,69 @@
+"""Names and references: DNS-1123 rules, ``namespace/name`` service references, "did you mean"."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable
+
+__all__ = [
+    "DNS1123_LABEL",
+    "closest",
+    "did_you_mean",
+    "is_dns1123_label",
+    "is_dns1123_subdomain",
+    "label_problem",
+    "parse_service_ref",
+]
+
+DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
+def is_dns1123_label(value: str) -> bool:
+    """Whether ``value`` is a valid Kubernetes DNS-1123 label (namespace, service name)."""
+    return len(value) <= 63 and bool(DNS1123_LABEL.match(value))
+
+
+def is_dns1123_subdomain(value: str) -> bool:
+    """Whether ``value`` is a valid DNS-1123 subdomain (object names up to 253 characters)."""
+    return len(value) <= 253 and bool(_SUBDOMAIN.match(value))
+
+
+def label_problem(value: str) -> str | None:
+    """Why ``value`` is not a DNS-1123 label, or ``None`` when it is one."""
+    if not value:
+        return "must not be empty"
+    if len(value) > 63:
+        return f"is {len(value)} characters long; at most 63 are allowed"
+    if value != value.lower():
+        return "must be lower case"
+    if not DNS1123_LABEL.match(value):
+        return "may hold only a-z, 0-9 and '-', and must start and end with a letter or digit"
+    return None
+
+
+def parse_service_ref(value: str) -> tuple[str | None, str, str] | None:
+    """Split ``[cluster:]namespace/name`` into its parts, or ``None`` when malformed."""
+    cluster: str | None = None
+    rest = value
+    if ":" in rest:
+        cluster, rest = rest.split(":", 1)
+    if rest.count("/") != 1:
+        return None
+    namespace, name = rest.split("/")
+    if not namespace or not name:
+        return None
+    return cluster, namespace, name
+
+
+def closest(value: str, candidates: Iterable[str]) -> str | None:
+    """The candidate most similar to ``value`` (difflib ratio ≥ 0.6), if any."""
+    matches = difflib.get_close_matches(value, sorted(set(candidates)), n=1, cutoff=0.6)
+    return matches[0] if matches else None
+
+
+def did_you_mean(value: str, candidates: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` when a close candidate exists, else an empty string."""
+    match = closest(value, candidates)
+    return f" (did you mean '{match}'?)" if match else ""

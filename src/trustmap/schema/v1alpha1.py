@@ -1,0 +1,306 @@
+"""The declaration format ``trustmap.dev/v1alpha1`` as strict pydantic models.
+
+Strict means no guessing: ``port: "8080"`` is a string, not a port, and ``exposure: no`` (YAML's
+boolean false) is not ``"no"``. Unknown fields are errors. The JSON Schema that editors use is
+generated from these models (``trustmap schema``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
+
+from trustmap.names import label_problem, parse_service_ref
+
+__all__ = [
+    "API_VERSION",
+    "KINDS",
+    "OrganizationDoc",
+    "ServiceDoc",
+    "TeamDoc",
+]
+
+API_VERSION = "trustmap.dev/v1alpha1"
+
+
+def _dns_label(value: str) -> str:
+    problem = label_problem(value)
+    if problem:
+        raise PydanticCustomError("dns1123", "'{value}' is not a DNS-1123 label: it {problem}",
+                                  {"value": value, "problem": problem})
+    return value
+
+
+def _service_ref(value: str) -> str:
+    parts = parse_service_ref(value)
+    if parts is None:
+        raise PydanticCustomError(
+            "service_ref", "'{value}' is not a service reference of the form namespace/name",
+            {"value": value},
+        )
+    for part in parts[1:]:
+        _dns_label(part)
+    return value
+
+
+def _cidr(value: str) -> str:
+    try:
+        ipaddress.ip_network(value, strict=True)
+    except ValueError:
+        try:
+            network = ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            raise PydanticCustomError(
+                "cidr", "'{value}' is not an IP range such as 10.0.0.0/8", {"value": value}
+            ) from None
+        raise PydanticCustomError(
+            "cidr_host_bits",
+            "'{value}' has host bits set; the range is {network}",
+            {"value": value, "network": str(network)},
+        ) from None
+    return value
+
+
+def _date(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            raise PydanticCustomError(
+                "date_format", "'{value}' is not a date of the form YYYY-MM-DD", {"value": value}
+            ) from None
+    return value
+
+
+DnsLabel = Annotated[str, AfterValidator(_dns_label)]
+ServiceRefText = Annotated[str, AfterValidator(_service_ref)]
+Cidr = Annotated[str, AfterValidator(_cidr)]
+Date = Annotated[dt.date, BeforeValidator(_date)]
+Port = Annotated[int, Field(ge=1, le=65535)]
+Text = Annotated[str, Field(min_length=1)]
+Protocol = Literal["TCP", "UDP", "SCTP"]
+Labels = dict[str, str]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(
+        strict=True, extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=False
+    )
+
+
+class PortSpecDoc(_Strict):
+    """A port with its protocol."""
+
+    port: Port
+    protocol: Protocol = "TCP"
+
+
+class PodSelectorDoc(_Strict):
+    """Pods of one namespace with some labels."""
+
+    namespace: DnsLabel
+    pod_labels: Labels = Field(default_factory=dict)
+
+
+class DnsDoc(_Strict):
+    """The cluster DNS resolver: a pod selector, or IP ranges for node-local/link-local resolvers."""
+
+    selector: PodSelectorDoc | None = None
+    cidrs: list[Cidr] = Field(default_factory=list)
+    ports: list[PortSpecDoc] = Field(
+        default_factory=lambda: [PortSpecDoc(port=53, protocol="UDP"), PortSpecDoc(port=53)]
+    )
+
+    @model_validator(mode="after")
+    def _one_target(self) -> DnsDoc:
+        if (self.selector is None) == (not self.cidrs):
+            raise PydanticCustomError(
+                "one_of", "dns needs exactly one of 'selector' or 'cidrs'", {}
+            )
+        return self
+
+
+class IngressControllerDoc(_Strict):
+    """Pods that may reach every ``exposure: ingress`` interface."""
+
+    name: DnsLabel = "ingress"
+    namespace: DnsLabel
+    pod_labels: Labels = Field(default_factory=dict)
+    service_account: str | None = None
+
+
+class PlatformConsumerDoc(_Strict):
+    """Infrastructure (Prometheus...) that may call named interfaces on every service."""
+
+    name: DnsLabel
+    namespace: DnsLabel
+    pod_labels: Labels = Field(default_factory=dict)
+    service_account: str | None = None
+    interfaces: list[DnsLabel] = Field(min_length=1)
+
+
+class ApiServerDoc(_Strict):
+    """Where the Kubernetes API server is."""
+
+    cidrs: list[Cidr] = Field(min_length=1)
+    ports: list[PortSpecDoc] = Field(
+        default_factory=lambda: [PortSpecDoc(port=443), PortSpecDoc(port=6443)]
+    )
+
+
+class RulesDoc(_Strict):
+    """Organisation rules."""
+
+    require_reason: bool = True
+    require_provider_consent: bool = True
+    max_expiry_days: Annotated[int, Field(ge=1)] | None = None
+
+
+class EnvironmentDoc(_Strict):
+    """A rollout mode for some namespaces of an environment."""
+
+    name: DnsLabel
+    mode: Literal["enforce", "audit"]
+    namespaces: list[str] = Field(min_length=1)
+
+
+class OrganizationSpec(_Strict):
+    """Organisation-wide settings."""
+
+    trust_domain: Text = "cluster.local"
+    dns: DnsDoc | None = None
+    ingress_controllers: list[IngressControllerDoc] = Field(default_factory=list)
+    platform_consumers: list[PlatformConsumerDoc] = Field(default_factory=list)
+    api_server: ApiServerDoc | None = None
+    rules: RulesDoc = Field(default_factory=RulesDoc)
+    environments: list[EnvironmentDoc] = Field(default_factory=list)
+
+
+class TeamSpec(_Strict):
+    """A team's owners and namespaces."""
+
+    owners: list[Text] = Field(min_length=1)
+    namespaces: list[DnsLabel] = Field(min_length=1)
+
+
+class WorkloadDoc(_Strict):
+    """How the service's pods are recognised."""
+
+    service_account: str | None = None
+    pod_labels: Labels = Field(min_length=1)
+
+
+class InterfaceDoc(_Strict):
+    """Something the service offers."""
+
+    name: DnsLabel
+    port: Port
+    service_port: Port | None = None
+    protocol: Protocol = "TCP"
+    app_protocol: Text | None = None
+    exposure: Literal["internal", "ingress", "world"] = "internal"
+    consumers: list[Text] = Field(default_factory=list)
+    methods: list[Text] = Field(default_factory=list)
+
+
+class DependencyDoc(_Strict):
+    """A call the service needs to make."""
+
+    service: ServiceRefText
+    interface: DnsLabel | None = None
+    methods: list[Text] = Field(default_factory=list)
+    reason: str | None = None
+    expires: Date | None = None
+    approved_by: Text | None = None
+
+
+class EgressDoc(_Strict):
+    """A call out of the cluster."""
+
+    host: Text | None = None
+    cidr: Cidr | None = None
+    api_server: bool = False
+    ports: list[Port | PortSpecDoc] = Field(default_factory=list)
+    reason: str | None = None
+
+    @model_validator(mode="after")
+    def _one_destination(self) -> EgressDoc:
+        chosen = [self.host is not None, self.cidr is not None, self.api_server]
+        if sum(chosen) != 1:
+            raise PydanticCustomError(
+                "one_of", "an egress entry needs exactly one of 'host', 'cidr' or 'apiServer: true'", {}
+            )
+        return self
+
+
+class ServiceSpec(_Strict):
+    """A declared service."""
+
+    team: DnsLabel
+    workload: WorkloadDoc | None = None
+    interfaces: list[InterfaceDoc] = Field(default_factory=list)
+    depends_on: list[DependencyDoc] = Field(default_factory=list)
+    egress: list[EgressDoc] = Field(default_factory=list)
+
+
+class Metadata(_Strict):
+    """Name and free-form labels/annotations of a cluster-wide document."""
+
+    name: DnsLabel
+    labels: dict[str, str] = Field(default_factory=dict)
+    annotations: dict[str, str] = Field(default_factory=dict)
+
+
+class NamespacedMetadata(Metadata):
+    """Metadata of a Service: it lives in a namespace."""
+
+    namespace: DnsLabel
+
+
+class _Document(_Strict):
+    api_version: Literal["trustmap.dev/v1alpha1"]
+
+
+class OrganizationDoc(_Document):
+    """``kind: Organization`` — exactly one, owned by the platform team."""
+
+    kind: Literal["Organization"]
+    metadata: Metadata
+    spec: OrganizationSpec = Field(default_factory=OrganizationSpec)
+
+
+class TeamDoc(_Document):
+    """``kind: Team``."""
+
+    kind: Literal["Team"]
+    metadata: Metadata
+    spec: TeamSpec
+
+
+class ServiceDoc(_Document):
+    """``kind: Service``."""
+
+    kind: Literal["Service"]
+    metadata: NamespacedMetadata
+    spec: ServiceSpec
+
+
+KINDS: dict[str, type[OrganizationDoc | TeamDoc | ServiceDoc]] = {
+    "Organization": OrganizationDoc,
+    "Team": TeamDoc,
+    "Service": ServiceDoc,
+}
