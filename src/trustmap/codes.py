@@ -1,6 +1,7 @@
 """The registry of diagnostic codes: one stable code per kind of problem, with its default severity.
 
-Families: TM1xx files and schema, TM2xx graph, TM3xx compile, TM4xx verify, TM5xx drift.
+Families: TM1xx files and schema, TM2xx graph, TM3xx compile, TM4xx verify, TM5xx drift,
+TM6xx analyze (Kubernetes manifests).
 Every code here is documented in ``docs/diagnostics.md`` (a test keeps the two in step) and, for
 TM1xx/TM2xx, has a golden case under ``tests/fixtures/validate/``.
 """
@@ -75,5 +76,27 @@ CODES: dict[str, CodeInfo] = _codes(
     ("TM220", "info", "dependency expires soon"),
     ("TM221", "warning", "platform consumer names an interface no service offers"),
     ("TM222", "warning", "dependency on itself"),
-    ("TM223", "error", "unknown consumer in an interface's consumers"),
+    ("TM223", "warning", "unknown consumer in an interface's consumers"),
+    ("TM224", "warning", "exposure needs an ingress controller the Organization does not declare"),
+    ("TM225", "warning", "apiServer egress without the API server's address"),
+    # TM6xx: analyze — Kubernetes manifests read by trustmap.analysis
+    ("TM600", "error", "object without metadata.name"),
+    ("TM601", "error", "invalid CIDR"),
+    ("TM602", "error", "ipBlock combined with a selector in one peer"),
+    ("TM603", "error", "named port toward an ipBlock destination"),
+    ("TM604", "error", "duplicate NetworkPolicy name in a namespace"),
+    ("TM605", "error", "endPort without a numeric port"),
+    ("TM606", "error", "invalid label selector"),
+    ("TM607", "error", "invalid port"),
+    ("TM608", "error", "invalid protocol"),
+    ("TM609", "error", "invalid policyTypes value"),
+    ("TM610", "error", "field of the wrong type"),
+    ("TM611", "error", "ipBlock except outside its cidr"),
+    ("TM612", "error", "empty NetworkPolicy peer"),
+    ("TM613", "warning", "unknown field in a manifest"),
+    ("TM614", "warning", "IPv6 ipBlock not modelled"),
+    ("TM615", "warning", "workload defined twice"),
+    ("TM616", "info", "pods of one workload differ in labels"),
+    ("TM617", "warning", "Ingress or Route backend service not found"),
+    ("TM618", "error", "policy selector splits the pods of one workload"),
 )

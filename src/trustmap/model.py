@@ -186,6 +186,12 @@ class Service:
     """Declared calls out of the cluster."""
     span: Span = NO_SPAN
     """Where the Service document starts."""
+    field_spans: Mapping[str, Span] = field(default_factory=dict)
+    """Spans of ``team``, ``namespace``, ``podLabels``, ``serviceAccount`` when declared."""
+
+    def at(self, key: str) -> Span:
+        """Span of field ``key``, falling back to the document."""
+        return self.field_spans.get(key, self.span)
 
     def interface(self, name: str) -> Interface | None:
         """The interface called ``name``, if declared."""
@@ -429,6 +435,8 @@ class Graph:
     """Effective calls out of the cluster, sorted."""
     rejected: tuple[RejectedDependency, ...]
     """Dependencies left out, with why."""
+    dns_clients: tuple[ServiceRef, ...]
+    """Services allowed to reach the Organization's DNS resolver (all, when one is declared)."""
     diagnostics: tuple[Diagnostic, ...]
     """Every finding of load, schema and graph checks, sorted."""
     today: dt.date

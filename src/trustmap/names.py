@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from collections.abc import Iterable
 
@@ -30,6 +31,7 @@ def is_dns1123_subdomain(value: str) -> bool:
     return len(value) <= 253 and bool(_SUBDOMAIN.match(value))
 
 
+@functools.lru_cache(maxsize=65536)
 def label_problem(value: str) -> str | None:
     """Why ``value`` is not a DNS-1123 label, or ``None`` when it is one."""
     if not value:

@@ -55,7 +55,9 @@ def load_paths(
     files, problems = discover(paths)
     if not files and not problems:
         hint = "point at a directory of *.yaml declarations or name the files"
-        problems.append(diagnostic("TM116", Span(", ".join(map(str, paths))), "no YAML files found", hint))
+        problems.append(
+            diagnostic("TM116", Span(", ".join(map(str, paths))), "no YAML files found", hint)
+        )
     results = _parse_all(files, limits, workers)
     documents = [doc for docs, _ in results for doc in docs]
     problems.extend(p for _, found in results for p in found)

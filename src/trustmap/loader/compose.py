@@ -105,16 +105,26 @@ class _Composer:
                 self.add(frame.value, line, col, frame.weight, frame.anchor)
             elif kind is alias_event:
                 if event.anchor not in self.anchors:
-                    raise self.fail("TM101", line, col, f"unknown alias '*{event.anchor}'")
+                    raise self.fail(
+                        "TM101",
+                        line,
+                        col,
+                        f"YAML syntax error: unknown alias '*{event.anchor}'",
+                        f"define the anchor '&{event.anchor}' before using it",
+                    )
                 value, weight = self.anchors[event.anchor]
                 self.add(value, line, col, weight, None)
             elif kind is yaml.DocumentStartEvent:
                 self.anchors, self.positions, self.root = {}, {}, None
                 positions = self.positions
             elif kind is yaml.DocumentEndEvent:
-                self.documents.append(Document(self.file, len(self.documents), self.root, positions))
+                self.documents.append(
+                    Document(self.file, len(self.documents), self.root, positions)
+                )
 
-    def open(self, container: dict[Any, Any] | list[Any], anchor: str | None, line: int, col: int) -> None:
+    def open(
+        self, container: dict[Any, Any] | list[Any], anchor: str | None, line: int, col: int
+    ) -> None:
         stack = self.stack
         if len(stack) >= self.limits.max_depth:
             raise self.fail(
@@ -156,7 +166,7 @@ class _Composer:
         top.weight += weight
         container = top.value
         if container.__class__ is list:
-            container.append(value)  # type: ignore[union-attr]
+            container.append(value)
         elif not top.has_key:
             self.set_key(top, value, line, col)
         else:
@@ -165,7 +175,11 @@ class _Composer:
     def set_key(self, top: _Frame, key: Any, line: int, col: int) -> None:
         if key.__class__ not in (str, int, float, bool) and key is not None:
             raise self.fail(
-                "TM111", line, col, "mapping keys must be plain scalars", "write the key as a string"
+                "TM111",
+                line,
+                col,
+                "mapping keys must be plain scalars",
+                "write the key as a string",
             )
         top.key, top.has_key, top.key_pos = key, True, (line, col)
 
@@ -188,10 +202,14 @@ class _Composer:
         mapping[key] = value
         top.first_line[key] = top.key_pos[0]
 
-    def merge(self, mapping: dict[Any, Any], value: dict[Any, Any] | list[Any], line: int, col: int) -> None:
+    def merge(
+        self, mapping: dict[Any, Any], value: dict[Any, Any] | list[Any], line: int, col: int
+    ) -> None:
         for source in value if isinstance(value, list) else [value]:
             if not isinstance(source, dict):
-                raise self.fail("TM111", line, col, "'<<' merges only mappings", "merge an anchored map")
+                raise self.fail(
+                    "TM111", line, col, "'<<' merges only mappings", "merge an anchored map"
+                )
             for key, item in source.items():
                 mapping.setdefault(key, item)
 

@@ -31,12 +31,14 @@ class Document:
 
     def span(self, path: Path = (), *, key: bool = False) -> Span:
         """Span of the value at ``path`` (or of its key), falling back to the closest ancestor."""
-        for end in range(len(path), -1, -1):
+        exact = self.positions.get(path)
+        if exact is not None:
+            if key and exact[0]:
+                return Span(self.file, exact[0], exact[1])
+            return Span(self.file, exact[2], exact[3])
+        for end in range(len(path) - 1, -1, -1):
             found = self.positions.get(path[:end])
             if found is None:
                 continue
-            key_line, key_col, line, col = found
-            if key and end == len(path) and key_line:
-                return Span(self.file, key_line, key_col)
-            return Span(self.file, line, col)
+            return Span(self.file, found[2], found[3])
         return Span(self.file, 1, 1)

@@ -38,7 +38,7 @@ def discover(paths: Sequence[str | os.PathLike[str]]) -> tuple[list[str], list[D
 
 
 def _walk(root: Path) -> list[str]:
-    files = []
+    files: list[str] = []
     for folder, dirs, names in os.walk(root):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         files.extend(str(Path(folder) / n) for n in names if n.endswith(SUFFIXES))

@@ -19,8 +19,10 @@ _NUMERIC_START = frozenset("-+0123456789.")
 _WORDS: dict[str, Any] = {"": None, "~": None, "<<": "<<"}
 for _word in ("null", "Null", "NULL"):
     _WORDS[_word] = None
-for _truth, _words in ((True, "yes Yes YES true True TRUE on On ON"),
-                       (False, "no No NO false False FALSE off Off OFF")):
+for _truth, _words in (
+    (True, "yes Yes YES true True TRUE on On ON"),
+    (False, "no No NO false False FALSE off Off OFF"),
+):
     for _word in _words.split():
         _WORDS[_word] = _truth
 _KNOWN_TAGS = {
@@ -55,7 +57,9 @@ def resolve_scalar(value: str, tag: str | None, plain: bool) -> Any:
             return _WORDS[value]
         if not value or value[0] not in _NUMERIC_START:
             return value
-        implicit = _RESOLVER.resolve(yaml.ScalarNode, value, (True, False))
+        implicit: str = _RESOLVER.resolve(  # type: ignore[no-untyped-call]
+            yaml.ScalarNode, value, (True, False)
+        )
         try:
             return _construct(value, implicit)
         except ScalarError:

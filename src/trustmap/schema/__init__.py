@@ -91,18 +91,20 @@ def _wrong_version(doc: Located, version: Any) -> Diagnostic:
     return diagnostic(
         "TM108",
         doc.span(("apiVersion",)),
-        f"unsupported apiVersion {describe(version)}{did_you_mean(str(version), [API_VERSION])}",
+        f"unsupported apiVersion '{version}'{did_you_mean(str(version), [API_VERSION])}",
         f"this version of trustmap reads {API_VERSION}",
     )
 
 
 def _wrong_kind(doc: Located, kind: Any) -> Diagnostic:
     if kind is None:
-        return diagnostic("TM109", doc.span(), "missing kind", "add 'kind: Service' (or Team, Organization)")
+        return diagnostic(
+            "TM109", doc.span(), "missing kind", "add 'kind: Service' (or Team, Organization)"
+        )
     return diagnostic(
         "TM109",
         doc.span(("kind",)),
-        f"unknown kind {describe(kind)}{did_you_mean(str(kind), KINDS)}",
+        f"unknown kind '{kind}'{did_you_mean(str(kind), KINDS)}",
         "use one of: Organization, Team, Service",
     )
 

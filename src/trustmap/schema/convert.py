@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+
+from trustmap.diagnostics import Span
 from trustmap.model import (
     ApiServer,
     Dependency,
@@ -36,10 +39,26 @@ __all__ = ["to_organization", "to_service", "to_team"]
 _DEPENDENCY_KEYS = ("service", "interface", "methods", "reason", "expires", "approvedBy")
 
 
+class _LazySpans(Mapping[str, Span]):
+    """Field spans of one entry, looked up only when a diagnostic asks (most never do)."""
+
+    __slots__ = ("_keys", "_paths", "_source")
+
+    def __init__(self, source: Located, paths: Mapping[str, tuple[str | int, ...]]) -> None:
+        self._source, self._paths, self._keys = source, paths, tuple(paths)
+
+    def __getitem__(self, key: str) -> Span:
+        return self._source.span(self._paths[key])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+
 def _ports(items: list[PortSpecDoc] | list[int | PortSpecDoc]) -> tuple[PortSpec, ...]:
-    return tuple(
-        PortSpec(i) if isinstance(i, int) else PortSpec(i.port, i.protocol) for i in items
-    )
+    return tuple(PortSpec(i) if isinstance(i, int) else PortSpec(i.port, i.protocol) for i in items)
 
 
 def to_team(doc: TeamDoc, source: Located) -> Team:
@@ -106,11 +125,18 @@ def to_service(doc: ServiceDoc, source: Located) -> Service:
         depends_on=tuple(
             _dependency(d, source, ("spec", "dependsOn", n)) for n, d in enumerate(spec.depends_on)
         ),
-        egress=tuple(
-            _egress(e, source, ("spec", "egress", n)) for n, e in enumerate(spec.egress)
-        ),
+        egress=tuple(_egress(e, source, ("spec", "egress", n)) for n, e in enumerate(spec.egress)),
         span=source.span(),
+        field_spans=_LazySpans(source, _SERVICE_PATHS),
     )
+
+
+_SERVICE_PATHS: dict[str, tuple[str | int, ...]] = {
+    "team": ("spec", "team"),
+    "namespace": ("metadata", "namespace"),
+    "podLabels": ("spec", "workload", "podLabels"),
+    "serviceAccount": ("spec", "workload", "serviceAccount"),
+}
 
 
 def _interface(doc: InterfaceDoc, source: Located, path: tuple[str | int, ...]) -> Interface:
@@ -133,7 +159,7 @@ def _interface(doc: InterfaceDoc, source: Located, path: tuple[str | int, ...]) 
 
 def _dependency(doc: DependencyDoc, source: Located, path: tuple[str | int, ...]) -> Dependency:
     raw = source.data["spec"]["dependsOn"][path[-1]]
-    spans = {key: source.span((*path, key)) for key in _DEPENDENCY_KEYS if key in raw}
+    spans = _LazySpans(source, {key: (*path, key) for key in _DEPENDENCY_KEYS if key in raw})
     return Dependency(
         service=doc.service,
         interface=doc.interface,

@@ -43,7 +43,7 @@ _VALUE_CODES = {"dns1123": "TM114", "service_ref": "TM115"}
 _BOUNDS = {
     "greater_than_equal": "must be at least {ge}, got {got}",
     "less_than_equal": "must be at most {le}, got {got}",
-    "too_short": "needs at least {min_length} entries, got none",
+    "too_short": "needs at least one entry, got none",
     "string_too_short": "must not be empty",
 }
 
@@ -84,8 +84,10 @@ def _path(loc: tuple[int | str, ...]) -> Path:
 
 
 def _is_internal(part: str) -> bool:
-    return part[:1].isupper() or part in {"int", "str", "constrained-int", "function-after"} or (
-        "[" in part
+    return (
+        part[:1].isupper()
+        or part in {"int", "str", "constrained-int", "function-after"}
+        or ("[" in part)
     )
 
 
@@ -97,7 +99,9 @@ def field_name(path: Path) -> str:
     return text or "document"
 
 
-def _one(error: ErrorDetails, path: Path, doc: Located, model: type[BaseModel]) -> Diagnostic | None:
+def _one(
+    error: ErrorDetails, path: Path, doc: Located, model: type[BaseModel]
+) -> Diagnostic | None:
     kind = error["type"]
     where = field_name(path)
     if kind == "extra_forbidden":
@@ -106,7 +110,9 @@ def _one(error: ErrorDetails, path: Path, doc: Located, model: type[BaseModel]) 
         parent = field_name(path[:-1]) if path[:-1] else ""
         at = f" in '{parent}'" if parent else ""
         return diagnostic(
-            "TM112", doc.span(path[:-1]), f"missing required field '{path[-1]}'{at}",
+            "TM112",
+            doc.span(path[:-1]),
+            f"missing required field '{path[-1]}'{at}",
             f"add '{path[-1]}:' (see `trustmap schema`)",
         )
     if kind in _TYPE_NAMES or kind.endswith("_type"):
@@ -117,7 +123,7 @@ def _one(error: ErrorDetails, path: Path, doc: Located, model: type[BaseModel]) 
     message = _BOUNDS.get(kind, error["msg"].removeprefix("Value error, ")).format(
         **(error.get("ctx") or {}), got=describe(error.get("input"))
     )
-    return diagnostic(code, doc.span(path), f"'{where}': {message}", _value_hint(kind, error))
+    return diagnostic(code, doc.span(path), f"'{where}': {message}", _value_hint(kind, error, path))
 
 
 def _unknown_field(path: Path, doc: Located, model: type[BaseModel]) -> Diagnostic:
@@ -134,7 +140,11 @@ def _wrong_type(error: ErrorDetails, path: Path, where: str, doc: Located) -> Di
     value = error.get("input")
     hint = "fix the value's type"
     if isinstance(value, str) and wanted == "an integer":
-        hint = f"remove the quotes: {path[-1]}: {value}"
+        hint = (
+            f"remove the quotes: {path[-1]}: {value}"
+            if isinstance(path[-1], str)
+            else (f"remove the quotes: {value}")
+        )
     elif isinstance(value, bool) and wanted == "a string":
         hint = "YAML reads unquoted yes/no/on/off/true/false as booleans; quote the value"
     elif isinstance(value, str) and wanted == "true or false":
@@ -148,18 +158,24 @@ def _bad_choice(error: ErrorDetails, path: Path, where: str, doc: Located) -> Di
     expected = str((error.get("ctx") or {}).get("expected", "")).replace("'", "")
     options = [o.strip() for o in expected.replace(" or ", ",").split(",") if o.strip()]
     value = error.get("input")
-    guess = closest(str(value), options) if isinstance(value, str) else None
+    guess = None
+    if isinstance(value, str):
+        same = next((o for o in options if o.lower() == value.lower()), None)
+        guess = same or closest(value, options)
     hint = f"use one of: {', '.join(options)}"
     if isinstance(value, bool):
         hint = f"YAML reads unquoted yes/no/on/off as booleans; {hint}"
     suffix = f" (did you mean '{guess}'?)" if guess else ""
     code = "TM108" if path == ("apiVersion",) else "TM113"
     return diagnostic(
-        code, doc.span(path), f"'{where}' must be one of {', '.join(options)}, got {describe(value)}{suffix}", hint
+        code,
+        doc.span(path),
+        f"'{where}' must be one of {', '.join(options)}, got {describe(value)}{suffix}",
+        hint,
     )
 
 
-def _value_hint(kind: str, error: ErrorDetails) -> str | None:
+def _value_hint(kind: str, error: ErrorDetails, path: Path) -> str | None:
     if kind == "dns1123":
         return "use lower-case letters, digits and '-', at most 63 characters"
     if kind == "service_ref":
@@ -167,7 +183,10 @@ def _value_hint(kind: str, error: ErrorDetails) -> str | None:
     if kind == "cidr_host_bits":
         return f"write {(error.get('ctx') or {}).get('network')}"
     if kind in {"greater_than_equal", "less_than_equal"}:
-        return "use a value in the allowed range (ports are 1-65535)"
+        is_port = any(isinstance(p, str) and "port" in p.lower() for p in path)
+        return "ports are 1-65535" if is_port else "use a value in the allowed range"
+    if kind == "one_of":
+        return "split the entry into one entry per destination"
     if kind == "too_short":
         return "give at least one entry"
     if kind == "date_format":

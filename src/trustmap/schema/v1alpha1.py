@@ -38,8 +38,11 @@ API_VERSION = "trustmap.dev/v1alpha1"
 def _dns_label(value: str) -> str:
     problem = label_problem(value)
     if problem:
-        raise PydanticCustomError("dns1123", "'{value}' is not a DNS-1123 label: it {problem}",
-                                  {"value": value, "problem": problem})
+        raise PydanticCustomError(
+            "dns1123",
+            "'{value}' is not a DNS-1123 label: it {problem}",
+            {"value": value, "problem": problem},
+        )
     return value
 
 
@@ -47,7 +50,8 @@ def _service_ref(value: str) -> str:
     parts = parse_service_ref(value)
     if parts is None:
         raise PydanticCustomError(
-            "service_ref", "'{value}' is not a service reference of the form namespace/name",
+            "service_ref",
+            "'{value}' is not a service reference of the form namespace/name",
             {"value": value},
         )
     for part in parts[1:]:
@@ -242,7 +246,9 @@ class EgressDoc(_Strict):
         chosen = [self.host is not None, self.cidr is not None, self.api_server]
         if sum(chosen) != 1:
             raise PydanticCustomError(
-                "one_of", "an egress entry needs exactly one of 'host', 'cidr' or 'apiServer: true'", {}
+                "one_of",
+                "an egress entry needs exactly one of 'host', 'cidr' or 'apiServer: true'",
+                {},
             )
         return self
 

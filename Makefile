@@ -1,0 +1,58 @@
+# trustmap — developer entry points. `make demo` and `make test` work on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+TM := $(VENV)/bin/trustmap
+EXTRAS ?= dev,observe,server
+EXAMPLE := examples/online-boutique
+OUT ?= out
+NOW ?= 2026-11-23
+
+.PHONY: install system demo test lint golden bench clean help
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
+
+install: $(VENV)/.installed  ## create .venv and install trustmap with its extras
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[$(EXTRAS)]'
+	touch $@
+
+system:  ## install the Debian packages the tests need (PostgreSQL, Chromium) when missing
+	bash scripts/setup-system.sh
+
+demo: install  ## validate the Online Boutique example, ask it questions, draw it
+	$(TM) validate $(EXAMPLE) --now $(NOW)
+	$(TM) query callers default/cartservice $(EXAMPLE) --now $(NOW)
+	$(TM) query dependents productcatalogservice $(EXAMPLE) --now $(NOW)
+	$(TM) query path loadgenerator redis-cart $(EXAMPLE) --now $(NOW)
+	$(TM) query exposed $(EXAMPLE) --now $(NOW)
+	$(TM) explain frontend cartservice $(EXAMPLE) --now $(NOW)
+	-$(TM) explain adservice cartservice $(EXAMPLE) --now $(NOW)
+	mkdir -p $(OUT)
+	$(TM) graph $(EXAMPLE) --format html -o $(OUT)/online-boutique.html --now $(NOW)
+	@echo "open $(OUT)/online-boutique.html in a browser to see the graph"
+
+test: install system  ## run the whole test suite (fails if no test was collected)
+	@set +e; $(PY) -m pytest; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: that is a failure here"; exit 1; fi; \
+	exit $$rc
+
+lint: install  ## ruff, ruff format, mypy --strict, import-linter layer contract
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff format --check src tests benchmarks
+	$(VENV)/bin/mypy --strict src
+	$(VENV)/bin/lint-imports
+
+golden: install  ## regenerate golden files; review them with `git diff`
+	$(PY) tests/regen_golden.py
+
+bench: install  ## run the benchmarks (see benchmarks/RESULTS.md)
+	$(PY) benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) $(OUT) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,57 @@
+"""NetworkPolicy semantics: which workloads may connect to which, and to what outside addresses.
+
+``load_manifests`` reads Kubernetes manifests into a :class:`Cluster`, ``analyze`` computes the
+allowed :class:`Connectivity` (np-guard semantics, see ``shared/cases/netpol/README.md``),
+``render_connlist`` prints it as np-guard's connlist, ``posture`` summarises isolation gaps.
+"""
+
+from __future__ import annotations
+
+from trustmap.analysis.connectivity import Connectivity, Direction, Flow, IPFlow
+from trustmap.analysis.connlist import ConnRow, connlist_lines, connlist_rows, render_connlist
+from trustmap.analysis.formats import (
+    render_csv,
+    render_dot,
+    render_json,
+    render_posture,
+    to_json_data,
+)
+from trustmap.analysis.load import load_manifests
+from trustmap.analysis.objects import INGRESS_CONTROLLER, Cluster, NetworkPolicy, Workload
+from trustmap.analysis.ports import ALL_CONNS, NO_CONNS, ConnSet
+from trustmap.analysis.posture import Exposure, NamespacePosture, Posture, posture
+from trustmap.analysis.reachability import analyze
+from trustmap.analysis.run import Analysis, analyze_paths, focus, match_workloads
+
+__all__ = [
+    "ALL_CONNS",
+    "INGRESS_CONTROLLER",
+    "NO_CONNS",
+    "Analysis",
+    "Cluster",
+    "ConnRow",
+    "ConnSet",
+    "Connectivity",
+    "Direction",
+    "Exposure",
+    "Flow",
+    "IPFlow",
+    "NamespacePosture",
+    "NetworkPolicy",
+    "Posture",
+    "Workload",
+    "analyze",
+    "analyze_paths",
+    "connlist_lines",
+    "connlist_rows",
+    "focus",
+    "load_manifests",
+    "match_workloads",
+    "posture",
+    "render_connlist",
+    "render_csv",
+    "render_dot",
+    "render_json",
+    "render_posture",
+    "to_json_data",
+]

@@ -1,0 +1,88 @@
+"""Pods of one workload that a policy tells apart.
+
+A workload is reported as one peer, so its pods must look the same to every policy. When pods
+that share an owner carry different labels (hand-made pods, a rollout caught half-way) and some
+policy selector matches only part of them, no single connectivity line is true for the workload:
+np-guard refuses such input, and so does trustmap (TM618) rather than guess.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+from trustmap.analysis.objects import Labels, Namespace, NetworkPolicy, Pod, PodPeer
+from trustmap.analysis.selectors import Selector
+from trustmap.analysis.source import Cursor, Issues
+
+__all__ = ["check_label_gaps"]
+
+
+def check_label_gaps(
+    pods: Sequence[Pod],
+    policies: Sequence[NetworkPolicy],
+    namespaces: Sequence[Namespace],
+    issues: Issues,
+) -> None:
+    """Report (TM618) each policy selector that matches some but not all pods of a workload."""
+    variants: dict[str, set[Labels]] = {}
+    where: dict[str, str] = {}
+    for pod in pods:
+        variants.setdefault(pod.workload.id, set()).add(pod.labels)
+        where[pod.workload.id] = pod.workload.namespace
+    split = {w: v for w, v in variants.items() if len(v) > 1}
+    if not split:
+        return
+    ns_labels = {ns.name: dict(ns.labels) for ns in namespaces}
+    for policy in policies:
+        for path, selector, in_scope in _selectors(policy, ns_labels):
+            for workload, label_sets in sorted(split.items()):
+                if not in_scope(where[workload]):
+                    continue
+                matched = {selector.matches(dict(labels)) for labels in label_sets}
+                if len(matched) > 1:
+                    _report(policy, path, selector, workload, issues)
+
+
+def _report(
+    policy: NetworkPolicy,
+    path: tuple[str | int, ...],
+    selector: Selector,
+    workload: str,
+    issues: Issues,
+) -> None:
+    origin = policy.origin
+    Cursor(origin.file, origin.doc, origin.path + path, issues).report(
+        "TM618",
+        f"selector '{selector}' of NetworkPolicy {policy.ref} matches only some pods of {workload}",
+        "give the workload's pods the same labels, or select on labels they share",
+    )
+
+
+_Scope = tuple[tuple[str | int, ...], Selector, "_InScope"]
+
+
+class _InScope:
+    """Whether a namespace is in a selector's reach."""
+
+    def __init__(
+        self, policy: NetworkPolicy, peer: PodPeer | None, labels: dict[str, dict[str, str]]
+    ):
+        self._policy = policy.namespace
+        self._selector = peer.namespace_selector if peer is not None else None
+        self._labels = labels
+
+    def __call__(self, namespace: str) -> bool:
+        if self._selector is None:
+            return namespace == self._policy
+        return self._selector.matches(self._labels.get(namespace, {}))
+
+
+def _selectors(policy: NetworkPolicy, ns_labels: dict[str, dict[str, str]]) -> Iterator[_Scope]:
+    yield ("spec", "podSelector"), policy.pod_selector, _InScope(policy, None, ns_labels)
+    for direction, rules in (("ingress", policy.ingress), ("egress", policy.egress)):
+        key = "from" if direction == "ingress" else "to"
+        for rule in rules:
+            for i, peer in enumerate(rule.peers or ()):
+                if isinstance(peer, PodPeer) and peer.pod_selector is not None:
+                    path = ("spec", direction, rule.index, key, i, "podSelector")
+                    yield path, peer.pod_selector, _InScope(policy, peer, ns_labels)

@@ -1,0 +1,115 @@
+"""What every command shares: path arguments, ``--now``, ``--format``, loading, exit codes, output."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn, TypeVar
+
+import click
+from rich.console import Console
+
+from trustmap.diagnostics import Diagnostic, has_errors
+from trustmap.graph import load_graph
+from trustmap.model import Graph
+from trustmap.report import render_diagnostics, summary_line
+
+__all__ = [
+    "UNREADABLE",
+    "echo_json",
+    "exit_for",
+    "fail",
+    "load",
+    "note_findings",
+    "now_option",
+    "out",
+    "paths_argument",
+    "stderr",
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+UNREADABLE = frozenset({"TM100", "TM104", "TM106", "TM116"})
+"""Codes that mean the input could not be read at all: exit 2, not 1."""
+
+out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
+stderr = Console(stderr=True, soft_wrap=True, width=None if sys.stderr.isatty() else 200)
+
+
+def paths_argument(func: F) -> F:
+    """``PATH...``: declaration files or directories (default: the current directory)."""
+    return click.argument("paths", nargs=-1, type=click.Path(path_type=str))(func)
+
+
+def _parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt.date:
+    if value is None:
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"'{value}' is not a date of the form YYYY-MM-DD") from None
+
+
+def now_option(func: F) -> F:
+    """``--now DATE``: judge expiry as of this date (default: today)."""
+    return click.option(
+        "--now",
+        "today",
+        metavar="YYYY-MM-DD",
+        callback=_parse_date,
+        help="Judge expiry as of this date (default: today).",
+    )(func)
+
+
+def load(paths: Sequence[str], today: dt.date) -> Graph:
+    """Load the graph, with a spinner on a terminal; exit 2 when nothing could be read."""
+    with (
+        stderr.status("loading declarations…", spinner="dots") if stderr.is_terminal else _nothing()
+    ):
+        graph = load_graph(list(paths) or ["."], today)
+    unreadable = [d for d in graph.diagnostics if d.code in UNREADABLE]
+    if unreadable and not graph.services and not graph.teams:
+        sys.stderr.write(render_diagnostics(unreadable))
+        sys.exit(2)
+    return graph
+
+
+class _nothing:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *_: object) -> None:
+        return None
+
+
+def exit_for(diagnostics: Sequence[Diagnostic], *, strict: bool) -> NoReturn:
+    """Exit 2 for unreadable input, 1 for findings (warnings too with ``strict``), else 0."""
+    if any(d.code in UNREADABLE for d in diagnostics):
+        sys.exit(2)
+    sys.exit(1 if has_errors(diagnostics, strict=strict) else 0)
+
+
+def note_findings(graph: Graph) -> None:
+    """On stderr, mention declaration errors that a query answer silently skips."""
+    errors = [d for d in graph.diagnostics if d.severity.value == "error"]
+    if errors:
+        stderr.print(
+            f"[yellow]note:[/] the declarations have {summary_line(errors)}; answers use the "
+            "valid part only (run `trustmap validate` for details)",
+            highlight=False,
+        )
+
+
+def echo_json(value: Any) -> None:
+    """Print stable, indented JSON to stdout."""
+    click.echo(json.dumps(value, indent=2, sort_keys=True))
+
+
+def fail(message: str, hint: str | None = None) -> NoReturn:
+    """Report a usage problem on stderr and exit 2."""
+    stderr.print(f"[red]error:[/] {message}", highlight=False)
+    if hint:
+        stderr.print(f"  hint: {hint}", highlight=False)
+    sys.exit(2)

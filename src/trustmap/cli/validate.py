@@ -1,0 +1,41 @@
+"""``trustmap validate``: check declarations and report every problem at once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+
+import click
+
+from trustmap.cli.common import exit_for, load, now_option, paths_argument, stderr
+from trustmap.report import FORMATS, render_diagnostics, summary_line
+
+__all__ = ["validate"]
+
+_EPILOG = """\b
+Examples:
+  trustmap validate examples/online-boutique
+  trustmap validate teams/ --strict --format github     # annotations in a GitHub pull request
+  trustmap validate . --format sarif > trustmap.sarif   # code scanning
+  trustmap validate . --now 2027-01-01                  # what will have expired by then?
+
+\b
+Exit status: 0 clean, 1 findings (errors; warnings too with --strict), 2 unreadable input.
+"""
+
+
+@click.command(epilog=_EPILOG)
+@paths_argument
+@now_option
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option("--strict", is_flag=True, help="Fail on warnings too.")
+@click.option("--quiet", "-q", is_flag=True, help="Show errors and warnings only, no info.")
+def validate(paths: tuple[str, ...], today: dt.date, fmt: str, strict: bool, quiet: bool) -> None:
+    """Check declarations: YAML, schema and every organisation-wide graph rule."""
+    graph = load(paths, today)
+    found = [d for d in graph.diagnostics if not (quiet and d.severity.value == "info")]
+    sys.stdout.write(render_diagnostics(found, fmt))
+    if fmt == "text":
+        stats = f"{len(graph.services)} services, {len(graph.edges)} allowed flows"
+        stderr.print(f"{summary_line(found)} ({stats})", highlight=False)
+    exit_for(found, strict=strict)

@@ -1,0 +1,299 @@
+"""Resolve each ``dependsOn`` entry and decide whether it is an effective edge.
+
+A dependency becomes an allowed flow only when the target service and interface exist, the
+provider consents, a reason is given (when required), it has not expired (nor runs past the
+organisation's cap), and the methods asked for are offered. Every failed condition is a
+diagnostic *and* a line in :class:`~trustmap.model.RejectedDependency`, so ``explain`` can say why.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from trustmap.diagnostics import Diagnostic, diagnostic
+from trustmap.graph.consent import consents
+from trustmap.model import (
+    Dependency,
+    Edge,
+    EdgeKind,
+    Endpoint,
+    Interface,
+    Rules,
+    Service,
+    ServiceRef,
+    Team,
+)
+from trustmap.names import closest, did_you_mean, parse_service_ref
+
+__all__ = ["Resolution", "endpoint_of", "resolve_dependency"]
+
+SOON_DAYS = 30
+_BLOCKING = frozenset({"TM203", "TM204", "TM210", "TM211", "TM212", "TM213", "TM214", "TM218"})
+
+
+@dataclass(slots=True)
+class Resolution:
+    """The outcome for one dependency: its edge, or the reasons it has none."""
+
+    edge: Edge | None = None
+    target: ServiceRef | None = None
+    interface: Interface | None = None
+    failed: list[str] = field(default_factory=list)
+    codes: list[str] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def add(self, found: Diagnostic, condition: str) -> None:
+        self.diagnostics.append(found)
+        if found.code in _BLOCKING:
+            self.failed.append(condition)
+            self.codes.append(found.code)
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What resolving needs to know about the whole organisation."""
+
+    services: Mapping[ServiceRef, Service]
+    by_namespace: Mapping[str, tuple[str, ...]]
+    teams: Mapping[str, Team]
+    rules: Rules
+    today: dt.date
+
+
+def endpoint_of(service: Service) -> Endpoint:
+    """The caller side of an edge for a declared service."""
+    ref, workload = service.ref, service.workload
+    return Endpoint(ref.namespace, ref.name, workload.pod_labels, workload.service_account)
+
+
+def resolve_dependency(caller: Service, dep: Dependency, ctx: Context) -> Resolution:
+    """Check every condition of one dependency and build its edge when all hold."""
+    result = Resolution()
+    target = _target(caller, dep, ctx, result)
+    if target is None:
+        return result
+    interface = _interface(target, dep, result)
+    if interface is None:
+        return result
+    result.target, result.interface = target.ref, interface
+    _check_consent(caller, target, interface, dep, ctx, result)
+    _check_reason(dep, ctx, result)
+    _check_expiry(dep, ctx, result)
+    methods = _check_methods(interface, dep, result)
+    if not result.failed:
+        result.edge = _edge(caller, target, interface, dep, methods)
+    return result
+
+
+def _target(caller: Service, dep: Dependency, ctx: Context, result: Resolution) -> Service | None:
+    parts = parse_service_ref(dep.service)
+    ref = ServiceRef(parts[1], parts[2]) if parts else None
+    target = ctx.services.get(ref) if ref else None
+    if target is None:
+        result.add(
+            diagnostic(
+                "TM203",
+                dep.at("service"),
+                f"unknown service '{dep.service}'{_suggest(ref, ctx)}",
+                "declare the service, or fix the reference (namespace/name)",
+            ),
+            f"target service {dep.service} is not declared",
+        )
+    return target
+
+
+def _suggest(ref: ServiceRef | None, ctx: Context) -> str:
+    """ " (did you mean 'ns/x'?)": a close name in the same namespace, else the same or a close
+    name in the closest namespace; only services that exist are suggested."""
+    if ref is None:
+        return ""
+    same = ctx.by_namespace.get(ref.namespace)
+    if same:
+        name = closest(ref.name, same)
+        return f" (did you mean '{ref.namespace}/{name}'?)" if name else ""
+    homes = [ns for ns, names in ctx.by_namespace.items() if ref.name in names]
+    namespace = closest(ref.namespace, homes) or closest(ref.namespace, ctx.by_namespace)
+    if namespace is None:
+        return ""
+    name = (
+        ref.name
+        if ref.name in ctx.by_namespace[namespace]
+        else closest(ref.name, ctx.by_namespace[namespace])
+    )
+    return f" (did you mean '{namespace}/{name}'?)" if name else ""
+
+
+def _interface(target: Service, dep: Dependency, result: Resolution) -> Interface | None:
+    names = [i.name for i in target.interfaces]
+    if dep.interface is not None:
+        found = target.interface(dep.interface)
+        if found is None:
+            result.add(
+                diagnostic(
+                    "TM204",
+                    dep.at("interface"),
+                    f"service {target.ref} has no interface '{dep.interface}'"
+                    f"{did_you_mean(dep.interface, names)}",
+                    f"interfaces of {target.ref}: {', '.join(names) or 'none'}",
+                ),
+                f"interface {dep.interface} is not offered by {target.ref}",
+            )
+        return found
+    if len(target.interfaces) == 1:
+        return target.interfaces[0]
+    if not target.interfaces:
+        result.add(
+            diagnostic(
+                "TM204",
+                dep.at("service"),
+                f"service {target.ref} offers no interface",
+                "depend on a service that declares an interface",
+            ),
+            f"{target.ref} offers no interface",
+        )
+        return None
+    result.add(
+        diagnostic(
+            "TM218",
+            dep.at("service"),
+            f"service {target.ref} offers {len(names)} interfaces; name one",
+            f"add 'interface:' with one of: {', '.join(names)}",
+        ),
+        "interface not named and the target offers several",
+    )
+    return None
+
+
+def _check_consent(
+    caller: Service,
+    target: Service,
+    interface: Interface,
+    dep: Dependency,
+    ctx: Context,
+    result: Resolution,
+) -> None:
+    if not ctx.rules.require_provider_consent or consents(interface, caller):
+        return
+    owners = ctx.teams.get(target.team)
+    who = f"the owners of team {target.team}" + (f" ({', '.join(owners.owners)})" if owners else "")
+    result.add(
+        diagnostic(
+            "TM210",
+            dep.at("service"),
+            f"{target.ref} does not list {caller.ref} among the consumers of interface "
+            f"'{interface.name}'",
+            f"ask {who} to add '{caller.ref}' to consumers at {interface.consumers_span or interface.span}",
+        ),
+        f"provider {target.ref} has not consented ({caller.ref} is not in consumers of "
+        f"'{interface.name}')",
+    )
+
+
+def _check_reason(dep: Dependency, ctx: Context, result: Resolution) -> None:
+    if not ctx.rules.require_reason:
+        return
+    if not dep.reason:
+        result.add(
+            diagnostic(
+                "TM212",
+                dep.span,
+                f"dependency on {dep.service} has no reason",
+                "add 'reason:' saying why the call is needed; reviewers and auditors read it",
+            ),
+            "no reason given",
+        )
+    elif dep.reason.upper().startswith("TODO"):
+        result.add(
+            diagnostic(
+                "TM212",
+                dep.at("reason"),
+                f"dependency on {dep.service} has a placeholder reason: '{dep.reason}'",
+                "replace the TODO with the real reason once a person has reviewed the draft",
+            ),
+            "reason is a TODO placeholder",
+        )
+
+
+def _check_expiry(dep: Dependency, ctx: Context, result: Resolution) -> None:
+    if dep.expires is None:
+        return
+    days = (dep.expires - ctx.today).days
+    if days < 0:
+        result.add(
+            diagnostic(
+                "TM211",
+                dep.at("expires"),
+                f"dependency on {dep.service} expired on {dep.expires} ({-days} days ago)",
+                "renew it with a new 'expires' date, or remove the dependency",
+            ),
+            f"expired on {dep.expires}",
+        )
+        return
+    cap = ctx.rules.max_expiry_days
+    if cap is not None and days > cap:
+        result.add(
+            diagnostic(
+                "TM213",
+                dep.at("expires"),
+                f"expiry {dep.expires} is {days} days away; the organisation allows at most {cap}",
+                f"choose a date on or before {ctx.today + dt.timedelta(days=cap)}",
+            ),
+            f"expiry {dep.expires} is beyond the {cap}-day cap",
+        )
+    elif days <= SOON_DAYS:
+        result.add(
+            diagnostic(
+                "TM220",
+                dep.at("expires"),
+                f"dependency on {dep.service} expires in {days} days ({dep.expires})",
+                "renew it before it lapses, or let it go if the call is no longer needed",
+            ),
+            "expires soon",
+        )
+
+
+def _check_methods(interface: Interface, dep: Dependency, result: Resolution) -> tuple[str, ...]:
+    if not dep.methods:
+        return interface.methods
+    if not interface.methods:
+        return tuple(sorted(set(dep.methods)))
+    offered = set(interface.methods)
+    missing = [m for m in dep.methods if m not in offered]
+    if missing:
+        first = missing[0]
+        result.add(
+            diagnostic(
+                "TM214",
+                dep.at("methods"),
+                f"interface '{interface.name}' does not offer {', '.join(missing)}"
+                f"{did_you_mean(first, offered)}",
+                f"offered: {', '.join(interface.methods)}",
+            ),
+            f"methods not offered: {', '.join(missing)}",
+        )
+    return tuple(sorted(set(dep.methods)))
+
+
+def _edge(
+    caller: Service,
+    target: Service,
+    interface: Interface,
+    dep: Dependency,
+    methods: tuple[str, ...],
+) -> Edge:
+    return Edge(
+        source=endpoint_of(caller),
+        target=target.ref,
+        interface=interface.name,
+        port=interface.port,
+        protocol=interface.protocol,
+        methods=methods,
+        kind=EdgeKind.DEPENDENCY,
+        reason=dep.reason,
+        declared_at=dep.span,
+        offered_at=interface.span,
+        approved_by=dep.approved_by,
+        expires=dep.expires,
+    )

@@ -1,0 +1,96 @@
+"""Edges the Organization implies: ingress controllers, the world, and platform consumers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from trustmap.diagnostics import Diagnostic, diagnostic
+from trustmap.model import Edge, EdgeKind, Endpoint, Interface, Organization, Service
+
+__all__ = ["infrastructure_edges"]
+
+
+def infrastructure_edges(
+    organization: Organization | None, services: Iterable[Service]
+) -> tuple[list[Edge], list[Diagnostic]]:
+    """Edges into ``exposure: ingress|world`` interfaces and from platform consumers."""
+    edges: list[Edge] = []
+    problems: list[Diagnostic] = []
+    controllers = organization.ingress_controllers if organization else ()
+    consumers = organization.platform_consumers if organization else ()
+    for service in services:
+        for interface in service.interfaces:
+            if interface.exposure == "ingress":
+                if not controllers:
+                    problems.append(_no_controller(service, interface))
+                edges.extend(_ingress(service, interface, organization))
+            elif interface.exposure == "world":
+                world = Endpoint("", "world", (), None, "world")
+                edges.append(_edge(world, service, interface, EdgeKind.WORLD, "exposure: world"))
+            for consumer in consumers:
+                if interface.name in consumer.interfaces:
+                    caller = Endpoint(
+                        consumer.namespace,
+                        consumer.name,
+                        consumer.pod_labels,
+                        consumer.service_account,
+                        "platform",
+                    )
+                    reason = f"platform consumer {consumer.name} (Organization)"
+                    edges.append(
+                        _edge(caller, service, interface, EdgeKind.PLATFORM, reason, organization)
+                    )
+    return edges, problems
+
+
+def _ingress(
+    service: Service, interface: Interface, organization: Organization | None
+) -> list[Edge]:
+    found = []
+    for controller in organization.ingress_controllers if organization else ():
+        caller = Endpoint(
+            controller.namespace,
+            controller.name,
+            controller.pod_labels,
+            controller.service_account,
+            "ingress-controller",
+        )
+        found.append(
+            _edge(caller, service, interface, EdgeKind.INGRESS, "exposure: ingress", organization)
+        )
+    return found
+
+
+def _edge(
+    caller: Endpoint,
+    service: Service,
+    interface: Interface,
+    kind: EdgeKind,
+    reason: str,
+    organization: Organization | None = None,
+) -> Edge:
+    declared_at = (
+        organization.span if organization and kind is EdgeKind.PLATFORM else interface.span
+    )
+    return Edge(
+        source=caller,
+        target=service.ref,
+        interface=interface.name,
+        port=interface.port,
+        protocol=interface.protocol,
+        methods=interface.methods if kind is not EdgeKind.PLATFORM else (),
+        kind=kind,
+        reason=reason,
+        declared_at=declared_at,
+        offered_at=interface.span,
+    )
+
+
+def _no_controller(service: Service, interface: Interface) -> Diagnostic:
+    return diagnostic(
+        "TM224",
+        interface.span,
+        f"interface '{interface.name}' of {service.ref} has exposure: ingress but the "
+        "Organization declares no ingress controller",
+        "add spec.ingressControllers to the Organization; until then nothing can reach it from outside",
+    )

@@ -1,0 +1,273 @@
+"""Graph checks that do not decide edges: one small function per rule, each returning diagnostics."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+
+import networkx as nx
+
+from trustmap.diagnostics import Diagnostic, diagnostic
+from trustmap.model import Organization, Service, ServiceRef, Team
+from trustmap.names import did_you_mean
+
+__all__ = [
+    "check_consumers",
+    "check_cycles",
+    "check_egress",
+    "check_interfaces",
+    "check_platform_consumers",
+    "check_selector_overlap",
+    "check_service_accounts",
+    "check_team",
+]
+
+
+def check_team(service: Service, teams: Mapping[str, Team]) -> list[Diagnostic]:
+    """TM202 unknown team; TM205 service outside the team's namespaces."""
+    team = teams.get(service.team)
+    if team is None:
+        return [
+            diagnostic(
+                "TM202",
+                service.at("team"),
+                f"service {service.ref} names unknown team '{service.team}'"
+                f"{did_you_mean(service.team, teams)}",
+                "declare the Team, or fix spec.team",
+            )
+        ]
+    if service.ref.namespace not in team.namespaces:
+        return [
+            diagnostic(
+                "TM205",
+                service.at("namespace"),
+                f"team '{team.name}' may not declare services in namespace "
+                f"'{service.ref.namespace}' (its namespaces: {', '.join(team.namespaces)})",
+                f"add '{service.ref.namespace}' to the namespaces of team {team.name} at "
+                f"{team.span}, or move the service",
+            )
+        ]
+    return []
+
+
+def check_interfaces(service: Service) -> list[Diagnostic]:
+    """TM217 duplicate interface names or ports within one service."""
+    found: list[Diagnostic] = []
+    names: dict[str, Service] = {}
+    ports: dict[tuple[int, str], str] = {}
+    for interface in service.interfaces:
+        if interface.name in names:
+            found.append(
+                diagnostic(
+                    "TM217",
+                    interface.span,
+                    f"interface '{interface.name}' is declared twice in {service.ref}",
+                    "give each interface its own name",
+                )
+            )
+        key = (interface.port, interface.protocol)
+        if key in ports:
+            found.append(
+                diagnostic(
+                    "TM217",
+                    interface.span,
+                    f"interfaces '{ports[key]}' and '{interface.name}' of {service.ref} both use "
+                    f"port {interface.port}/{interface.protocol}",
+                    "merge them into one interface; enforcement cannot tell them apart",
+                )
+            )
+        names[interface.name] = service
+        ports[key] = interface.name
+    return found
+
+
+def check_consumers(
+    service: Service, known: Mapping[ServiceRef, Service], teams: Mapping[str, Team]
+) -> list[Diagnostic]:
+    """TM215 wildcard on an internal interface; TM223 consumers that name nothing declared."""
+    found: list[Diagnostic] = []
+    for interface in service.interfaces:
+        span = interface.consumers_span or interface.span
+        for entry in interface.consumers:
+            if entry == "*":
+                if interface.exposure == "internal":
+                    found.append(_wildcard(service, interface.name, span))
+            elif entry.startswith("team:"):
+                if entry[5:] not in teams:
+                    found.append(_unknown_consumer(entry, span, [f"team:{t}" for t in teams]))
+            elif entry.startswith("namespace:"):
+                continue
+            elif not _known(entry, known):
+                found.append(_unknown_consumer(entry, span, _nearby(entry, known)))
+    return found
+
+
+def _nearby(entry: str, known: Mapping[ServiceRef, Service]) -> list[str]:
+    """Candidates for "did you mean": services of the same namespace, else namespaces' names."""
+    namespace = entry.partition("/")[0]
+    same = [str(r) for r in known if r.namespace == namespace]
+    return same or [f"{r.namespace}/{entry.partition('/')[2]}" for r in known]
+
+
+def _known(entry: str, known: Mapping[ServiceRef, Service]) -> bool:
+    namespace, _, name = entry.partition("/")
+    return ServiceRef(namespace, name) in known
+
+
+def _wildcard(service: Service, interface: str, span: object) -> Diagnostic:
+    return diagnostic(
+        "TM215",
+        span,  # type: ignore[arg-type]
+        f"interface '{interface}' of {service.ref} lets every workload call it (consumers: '*') "
+        "although its exposure is internal",
+        "list the consumers, use 'namespace:<ns>' or 'team:<t>', or declare exposure: world",
+    )
+
+
+def _unknown_consumer(entry: str, span: object, candidates: Iterable[str]) -> Diagnostic:
+    return diagnostic(
+        "TM223",
+        span,  # type: ignore[arg-type]
+        f"consumer '{entry}' is not declared{did_you_mean(entry, candidates)}",
+        "use namespace/name of a declared service, team:<name>, namespace:<name> or '*'",
+    )
+
+
+def check_selector_overlap(services: Sequence[Service]) -> list[Diagnostic]:
+    """TM208: two services in one namespace whose pod selectors can match the same pod."""
+    found: list[Diagnostic] = []
+    for group in _by_namespace(services).values():
+        for first, second in _overlapping_pairs(group):
+            found.append(
+                diagnostic(
+                    "TM208",
+                    second.at("podLabels"),
+                    f"pod selector of {second.ref} ({_labels(second)}) overlaps {first.ref} "
+                    f"({_labels(first)}, declared at {first.span})",
+                    "give each service a pod label the other lacks, so policies can tell them apart",
+                )
+            )
+    return found
+
+
+def _by_namespace(services: Sequence[Service]) -> dict[str, list[Service]]:
+    groups: dict[str, list[Service]] = defaultdict(list)
+    for service in services:
+        groups[service.ref.namespace].append(service)
+    return groups
+
+
+def _overlapping_pairs(group: list[Service]) -> list[tuple[Service, Service]]:
+    """Pairs (earlier, later) whose label selectors agree on every key both name."""
+    index: dict[str, dict[str, set[int]]] = defaultdict(lambda: defaultdict(set))
+    for n, service in enumerate(group):
+        for key, value in service.workload.pod_labels:
+            index[key][value].add(n)
+    everyone = set(range(len(group)))
+    lacking = {key: everyone - set().union(*values.values()) for key, values in index.items()}
+    pairs: list[tuple[Service, Service]] = []
+    for n, service in enumerate(group):
+        compatible = set(everyone)
+        for key, value in service.workload.pod_labels:
+            compatible &= lacking[key] | index[key][value]
+        pairs.extend((group[m], service) for m in sorted(compatible) if m < n)
+    return pairs
+
+
+def _labels(service: Service) -> str:
+    return ",".join(f"{k}={v}" for k, v in service.workload.pod_labels)
+
+
+def check_service_accounts(services: Sequence[Service]) -> list[Diagnostic]:
+    """TM209: services of one namespace sharing a service account (meshes cannot tell them apart)."""
+    first: dict[tuple[str, str], Service] = {}
+    found = []
+    for service in services:
+        account = service.workload.service_account
+        if account is None:
+            continue
+        key = (service.ref.namespace, account)
+        if key in first:
+            found.append(
+                diagnostic(
+                    "TM209",
+                    service.at("serviceAccount"),
+                    f"{service.ref} shares service account '{account}' with {first[key].ref}",
+                    "give each service its own service account; Istio and Linkerd authorise by it",
+                )
+            )
+        else:
+            first[key] = service
+    return found
+
+
+def check_cycles(
+    calls: Iterable[tuple[ServiceRef, ServiceRef]], services: Mapping[ServiceRef, Service]
+) -> list[Diagnostic]:
+    """TM216 (info): strongly connected groups of services in the effective dependency graph."""
+    ids = {ref: n for n, ref in enumerate(services)}
+    refs = list(services)
+    graph: nx.DiGraph[int] = nx.DiGraph()
+    graph.add_edges_from({(ids[a], ids[b]) for a, b in calls if a != b})
+    found = []
+    for component in nx.strongly_connected_components(graph):
+        if len(component) < 2:
+            continue
+        cycle = [refs[n] for n in _one_cycle(graph.subgraph(component))]
+        loop = " → ".join(str(r) for r in [*cycle, cycle[0]])
+        found.append(
+            diagnostic(
+                "TM216",
+                services[cycle[0]].span,
+                f"dependency cycle: {loop}"
+                if len(component) <= 12
+                else f"{len(component)} services depend on each other in cycles, e.g. "
+                + " → ".join(str(r) for r in cycle[:8])
+                + f" → … ({len(cycle)} hops back to the start)",
+                "cycles are allowed, but an outage anywhere on the loop reaches every member",
+            )
+        )
+    return found
+
+
+def _one_cycle(component: nx.DiGraph[int]) -> list[int]:
+    start = min(component.nodes)
+    return [edge[0] for edge in nx.find_cycle(component, source=start)]
+
+
+def check_platform_consumers(
+    organization: Organization | None, services: Iterable[Service]
+) -> list[Diagnostic]:
+    """TM221: a platform consumer granted an interface name that no service offers."""
+    if organization is None:
+        return []
+    offered = {i.name for s in services for i in s.interfaces}
+    found = []
+    for consumer in organization.platform_consumers:
+        for name in consumer.interfaces:
+            if name not in offered:
+                found.append(
+                    diagnostic(
+                        "TM221",
+                        organization.span,
+                        f"platform consumer '{consumer.name}' is granted interface '{name}', "
+                        f"which no service offers{did_you_mean(name, offered)}",
+                        "fix the interface name, or remove it from platformConsumers",
+                    )
+                )
+    return found
+
+
+def check_egress(service: Service, organization: Organization | None) -> list[Diagnostic]:
+    """TM225: apiServer egress with no API server address in the Organization."""
+    has_address = organization is not None and organization.api_server is not None
+    return [
+        diagnostic(
+            "TM225",
+            egress.span,
+            f"{service.ref} declares apiServer egress but the Organization has no spec.apiServer",
+            "add spec.apiServer.cidrs to the Organization so NetworkPolicy can allow it",
+        )
+        for egress in service.egress
+        if egress.api_server and not has_address
+    ]

@@ -1,0 +1,257 @@
+"""Questions about the graph: who calls X, what breaks if X goes, how A reaches B, why a call is allowed.
+
+Pure functions over a :class:`~trustmap.model.Graph`; the CLI and the server render their answers.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+
+from trustmap.errors import UsageError
+from trustmap.model import (
+    Edge,
+    EdgeKind,
+    ExternalEdge,
+    Graph,
+    Interface,
+    RejectedDependency,
+    Service,
+    ServiceRef,
+    Team,
+)
+from trustmap.names import did_you_mean, parse_service_ref
+
+__all__ = [
+    "Explanation",
+    "Exposure",
+    "Index",
+    "Reach",
+    "callees",
+    "callers",
+    "dependencies",
+    "dependents",
+    "egress",
+    "explain",
+    "exposed",
+    "owners",
+    "path",
+    "resolve_ref",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Reach:
+    """A service reached transitively, how far away, and the first hop towards it."""
+
+    service: ServiceRef
+    depth: int
+    via: ServiceRef | None
+
+
+@dataclass(frozen=True, slots=True)
+class Exposure:
+    """An interface reachable from beyond its namespace, and from where."""
+
+    service: ServiceRef
+    interface: Interface
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """Whether ``source`` may call ``target`` and every reason for the answer."""
+
+    source: str
+    target: ServiceRef
+    allowed: bool
+    edges: tuple[Edge, ...]
+    rejected: tuple[RejectedDependency, ...]
+    notes: tuple[str, ...] = field(default=())
+
+
+class Index:
+    """Adjacency of a graph's effective edges, built once per graph."""
+
+    def __init__(self, graph: Graph) -> None:
+        self.graph = graph
+        self.into: dict[ServiceRef, list[Edge]] = defaultdict(list)
+        self.out_of: dict[ServiceRef, list[Edge]] = defaultdict(list)
+        for edge in graph.edges:
+            self.into[edge.target].append(edge)
+            source = edge.source.ref
+            if source is not None:
+                self.out_of[source].append(edge)
+
+    def neighbours(self, ref: ServiceRef, *, reverse: bool) -> list[ServiceRef]:
+        """Services one effective dependency away (callers when ``reverse``)."""
+        if reverse:
+            return sorted({r for e in self.into.get(ref, ()) if (r := e.source.ref) is not None})
+        return sorted({e.target for e in self.out_of.get(ref, ())})
+
+
+def resolve_ref(graph: Graph, text: str) -> ServiceRef:
+    """A service reference from ``namespace/name`` or an unambiguous bare ``name``.
+
+    Raises:
+        UsageError: when no service (or several) matches, with a "did you mean".
+    """
+    parts = parse_service_ref(text)
+    if parts is not None:
+        ref = ServiceRef(parts[1], parts[2])
+        if ref in graph.services:
+            return ref
+    else:
+        matches = [r for r in graph.services if r.name == text]
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            names = ", ".join(str(m) for m in sorted(matches))
+            raise UsageError(f"'{text}' is ambiguous: {names}; write namespace/name")
+    candidates = [str(r) for r in graph.services] + [r.name for r in graph.services]
+    raise UsageError(f"unknown service '{text}'{did_you_mean(text, candidates)}")
+
+
+def callers(graph: Graph, ref: ServiceRef, index: Index | None = None) -> list[Edge]:
+    """Effective edges into ``ref`` (services and infrastructure), sorted by caller."""
+    found = (index or Index(graph)).into.get(ref, [])
+    return sorted(found, key=lambda e: (str(e.source), e.interface))
+
+
+def callees(graph: Graph, ref: ServiceRef, index: Index | None = None) -> list[Edge]:
+    """Effective edges out of ``ref``, sorted by target."""
+    found = (index or Index(graph)).out_of.get(ref, [])
+    return sorted(found, key=lambda e: (str(e.target), e.interface))
+
+
+def dependents(graph: Graph, ref: ServiceRef, index: Index | None = None) -> list[Reach]:
+    """Everything that calls ``ref`` directly or indirectly: what breaks if it goes."""
+    return _reach(index or Index(graph), ref, reverse=True)
+
+
+def dependencies(graph: Graph, ref: ServiceRef, index: Index | None = None) -> list[Reach]:
+    """Everything ``ref`` needs directly or indirectly."""
+    return _reach(index or Index(graph), ref, reverse=False)
+
+
+def _reach(index: Index, start: ServiceRef, *, reverse: bool) -> list[Reach]:
+    seen: dict[ServiceRef, Reach] = {}
+    queue: deque[tuple[ServiceRef, int, ServiceRef | None]] = deque([(start, 0, None)])
+    while queue:
+        ref, depth, via = queue.popleft()
+        for nxt in index.neighbours(ref, reverse=reverse):
+            if nxt in seen or nxt == start:
+                continue
+            seen[nxt] = Reach(nxt, depth + 1, via or nxt)
+            queue.append((nxt, depth + 1, via or nxt))
+    return sorted(seen.values(), key=lambda r: (r.depth, r.service))
+
+
+def path(
+    graph: Graph, start: ServiceRef, end: ServiceRef, index: Index | None = None
+) -> list[Edge]:
+    """A shortest chain of effective edges from ``start`` to ``end`` (empty when none)."""
+    index = index or Index(graph)
+    previous: dict[ServiceRef, Edge] = {}
+    queue = deque([start])
+    while queue and end not in previous:
+        ref = queue.popleft()
+        for edge in sorted(index.out_of.get(ref, ()), key=lambda e: (e.target, e.interface)):
+            if edge.target not in previous and edge.target != start:
+                previous[edge.target] = edge
+                queue.append(edge.target)
+    if end not in previous:
+        return []
+    chain = [previous[end]]
+    while (source := chain[-1].source.ref) != start and source is not None:
+        chain.append(previous[source])
+    return chain[::-1]
+
+
+def exposed(graph: Graph) -> list[Exposure]:
+    """Interfaces reachable beyond their own namespace: from the world, ingress, or other namespaces."""
+    sources: dict[tuple[ServiceRef, str], set[str]] = defaultdict(set)
+    for edge in graph.edges:
+        if (
+            edge.kind in (EdgeKind.WORLD, EdgeKind.INGRESS)
+            or edge.source.namespace != edge.target.namespace
+        ):
+            sources[(edge.target, edge.interface)].add(str(edge.source))
+    for service in graph.services.values():
+        for interface in service.interfaces:
+            wide = [c for c in interface.consumers if c == "*" or _other_namespace(c, service)]
+            sources[(service.ref, interface.name)].update(f"consumers: {c}" for c in wide)
+    return [
+        Exposure(ref, offered, tuple(sorted(found)))
+        for (ref, name), found in sorted(sources.items())
+        if found and (offered := graph.services[ref].interface(name)) is not None
+    ]
+
+
+def _other_namespace(consumer: str, service: Service) -> bool:
+    if consumer.startswith("namespace:"):
+        return consumer[10:] != service.ref.namespace
+    return consumer.startswith("team:")
+
+
+def egress(graph: Graph) -> list[ExternalEdge]:
+    """Effective calls out of the cluster, by service."""
+    return list(graph.external)
+
+
+def owners(graph: Graph, ref: ServiceRef) -> Team | None:
+    """The team that owns ``ref`` (``None`` when its team is not declared)."""
+    return graph.teams.get(graph.services[ref].team)
+
+
+def explain(
+    graph: Graph, source: str, target: ServiceRef, interface: str | None = None
+) -> Explanation:
+    """Why ``source`` may or may not call ``target`` (optionally one interface of it)."""
+    edges = tuple(
+        e
+        for e in graph.edges
+        if e.target == target and _matches(e, source) and interface in (None, e.interface)
+    )
+    rejected = tuple(
+        r
+        for r in graph.rejected
+        if str(r.source) == source
+        and _rejected_target(r) == str(target)
+        and interface in (None, r.dependency.interface)
+    )
+    notes = _notes(graph, source, target, interface, edges, rejected)
+    return Explanation(source, target, bool(edges), edges, rejected, notes)
+
+
+def _matches(edge: Edge, source: str) -> bool:
+    return str(edge.source) == source or f"{edge.source.namespace}/{edge.source.name}" == source
+
+
+def _rejected_target(rejected: RejectedDependency) -> str:
+    parts = parse_service_ref(rejected.dependency.service)
+    return f"{parts[1]}/{parts[2]}" if parts else rejected.dependency.service
+
+
+def _notes(
+    graph: Graph,
+    source: str,
+    target: ServiceRef,
+    interface: str | None,
+    edges: tuple[Edge, ...],
+    rejected: tuple[RejectedDependency, ...],
+) -> tuple[str, ...]:
+    if edges or rejected:
+        return ()
+    notes = [
+        f"{source} declares no dependency on {target}"
+        + (f" interface '{interface}'" if interface else "")
+    ]
+    service = graph.services.get(target)
+    if service is not None:
+        offered = (
+            ", ".join(f"{i.name} ({i.port}/{i.protocol})" for i in service.interfaces) or "none"
+        )
+        notes.append(f"{target} offers: {offered}")
+        notes.append("traffic not declared is denied by every compiled target (default deny)")
+    return tuple(notes)
