@@ -36,6 +36,13 @@ demo: install  ## validate the Online Boutique example, ask it questions, draw i
 	mkdir -p $(OUT)
 	$(TM) graph $(EXAMPLE) --format html -o $(OUT)/online-boutique.html --now $(NOW)
 	@echo "open $(OUT)/online-boutique.html in a browser to see the graph"
+	@# kubernetes exits 1 by design: NetworkPolicy cannot enforce gRPC methods (TM301 findings)
+	-$(TM) compile $(EXAMPLE) --target kubernetes --environment prod --now $(NOW) --out $(OUT)/compiled/kubernetes
+	$(TM) compile $(EXAMPLE) --target cilium --environment prod --now $(NOW) --out $(OUT)/compiled/cilium
+	$(TM) compile $(EXAMPLE) --target istio --environment prod --now $(NOW) --out $(OUT)/compiled/istio
+	$(TM) compile $(EXAMPLE) --target linkerd --environment prod --now $(NOW) --out $(OUT)/compiled/linkerd
+	$(TM) compile $(EXAMPLE) --target admission --environment prod --now $(NOW) --out $(OUT)/compiled/admission
+	@echo "compiled policies for every target are under $(OUT)/compiled/"
 
 test: install system  ## run the whole test suite (fails if no test was collected)
 	@set +e; $(PY) -m pytest; rc=$$?; \
@@ -50,6 +57,7 @@ lint: install  ## ruff, ruff format, mypy --strict, import-linter layer contract
 
 golden: install  ## regenerate golden files; review them with `git diff`
 	$(PY) tests/regen_golden.py
+	$(PY) tests/compile/regen.py
 
 bench: install  ## run the benchmarks (see benchmarks/RESULTS.md)
 	$(PY) benchmarks/run.py

@@ -16,7 +16,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _commands(group: click.Group, prefix: str = "") -> list[str]:
     names = []
-    for name, command in sorted(group.commands.items()):
+    context = click.Context(group)
+    for name in group.list_commands(context):
+        command = group.get_command(context, name)
+        assert command is not None, name
         names.append(f"{prefix}{name}")
         if isinstance(command, click.Group):
             names += _commands(command, f"{prefix}{name} ")
@@ -43,9 +46,12 @@ def test_every_command_has_help_with_examples() -> None:
     for name in _commands(cli):
         result = runner.invoke(cli, [*name.split(), "--help"])
         assert result.exit_code == 0, name
-        command = cli
+        command: click.Command = cli
         for part in name.split():
-            command = command.commands[part]  # type: ignore[attr-defined]
+            assert isinstance(command, click.Group)
+            found = command.get_command(click.Context(command), part)
+            assert found is not None
+            command = found
         if not isinstance(command, click.Group) and command.name not in {"schema"}:
             parent_has = "Examples" in result.output or "Examples" in (cli.epilog or "")
             assert parent_has, f"`trustmap {name} --help` shows no examples"

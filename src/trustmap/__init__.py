@@ -15,11 +15,47 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from trustmap import query
-from trustmap.diagnostics import Diagnostic, Severity, Span
-from trustmap.errors import InputError, TrustmapError, UsageError
-from trustmap.graph import build_graph, graph_from_text, load_graph
-from trustmap.model import Edge, Graph, Interface, Organization, Service, ServiceRef, Team
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from trustmap import query
+    from trustmap.diagnostics import Diagnostic, Severity, Span
+    from trustmap.errors import InputError, TrustmapError, UsageError
+    from trustmap.graph import build_graph, graph_from_text, load_graph
+    from trustmap.model import Edge, Graph, Interface, Organization, Service, ServiceRef, Team
+
+# Public names → the module that defines them; imported on first use so that `import trustmap`
+# (and every command's start-up) stays cheap.
+_EXPORTS = {
+    "query": "trustmap.query",
+    "Diagnostic": "trustmap.diagnostics",
+    "Severity": "trustmap.diagnostics",
+    "Span": "trustmap.diagnostics",
+    "InputError": "trustmap.errors",
+    "TrustmapError": "trustmap.errors",
+    "UsageError": "trustmap.errors",
+    "build_graph": "trustmap.graph",
+    "graph_from_text": "trustmap.graph",
+    "load_graph": "trustmap.graph",
+    "Edge": "trustmap.model",
+    "Graph": "trustmap.model",
+    "Interface": "trustmap.model",
+    "Organization": "trustmap.model",
+    "Service": "trustmap.model",
+    "ServiceRef": "trustmap.model",
+    "Team": "trustmap.model",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'trustmap' has no attribute '{name}'")
+    if name == "query":
+        return importlib.import_module(module)
+    return getattr(importlib.import_module(module), name)
+
 
 __all__ = [
     "Diagnostic",

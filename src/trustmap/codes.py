@@ -1,7 +1,7 @@
 """The registry of diagnostic codes: one stable code per kind of problem, with its default severity.
 
 Families: TM1xx files and schema, TM2xx graph, TM3xx compile, TM4xx verify, TM5xx drift,
-TM6xx analyze (Kubernetes manifests).
+TM6xx analyze (Kubernetes manifests), TM7xx registry pushes.
 Every code here is documented in ``docs/diagnostics.md`` (a test keeps the two in step) and, for
 TM1xx/TM2xx, has a golden case under ``tests/fixtures/validate/``.
 """
@@ -79,6 +79,22 @@ CODES: dict[str, CodeInfo] = _codes(
     ("TM223", "warning", "unknown consumer in an interface's consumers"),
     ("TM224", "warning", "exposure needs an ingress controller the Organization does not declare"),
     ("TM225", "warning", "apiServer egress without the API server's address"),
+    # TM3xx: compile — a target cannot express a declaration (recorded, never dropped silently)
+    ("TM300", "warning", "target cannot allow egress to a host name"),
+    ("TM301", "warning", "target cannot enforce methods; the whole port is allowed"),
+    ("TM302", "warning", "caller has no service account for a mesh identity rule"),
+    ("TM303", "warning", "route pattern widened to what the target can match"),
+    ("TM304", "warning", "target does not see UDP or SCTP traffic"),
+    ("TM305", "warning", "target does not limit calls out of the cluster"),
+    ("TM306", "warning", "external destination without ports"),
+    # TM50x: observe — reading flow records (TM51x and up: drift, coverage, discover)
+    ("TM500", "error", "flow file cannot be read"),
+    ("TM501", "warning", "malformed flow record"),
+    ("TM502", "info", "more malformed flow records not shown"),
+    ("TM503", "warning", "Hubble lost events during the capture"),
+    ("TM504", "warning", "flow file already ingested"),
+    ("TM505", "error", "invalid CSV flow header"),
+    ("TM506", "warning", "no record could be read in the given format"),
     # TM6xx: analyze — Kubernetes manifests read by trustmap.analysis
     ("TM600", "error", "object without metadata.name"),
     ("TM601", "error", "invalid CIDR"),
@@ -99,4 +115,9 @@ CODES: dict[str, CodeInfo] = _codes(
     ("TM616", "info", "pods of one workload differ in labels"),
     ("TM617", "warning", "Ingress or Route backend service not found"),
     ("TM618", "error", "policy selector splits the pods of one workload"),
+    ("TM619", "warning", "no workloads in the manifests"),
+    # TM7xx: registry — pushes to the registry server
+    ("TM700", "info", "dependency waits for the provider's approval"),
+    ("TM701", "error", "declaration outside the pushing team's scope"),
+    ("TM702", "error", "bad file path in a push"),
 )

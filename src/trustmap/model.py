@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from trustmap.diagnostics import Diagnostic, Span
 
@@ -55,9 +55,12 @@ def labels_of(mapping: Mapping[str, str]) -> Labels:
     return tuple(sorted(mapping.items()))
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class ServiceRef:
-    """Identity of a declared service: ``[cluster:]namespace/name``."""
+class ServiceRef(NamedTuple):
+    """Identity of a declared service: ``[cluster:]namespace/name``.
+
+    A named tuple rather than a dataclass: it is the key of every index, and tuples hash and
+    compare in C.
+    """
 
     namespace: str
     """Kubernetes namespace of the service."""
@@ -195,7 +198,10 @@ class Service:
 
     def interface(self, name: str) -> Interface | None:
         """The interface called ``name``, if declared."""
-        return next((i for i in self.interfaces if i.name == name), None)
+        for interface in self.interfaces:
+            if interface.name == name:
+                return interface
+        return None
 
 
 @dataclass(frozen=True, slots=True)

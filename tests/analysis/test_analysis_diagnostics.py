@@ -68,7 +68,7 @@ def test_same_policy_name_twice_in_a_namespace_is_an_error_on_the_second(tmp_pat
 def test_same_name_in_different_namespaces_is_fine(tmp_path: Path) -> None:
     other = _HEAD.replace("{name: p}", "{name: p, namespace: other}") + "  podSelector: {}"
     cluster, diagnostics = load_manifests([write(tmp_path, _HEAD + "  podSelector: {}", other)])
-    assert not diagnostics
+    assert [d.code for d in diagnostics] == ["TM619"], "only: no workloads to analyse"
     assert len(cluster.policies) == 2
 
 
@@ -76,7 +76,7 @@ def test_unreadable_and_broken_files_are_reported_not_raised(tmp_path: Path) -> 
     (tmp_path / "bad.yaml").write_text("kind: Pod\nmetadata: {name: [\n")
     (tmp_path / "bin.json").write_bytes(b"\xff\xfe\x00")
     _, diagnostics = load_manifests([tmp_path, tmp_path / "missing"])
-    assert sorted(d.code for d in diagnostics) == ["TM100", "TM101", "TM106"]
+    assert sorted(d.code for d in diagnostics) == ["TM100", "TM101", "TM106", "TM619"]
 
 
 def test_objects_of_other_kinds_and_apis_are_ignored(tmp_path: Path) -> None:
@@ -85,7 +85,7 @@ def test_objects_of_other_kinds_and_apis_are_ignored(tmp_path: Path) -> None:
     cluster, diagnostics = load_manifests([write(tmp_path, calico, config, "just: values")])
     assert not cluster.policies
     assert not cluster.workloads
-    assert not diagnostics
+    assert [d.code for d in diagnostics] == ["TM619"]
 
 
 def test_list_kinds_are_flattened_and_items_default_to_the_list_kind(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 
 from trustmap.analysis.connectivity import Connectivity, IPFlow
 from trustmap.analysis.connlist import connlist_rows
+from trustmap.analysis.gcpause import gc_paused
 from trustmap.analysis.ipranges import format_ip
 from trustmap.analysis.objects import INGRESS_CONTROLLER
 from trustmap.analysis.ports import PROTOCOLS, ConnSet
@@ -22,10 +23,16 @@ from trustmap.analysis.posture import Exposure, Posture
 __all__ = ["render_csv", "render_dot", "render_json", "render_posture", "to_json_data"]
 
 
-def _ports(conns: ConnSet) -> dict[str, list[list[int]]]:
-    return {p: [list(r) for r in conns.ports(p)] for p in PROTOCOLS if conns.ports(p)}
+def _ports(conns: ConnSet) -> dict[str, str]:
+    """Protocol → ``80,8000-8090`` (inclusive ranges), for machines that skip the notation."""
+    return {
+        p: ",".join(f"{lo}" if lo == hi else f"{lo}-{hi}" for lo, hi in conns.ports(p))
+        for p in PROTOCOLS
+        if conns.ports(p)
+    }
 
 
+@gc_paused
 def to_json_data(conn: Connectivity, posture: Posture | None = None) -> dict[str, Any]:
     """The connectivity (and posture) as plain JSON-ready data."""
     data: dict[str, Any] = {

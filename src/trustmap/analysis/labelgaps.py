@@ -23,24 +23,38 @@ def check_label_gaps(
     namespaces: Sequence[Namespace],
     issues: Issues,
 ) -> None:
-    """Report (TM618) each policy selector that matches some but not all pods of a workload."""
+    """Report (TM618) each policy selector that matches some but not all pods of a workload.
+
+    Only keys whose values differ between the pods of a workload (the "gap") can make a
+    selector tell them apart, so selectors that use none of those keys are skipped at once.
+    """
     variants: dict[str, set[Labels]] = {}
     where: dict[str, str] = {}
     for pod in pods:
         variants.setdefault(pod.workload.id, set()).add(pod.labels)
         where[pod.workload.id] = pod.workload.namespace
-    split = {w: v for w, v in variants.items() if len(v) > 1}
-    if not split:
+    gaps = {w: _gap_keys(v) for w, v in sorted(variants.items()) if len(v) > 1}
+    all_gap_keys = set().union(*gaps.values()) if gaps else set()
+    if not all_gap_keys:
         return
     ns_labels = {ns.name: dict(ns.labels) for ns in namespaces}
     for policy in policies:
         for path, selector, in_scope in _selectors(policy, ns_labels):
-            for workload, label_sets in sorted(split.items()):
-                if not in_scope(where[workload]):
-                    continue
-                matched = {selector.matches(dict(labels)) for labels in label_sets}
-                if len(matched) > 1:
-                    _report(policy, path, selector, workload, issues)
+            keys = {r.key for r in selector.requirements}
+            if not keys & all_gap_keys:
+                continue
+            for workload, gap in gaps.items():
+                if keys & gap and in_scope(where[workload]):
+                    matched = {selector.matches(dict(labels)) for labels in variants[workload]}
+                    if len(matched) > 1:
+                        _report(policy, path, selector, workload, issues)
+
+
+def _gap_keys(label_sets: set[Labels]) -> set[str]:
+    """Label keys whose value (or presence) differs between the label sets."""
+    maps = [dict(labels) for labels in label_sets]
+    keys = set().union(*maps)
+    return {k for k in keys if len({m.get(k) for m in maps}) > 1}
 
 
 def _report(

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from trustmap.analysis.gcpause import gc_paused
 from trustmap.analysis.labelgaps import check_label_gaps
 from trustmap.analysis.networkpolicy import parse_network_policy
 from trustmap.analysis.objects import (
@@ -35,7 +36,7 @@ from trustmap.analysis.workloads import (
     parse_pod,
     parse_service,
 )
-from trustmap.diagnostics import Diagnostic, sort_diagnostics
+from trustmap.diagnostics import Diagnostic, Span, diagnostic, sort_diagnostics
 from trustmap.names import did_you_mean
 
 __all__ = ["load_manifests"]
@@ -55,6 +56,7 @@ class _Collected:
     has_ingress_objects: bool = False
 
 
+@gc_paused
 def load_manifests(paths: Sequence[Path]) -> tuple[Cluster, list[Diagnostic]]:
     """Read manifests from files and directories (recursively: ``*.yaml``, ``*.yml``, ``*.json``).
 
@@ -72,6 +74,16 @@ def load_manifests(paths: Sequence[Path]) -> tuple[Cluster, list[Diagnostic]]:
             for kind, raw, cur in _objects(doc, issues):
                 _dispatch(kind, raw, cur, collected)
     cluster = _build(collected, issues)
+    if not cluster.workloads:
+        where = ", ".join(str(p) for p in paths)
+        issues.diagnostics.append(
+            diagnostic(
+                "TM619",
+                Span(where),
+                "no pods or pod-producing workloads found, so there is no connectivity to compute",
+                "pass the directory or file holding Pod/Deployment/… manifests too",
+            )
+        )
     return cluster, sort_diagnostics(issues.resolve())
 
 
@@ -79,17 +91,24 @@ def _objects(doc: Document, issues: Issues) -> Iterator[tuple[str, dict[str, Any
     value = doc.value
     if not isinstance(value, dict) or not isinstance(value.get("kind"), str):
         return  # not a Kubernetes object (values files, kustomizations …): nothing to analyse
-    cur = Cursor(doc.file, doc.index, (), issues)
-    kind: str = value["kind"]
+    yield from _flatten(value["kind"], value, Cursor(doc.file, doc.index, (), issues))
+
+
+def _flatten(
+    kind: str, value: dict[str, Any], cur: Cursor
+) -> Iterator[tuple[str, dict[str, Any], Cursor]]:
+    """The object itself, or the items of a ``List``/``*List`` (nested lists too)."""
     items = value.get("items")
-    if kind.endswith("List") and isinstance(items, list):
-        item_kind = kind[: -len("List")]
-        for i, item in enumerate(items):
-            if isinstance(item, dict):
-                own = item.get("kind")
-                yield (own if isinstance(own, str) else item_kind), item, cur.at("items", i)
+    if not (kind.endswith("List") and isinstance(items, list)):
+        yield kind, value, cur
         return
-    yield kind, value, cur
+    item_kind = kind[: -len("List")]
+    for i, item in enumerate(items):
+        if isinstance(item, dict):
+            own = item.get("kind")
+            yield from _flatten(
+                own if isinstance(own, str) else item_kind, item, cur.at("items", i)
+            )
 
 
 def _dispatch(kind: str, raw: dict[str, Any], cur: Cursor, out: _Collected) -> None:

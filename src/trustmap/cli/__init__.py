@@ -3,6 +3,7 @@ render and exit (0 clean, 1 findings, 2 usage or unreadable input)."""
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import click
@@ -22,17 +23,33 @@ Examples:
 """
 
 
+class _LazyGroup(click.Group):
+    """A group that imports a subcommand's module only when that subcommand is used."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*COMMANDS, *self.commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.commands:
+            return self.commands[cmd_name]
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module, attribute = target.split(":")
+        command = getattr(importlib.import_module(module), attribute)
+        assert isinstance(command, click.Command)
+        self.commands[cmd_name] = command
+        return command
+
+
 @click.group(
+    cls=_LazyGroup,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     epilog=_EPILOG,
 )
 @click.version_option(__version__, prog_name="trustmap")
 def cli() -> None:
     """Declare who may call whom in Kubernetes, check it, and compile it into enforcement."""
-
-
-for _command in COMMANDS:
-    cli.add_command(_command)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 
 import click
@@ -55,8 +56,10 @@ def analyze(
     paths: tuple[Path, ...], fmt: str, focus: str | None, show_posture: bool, strict: bool
 ) -> None:
     """Compute which workloads NetworkPolicies let connect, as np-guard's connlist."""
+    spinner = stderr.status("analysing manifests…") if stderr.is_terminal else nullcontext()
     try:
-        result = analyze_paths(list(paths), focus_on=focus)
+        with spinner:
+            result = analyze_paths(list(paths), focus_on=focus)
     except UsageError as exc:
         fail(str(exc), "pass a workload as ns/name[Kind], ns/name or name")
     shown = [d for d in result.diagnostics if d.severity.value != "info"]
@@ -65,7 +68,7 @@ def analyze(
         sys.exit(2)
     sys.stdout.write(_render(result, fmt))
     if show_posture and fmt != "json":
-        stderr.print(render_posture(result.posture), end="", highlight=False, markup=False)
+        click.echo(render_posture(result.posture), err=True, nl=False)
     if show_posture and result.posture.findings:
         sys.exit(1)
     sys.exit(1 if has_errors(result.diagnostics, strict=strict) else 0)

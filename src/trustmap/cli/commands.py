@@ -1,16 +1,28 @@
-"""The list of subcommands; each lives in its own module under ``trustmap.cli``."""
+"""The subcommands, by name → ``module:attribute``; each lives in its own module under ``trustmap.cli``.
+
+Commands are imported only when run (``trustmap analyze`` need not load pydantic, DuckDB or FastAPI),
+so a command's start-up cost is its own.
+"""
 
 from __future__ import annotations
 
-import click
-
-from trustmap.cli.analyze import analyze
-from trustmap.cli.explain import explain
-from trustmap.cli.graph import graph
-from trustmap.cli.query import query
-from trustmap.cli.schema import schema
-from trustmap.cli.validate import validate
-
 __all__ = ["COMMANDS"]
 
-COMMANDS: list[click.Command] = [validate, query, explain, graph, schema, analyze]
+COMMANDS: dict[str, str] = {
+    "validate": "trustmap.cli.validate:validate",
+    "query": "trustmap.cli.query:query",
+    "explain": "trustmap.cli.explain:explain",
+    "graph": "trustmap.cli.graph:graph",
+    "schema": "trustmap.cli.schema:schema",
+    "analyze": "trustmap.cli.analyze:analyze",
+    "compile": "trustmap.cli.compile:compile_command",
+    "observe": "trustmap.cli.observe:observe",
+    "serve": "trustmap.cli.serve:serve",
+    "db": "trustmap.cli.serve:db",
+    "push": "trustmap.cli.push:push",
+    "pull": "trustmap.cli.push:pull",
+    "pending": "trustmap.cli.push:pending",
+    "approve": "trustmap.cli.push:approve",
+    "reject": "trustmap.cli.push:reject",
+    "audit": "trustmap.cli.audit:audit",
+}

@@ -12,7 +12,6 @@ import click
 from rich.console import Console
 
 from trustmap.diagnostics import Diagnostic, has_errors
-from trustmap.graph import load_graph
 from trustmap.model import Graph
 from trustmap.report import render_diagnostics, summary_line
 
@@ -65,6 +64,8 @@ def now_option(func: F) -> F:
 
 def load(paths: Sequence[str], today: dt.date) -> Graph:
     """Load the graph, with a spinner on a terminal; exit 2 when nothing could be read."""
+    from trustmap.graph import load_graph  # deferred: commands that never load declarations start faster
+
     with (
         stderr.status("loading declarations…", spinner="dots") if stderr.is_terminal else _nothing()
     ):

@@ -26,7 +26,7 @@ Direction = Literal["request", "reply", "unknown"]
 """``request``: seen going client → server; ``reply``: server → client (already swapped back);
 ``unknown``: the source did not say, the record keeps the orientation it was observed in."""
 
-DIRECTIONS: Final = ("request", "reply", "unknown")
+DIRECTIONS: Final[tuple[Direction, ...]] = ("request", "reply", "unknown")
 
 VERDICTS: Final = (
     "FORWARDED",

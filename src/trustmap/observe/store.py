@@ -2,8 +2,8 @@
 
 Records are first staged in a temporary table (in Arrow batches from the Python parsers, or
 straight from DuckDB's JSON reader for Hubble), then collapsed into ``flows``: observations with
-the same 5-tuple, direction, verdict and L7 request that follow each other within the dedup
-window become one row whose ``count`` says how many they were. Each ingest run is one row of
+the same 5-tuple, direction, verdict and L7 request in the same dedup window bucket become one
+row whose ``count`` says how many they were (see :func:`trustmap.observe.schema.collapse_sql`). Each ingest run is one row of
 ``batches`` so drift can compare windows. The schema is documented in ``docs/observe.md``.
 """
 
@@ -20,87 +20,30 @@ from typing import Any, Final
 import duckdb
 import pyarrow as pa
 
+from trustmap.observe.formats.hubble_sql import labelset_select
 from trustmap.observe.record import FlowRecord
+from trustmap.observe.schema import (
+    FLOW_COLUMNS,
+    LIST_COLUMNS,
+    LIST_SEP,
+    RECORD_COLUMNS,
+    STAGE_COLUMNS,
+    collapse_sql,
+)
 
 __all__ = [
     "BATCH_ROWS",
-    "FLOW_COLUMNS",
     "SCHEMA_VERSION",
-    "STAGE_COLUMNS",
     "BatchTotals",
     "FileRow",
     "FlowStore",
+    "StageRejected",
     "StoreError",
 ]
 
 SCHEMA_VERSION: Final = 1
 BATCH_ROWS: Final = 50_000
 """Rows per Arrow batch handed to DuckDB (see benchmarks/RESULTS.md)."""
-
-_PEER: Final = (
-    ("cluster", "VARCHAR"),
-    ("namespace", "VARCHAR"),
-    ("pod", "VARCHAR"),
-    ("workload", "VARCHAR"),
-    ("workload_kind", "VARCHAR"),
-    ("service_account", "VARCHAR"),
-    ("labels", "VARCHAR[]"),
-    ("ip", "VARCHAR"),
-    ("port", "INTEGER"),
-    ("entity", "VARCHAR"),
-)
-_AFTER_PEERS: Final = (
-    ("dst_names", "VARCHAR[]"),
-    ("dst_service_namespace", "VARCHAR"),
-    ("dst_service_name", "VARCHAR"),
-    ("dst_service_port", "INTEGER"),
-    ("protocol", "VARCHAR"),
-    ("verdict", "VARCHAR"),
-    ("drop_reason", "VARCHAR"),
-    ("direction", "VARCHAR"),
-    ("l7_protocol", "VARCHAR"),
-    ("l7_method", "VARCHAR"),
-    ("l7_path", "VARCHAR"),
-    ("l7_status", "INTEGER"),
-    ("mtls", "BOOLEAN"),
-    ("reporter", "VARCHAR"),
-)
-RECORD_COLUMNS: Final = (
-    ("time", "TIMESTAMP"),
-    *((f"src_{name}", kind) for name, kind in _PEER),
-    *((f"dst_{name}", kind) for name, kind in _PEER),
-    *_AFTER_PEERS,
-    ("count", "BIGINT"),
-)
-"""One staged record, in :class:`FlowRecord` order."""
-STAGE_COLUMNS: Final = (*RECORD_COLUMNS, ("file_no", "INTEGER"), ("kind", "VARCHAR"))
-"""Staged rows: a record, the file it came from, and ``flow`` (or, transiently while the
-Hubble SQL path classifies lines, ``skip`` / ``lost`` / ``bad``)."""
-FLOW_COLUMNS: Final = (
-    ("batch_id", "INTEGER"),
-    ("time", "TIMESTAMP"),
-    ("last_time", "TIMESTAMP"),
-    *RECORD_COLUMNS[1:-1],
-    ("source_format", "VARCHAR"),
-    ("count", "BIGINT"),
-)
-"""The ``flows`` table."""
-
-_KEY: Final = (
-    "src_ip",
-    "src_port",
-    "dst_ip",
-    "dst_port",
-    "protocol",
-    "direction",
-    "verdict",
-    "drop_reason",
-    "l7_protocol",
-    "l7_method",
-    "l7_path",
-    "l7_status",
-)
-"""What makes two observations the same flow (plus the peer's identity when it has no IP)."""
 
 _ARROW: Final[dict[str, pa.DataType]] = {
     "VARCHAR": pa.string(),
@@ -132,6 +75,10 @@ class StoreError(Exception):
     """The database file cannot be opened or is not a trustmap flow database."""
 
 
+class StageRejected(Exception):
+    """DuckDB refused a bulk staging statement (a line it cannot read); nothing was staged."""
+
+
 @dataclass(frozen=True, slots=True)
 class FileRow:
     """What one input file contributed to a batch."""
@@ -158,8 +105,8 @@ class BatchTotals:
     """Identifier of the batch (window)."""
     stored: int
     """Rows written to ``flows``."""
-    observations: int
-    """Records collapsed into those rows (sum of ``count``)."""
+    staged: int
+    """Good records collapsed into those rows."""
     first_time: dt.datetime | None
     """Earliest observation."""
     last_time: dt.datetime | None
@@ -180,13 +127,14 @@ class FlowStore:
             self.con = duckdb.connect(str(path))
         except (OSError, duckdb.Error) as err:
             raise StoreError(f"{path}: cannot open the flow database: {err}") from err
-        self.con.execute("SET enable_progress_bar = true; SET enable_progress_bar_print = false")
+        self.con.execute(
+            "SET enable_progress_bar = true; SET enable_progress_bar_print = false; "
+            "SET preserve_insertion_order = false"
+        )
         if memory_limit:
             self.con.execute(f"SET memory_limit = '{memory_limit}'")
         self._create_schema(path)
-        self.con.execute(
-            f"CREATE OR REPLACE TEMP TABLE _stage ({_columns_sql(STAGE_COLUMNS)})"
-        )
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE _stage ({_columns_sql(STAGE_COLUMNS)})")
 
     def _create_schema(self, path: Path) -> None:
         self.con.execute(_SCHEMA_SQL)
@@ -215,8 +163,8 @@ class FlowStore:
         """Stage ``records`` in Arrow batches of :data:`BATCH_ROWS`; returns how many."""
         total = 0
         for chunk in _chunks(iter(records), BATCH_ROWS):
-            table = _arrow_table(chunk, file_no)  # noqa: F841 - read by DuckDB below
-            self.con.execute("INSERT INTO _stage SELECT * FROM table")
+            arrow_batch = _arrow_table(chunk, file_no)  # noqa: F841 - read by DuckDB below
+            self.con.execute("INSERT INTO _stage SELECT * FROM arrow_batch")
             total += len(chunk)
         return total
 
@@ -226,8 +174,16 @@ class FlowStore:
         """Run an ``INSERT INTO _stage`` statement, reporting its progress (0-1) meanwhile.
 
         Raises:
-            duckdb.Error: when the statement fails; nothing of it is staged then.
+            StageRejected: when the statement fails; nothing of it is staged then.
         """
+        try:
+            self._run_with_progress(sql, params, progress)
+        except duckdb.Error as err:
+            raise StageRejected(str(err).splitlines()[0]) from err
+
+    def _run_with_progress(
+        self, sql: str, params: dict[str, object], progress: Callable[[float], None] | None
+    ) -> None:
         if progress is None:
             self.con.execute(sql, params)
             return
@@ -298,15 +254,15 @@ class FlowStore:
         row = self.con.execute("SELECT coalesce(max(batch_id), 0) + 1 FROM batches").fetchone()
         batch_id = int(row[0]) if row else 1
         before = self._flow_count()
+        staged = self.con.execute("SELECT coalesce(sum(records), 0) FROM _stage").fetchone()
         self.con.execute(
-            _dedup_sql(), {"batch": batch_id, "fmt": source_format, "window": _us(window)}
+            _flows_sql(), {"batch": batch_id, "fmt": source_format, "window": _us(window)}
         )
         stored = self._flow_count() - before
-        observations, first, last = self.con.execute(
-            "SELECT coalesce(sum(count), 0), min(time), max(last_time) FROM flows "
-            "WHERE batch_id = ?",
-            [batch_id],
-        ).fetchone() or (0, None, None)
+        first, last = self.con.execute(
+            "SELECT min(time), max(last_time) FROM flows WHERE batch_id = ?", [batch_id]
+        ).fetchone() or (None, None)
+        records = int(staged[0]) if staged else 0
         read = sum(f.records_read for f in files)
         malformed = sum(f.malformed for f in files)
         skipped = sum(f.skipped for f in files)
@@ -315,7 +271,7 @@ class FlowStore:
             [
                 batch_id, source_format, reporter, [f.path for f in files], _utcnow(),
                 first, last, window.total_seconds(), read, stored,
-                int(observations) - stored, malformed, skipped, lost_events,
+                records - stored, malformed, skipped, lost_events,
             ],
         )  # fmt: skip
         self.con.executemany(
@@ -325,7 +281,7 @@ class FlowStore:
                 for f in files
             ],
         )
-        return BatchTotals(batch_id, stored, int(observations), first, last)
+        return BatchTotals(batch_id, stored, records, first, last)
 
     def _flow_count(self) -> int:
         row = self.con.execute("SELECT count(*) FROM flows").fetchone()
@@ -336,40 +292,42 @@ def _columns_sql(columns: Iterable[tuple[str, str]]) -> str:
     return ", ".join(f'"{name}" {kind}' for name, kind in columns)
 
 
-def _dedup_sql() -> str:
-    """Session-window dedup: a new session starts when the gap to the previous observation
-    of the same key exceeds the window; each (key, session) becomes one row."""
-    who = {
-        side: f"CASE WHEN {side}_ip IS NULL THEN concat_ws('/', {side}_cluster, "
-        f"{side}_namespace, {side}_pod, {side}_workload, {side}_service_account) END"
-        for side in ("src", "dst")
-    }
-    key = [*(f'"{k}"' for k in _KEY), "src_who", "dst_who"]
-    partition = ", ".join(key)
-    record = [name for name, _ in RECORD_COLUMNS]
-    select = [
-        "$batch",
-        "min(time)",
-        "max(time)",
-        *(f'max("{n}")' if n not in _KEY else f'"{n}"' for n in record[1:-1]),
-        "$fmt",
-        "sum(count)",
-    ]
+_DERIVED: Final = ("cluster", "namespace", "service_account", "labels", "entity")
+"""Peer columns that may instead come from raw Cilium labels (``*_labels_raw``)."""
+
+
+def _flows_sql() -> str:
+    """Collapse the stage into one batch of ``flows`` (parameters ``$batch``, ``$fmt``,
+    ``$window``), splitting raw Cilium label lists once per distinct list."""
+    output = [
+        "$batch", "g.time", "g.last_time",
+        *(_final(name) for name, _ in RECORD_COLUMNS[1:-1]),
+        "$fmt", "g.count",
+    ]  # fmt: skip
     return f"""
     INSERT INTO flows
-    SELECT {", ".join(select)}
-    FROM (
-        SELECT *, sum(fresh) OVER (PARTITION BY {partition} ORDER BY t
-                                   ROWS UNBOUNDED PRECEDING) AS session
-        FROM (
-            SELECT *, CASE WHEN t - lag(t) OVER (PARTITION BY {partition} ORDER BY t)
-                           <= $window THEN 0 ELSE 1 END AS fresh
-            FROM (SELECT *, epoch_us(time) AS t, {who["src"]} AS src_who,
-                         {who["dst"]} AS dst_who FROM _stage)
-        )
+    WITH grouped AS ({collapse_sql("_stage")}),
+    labelsets AS (
+        SELECT raw, {labelset_select(f"string_split(raw, '{LIST_SEP}')")} FROM (
+            SELECT src_labels_raw AS raw FROM grouped WHERE src_labels_raw IS NOT NULL
+            UNION SELECT dst_labels_raw FROM grouped WHERE dst_labels_raw IS NOT NULL)
     )
-    GROUP BY {partition}, session
+    SELECT {", ".join(output)}
+    FROM grouped AS g
+    LEFT JOIN labelsets AS ls ON g.src_labels_raw = ls.raw
+    LEFT JOIN labelsets AS ld ON g.dst_labels_raw = ld.raw
     """
+
+
+def _final(name: str) -> str:
+    value = f'g."{name}"'
+    if name in LIST_COLUMNS:
+        value = f"string_split(nullif({value}, ''), '{LIST_SEP}')"
+    side, _, column = name.partition("_")
+    if side in ("src", "dst") and column in _DERIVED:
+        alias = "ls" if side == "src" else "ld"
+        return f'coalesce({value}, {alias}."{column}")'
+    return value
 
 
 def _us(window: dt.timedelta) -> int:
@@ -391,20 +349,23 @@ def _arrow_table(records: list[FlowRecord], file_no: int) -> pa.Table:
         time, sc, sn, sp, sw, sk, ssa, sl, si, spt, se,
         dc, dn, dp, dw, dk, dsa, dl, di, dpt, de,
         names, svc_ns, svc_name, svc_port, proto, verdict, drop, direction,
-        l7p, l7m, l7path, l7s, mtls, reporter, count, file, kind,
+        l7p, l7m, l7path, l7s, mtls, reporter, count,
+        last_time, seen, file, kind, src_raw, dst_raw,
     ) = (column.append for column in columns)  # fmt: skip
+    join = LIST_SEP.join
     for r in records:
         s, d = r.src, r.dst
-        time(r.time)
+        time(r.time), last_time(r.time)
         sc(s.cluster), sn(s.namespace), sp(s.pod), sw(s.workload), sk(s.workload_kind)
-        ssa(s.service_account), sl(s.labels or None), si(s.ip), spt(s.port), se(s.entity)
+        ssa(s.service_account), sl(join(s.labels) or None), si(s.ip), spt(s.port), se(s.entity)
         dc(d.cluster), dn(d.namespace), dp(d.pod), dw(d.workload), dk(d.workload_kind)
-        dsa(d.service_account), dl(d.labels or None), di(d.ip), dpt(d.port), de(d.entity)
-        names(r.dst_names or None), svc_ns(r.dst_service_namespace)
+        dsa(d.service_account), dl(join(d.labels) or None), di(d.ip), dpt(d.port), de(d.entity)
+        names(join(r.dst_names) or None), svc_ns(r.dst_service_namespace)
         svc_name(r.dst_service_name), svc_port(r.dst_service_port), proto(r.protocol)
         verdict(r.verdict), drop(r.drop_reason), direction(r.direction)
         l7p(r.l7_protocol), l7m(r.l7_method), l7path(r.l7_path), l7s(r.l7_status)
-        mtls(r.mtls), reporter(r.reporter), count(r.count), file(file_no), kind("flow")
+        mtls(r.mtls), reporter(r.reporter), count(r.count), seen(1), file(file_no)
+        kind("flow"), src_raw(None), dst_raw(None)
     arrays = [
         pa.array(values, type=_ARROW[kind])
         for values, (_, kind) in zip(columns, STAGE_COLUMNS, strict=True)

@@ -8,7 +8,7 @@ from pydantic import BaseModel
 from pydantic_core import ErrorDetails
 
 from trustmap.diagnostics import Diagnostic, Span, diagnostic
-from trustmap.names import closest
+from trustmap.names import closest, label_problem, parse_service_ref
 
 __all__ = ["Located", "describe", "errors_to_diagnostics", "field_name"]
 
@@ -119,11 +119,37 @@ def _one(
         return _wrong_type(error, path, where, doc)
     if kind == "literal_error":
         return _bad_choice(error, path, where, doc)
+    if kind == "string_pattern_mismatch":
+        return _bad_name(error, path, where, doc)
     code = _VALUE_CODES.get(kind, "TM113")
     message = _BOUNDS.get(kind, error["msg"].removeprefix("Value error, ")).format(
         **(error.get("ctx") or {}), got=describe(error.get("input"))
     )
     return diagnostic(code, doc.span(path), f"'{where}': {message}", _value_hint(kind, error, path))
+
+
+def _bad_name(error: ErrorDetails, path: Path, where: str, doc: Located) -> Diagnostic:
+    """A DNS-1123 label or a namespace/name reference that does not match its pattern."""
+    value = str(error.get("input"))
+    if "/" in str((error.get("ctx") or {}).get("pattern", "")):
+        parts = parse_service_ref(value)
+        if parts is None:
+            return diagnostic(
+                "TM115",
+                doc.span(path),
+                f"'{where}': '{value}' is not a service reference of the form namespace/name",
+                "write the target as namespace/name, e.g. shop/checkout",
+            )
+        bad = next((p for p in parts[1:] if label_problem(p)), value)
+        problem = label_problem(bad) or "is not a valid name"
+    else:
+        bad, problem = value, label_problem(value) or "is not a valid name"
+    return diagnostic(
+        "TM114",
+        doc.span(path),
+        f"'{where}': '{bad}' is not a DNS-1123 label: it {problem}",
+        "use lower-case letters, digits and '-', at most 63 characters",
+    )
 
 
 def _unknown_field(path: Path, doc: Located, model: type[BaseModel]) -> Diagnostic:

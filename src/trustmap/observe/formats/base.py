@@ -126,7 +126,7 @@ def numbered_lines(
     """
     number = 0
     try:
-        for number, line in enumerate(stream, start=1):  # noqa: B007 - number used after
+        for number, line in enumerate(stream, start=1):
             if progress is not None and number % _PROGRESS_EVERY == 0:
                 progress(raw.tell())
             yield number, line
@@ -211,4 +211,6 @@ def _kind(value: object) -> str:
     if isinstance(value, str):
         shown = value if len(value) <= 40 else value[:37] + "..."
         return f"string {shown!r}"
-    return {list: "a list", dict: "an object"}.get(type(value), type(value).__name__)
+    if isinstance(value, list):
+        return "a list"
+    return "an object" if isinstance(value, dict) else type(value).__name__

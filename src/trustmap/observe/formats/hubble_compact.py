@@ -40,7 +40,9 @@ _DROP_TEXT: Final = {
     "Invalid source ip": "INVALID_SOURCE_IP",
 }
 _HTTP_REQUEST: Final = re.compile(r"^HTTP/\S+ (?P<method>[A-Z]+) (?P<url>\S+)")
-_HTTP_RESPONSE: Final = re.compile(r"^HTTP/\S+ (?P<code>\d{3}) \S+ \((?P<method>[A-Z]+) (?P<url>\S+)\)")
+_HTTP_RESPONSE: Final = re.compile(
+    r"^HTTP/\S+ (?P<code>\d{3}) \S+ \((?P<method>[A-Z]+) (?P<url>\S+)\)"
+)
 _DNS_QUERY: Final = re.compile(r"^DNS Query (?P<query>\S+) (?P<qtypes>\S+)")
 _DNS_ANSWER: Final = re.compile(r"\(Proxy (?P<query>\S+) (?P<qtypes>\S+)\)$")
 _L4: Final = re.compile(r"^(?P<proto>TCP|UDP|SCTP|ICMPv4|ICMPv6)\b(?: Flags: (?P<flags>.*))?")

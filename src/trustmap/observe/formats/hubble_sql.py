@@ -13,8 +13,9 @@ from __future__ import annotations
 from typing import Final
 
 from trustmap.observe.formats.hubble import DROP_REASONS
+from trustmap.observe.schema import LIST_SEP, collapse_sql
 
-__all__ = ["COUNTS_SQL", "PRUNE_SQL", "stage_sql"]
+__all__ = ["COLUMNS", "COUNTS_SQL", "PRUNE_SQL", "labelset_select", "stage_sql"]
 
 _ENDPOINT: Final = (
     "STRUCT(cluster_name VARCHAR, namespace VARCHAR, labels VARCHAR[], pod_name VARCHAR, "
@@ -52,12 +53,15 @@ COLUMNS: Final = {
 }
 """What DuckDB reads of each line; every other field is ignored."""
 
+_SEP: Final = f"chr({ord(LIST_SEP)})"
 _STRICT_TIME: Final = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z"
 
 COUNTS_SQL: Final = """
-SELECT count(*) FILTER (WHERE kind = 'flow'), count(*) FILTER (WHERE kind = 'skip'),
-       count(*) FILTER (WHERE kind = 'bad'), coalesce(sum(count) FILTER (WHERE kind = 'lost'), 0),
-       count(*) FILTER (WHERE kind = 'lost')
+SELECT coalesce(sum(records) FILTER (WHERE kind = 'flow'), 0),
+       coalesce(sum(records) FILTER (WHERE kind = 'skip'), 0),
+       coalesce(sum(records) FILTER (WHERE kind = 'bad'), 0),
+       coalesce(sum(count) FILTER (WHERE kind = 'lost'), 0),
+       coalesce(sum(records) FILTER (WHERE kind = 'lost'), 0)
 FROM _stage WHERE file_no = ?
 """
 """(flows, skipped, bad, lost events, lost-event lines) staged for one file."""
@@ -69,51 +73,37 @@ def _nz(expr: str) -> str:
     return f"nullif({expr}, '')"
 
 
-def _labels_sql(ep: str) -> dict[str, str]:
-    """Mirror of :func:`hubble.split_labels` for endpoint struct ``ep``."""
+def labelset_select(raw: str) -> str:
+    """Columns ``labels, service_account, cluster, namespace, entity`` derived from a raw
+    Cilium label list expression ``raw``: the SQL mirror of :func:`hubble.split_labels`."""
     bodies = (
-        f"list_filter(list_transform(list_filter({ep}.labels, x -> NOT starts_with(x, "
-        "'reserved:')), x -> CASE WHEN starts_with(x, 'k8s:') THEN x[5:] ELSE x END), "
-        "b -> NOT contains(split_part(b, '=', 1), ':'))"
+        f"list_filter(list_transform(list_filter({raw}, lambda x: NOT starts_with(x, "
+        "'reserved:')), lambda x: CASE WHEN starts_with(x, 'k8s:') THEN x[5:] ELSE x END), "
+        "lambda b: NOT contains(split_part(b, '=', 1), ':'))"
     )
     kept = (
-        f"list_sort(list_filter({bodies}, b -> NOT starts_with(b, 'io.cilium.k8s.') "
+        f"list_sort(list_filter({bodies}, lambda b: NOT starts_with(b, 'io.cilium.k8s.') "
         "AND NOT starts_with(b, 'io.kubernetes.pod.namespace=')))"
     )
 
     def meta(name: str) -> str:
         prefix = f"{name}="
-        last = f"list_filter({bodies}, b -> starts_with(b, '{prefix}'))[-1]"
+        last = f"list_filter({bodies}, lambda b: starts_with(b, '{prefix}'))[-1]"
         return _nz(f"{last}[{len(prefix) + 1}:]")
 
     reserved = (
-        f"list_sort(list_transform(list_filter({ep}.labels, x -> starts_with(x, 'reserved:')), "
-        "x -> x[10:]))"
+        f"list_sort(list_transform(list_filter({raw}, lambda x: starts_with(x, 'reserved:')), "
+        "lambda x: x[10:]))"
     )
-    return {
-        "labels": f"CASE WHEN len({kept}) = 0 THEN NULL ELSE {kept} END",
-        "service_account": meta("io.cilium.k8s.policy.serviceaccount"),
-        "cluster": meta("io.cilium.k8s.policy.cluster"),
-        "namespace": meta("io.kubernetes.pod.namespace"),
-        "entity": _nz(f"array_to_string({reserved}, ',')"),
-    }
-
-
-def _peer_sql(side: str) -> list[str]:
-    ep, ip, port = f"{side}_ep", f"{side}_ip_raw", f"{side}_port_raw"
-    labels = _labels_sql(ep)
-    return [
-        f"coalesce({_nz(f'{ep}.cluster_name')}, {labels['cluster']}) AS {side}_cluster",
-        f"coalesce({_nz(f'{ep}.namespace')}, {labels['namespace']}) AS {side}_namespace",
-        f"{_nz(f'{ep}.pod_name')} AS {side}_pod",
-        f"{_nz(f'{ep}.workloads[1].name')} AS {side}_workload",
-        f"{_nz(f'{ep}.workloads[1].kind')} AS {side}_workload_kind",
-        f"{labels['service_account']} AS {side}_service_account",
-        f"{labels['labels']} AS {side}_labels",
-        f"{_nz(ip)} AS {side}_ip",
-        f"CAST(nullif({port}, 0) AS INTEGER) AS {side}_port",
-        f"{labels['entity']} AS {side}_entity",
-    ]
+    return ", ".join(
+        [
+            f"CASE WHEN len({kept}) = 0 THEN NULL ELSE {kept} END AS labels",
+            f"{meta('io.cilium.k8s.policy.serviceaccount')} AS service_account",
+            f"{meta('io.cilium.k8s.policy.cluster')} AS cluster",
+            f"{meta('io.kubernetes.pod.namespace')} AS namespace",
+            f"{_nz(f'array_to_string({reserved}, {chr(39)},{chr(39)})')} AS entity",
+        ]
+    )
 
 
 def _drop_reason_sql() -> str:
@@ -150,50 +140,33 @@ _URL_PATH: Final = r"""CASE WHEN nullif(f.l7.http.url, '') IS NULL THEN NULL ELS
         '^([^?#]*)', 1), ''), '/') END"""
 
 
-def _classified(path_param: str, compression: str) -> str:
+_PEER_FIELDS: Final = ("cluster", "namespace", "pod", "workload", "workload_kind", "labels_raw",
+                       "ip", "port", "names", "svc_namespace", "svc_name")  # fmt: skip
+
+
+def _side(name: str, prefix: str) -> list[str]:
+    """Scalars of one side of the flow as observed (``source`` or ``destination``)."""
+    ep, port = f"f.{name}", f"f.l4.TCP.{name}_port"
+    ports = f"coalesce({port}, f.l4.UDP.{name}_port, f.l4.SCTP.{name}_port)"
+    values = (
+        _nz(f"{ep}.cluster_name"),
+        _nz(f"{ep}.namespace"),
+        _nz(f"{ep}.pod_name"),
+        _nz(f"{ep}.workloads[1].name"),
+        _nz(f"{ep}.workloads[1].kind"),
+        _nz(f"array_to_string({ep}.labels, {_SEP})"),
+        _nz(f"f.IP.{name}"),
+        f"CAST(nullif({ports}, 0) AS INTEGER)",
+        _nz(f"array_to_string(f.{name}_names, {_SEP})"),
+        _nz(f"f.{name}_service.namespace"),
+        _nz(f"f.{name}_service.name"),
+    )
+    return [f"{v} AS {prefix}_{field}" for v, field in zip(values, _PEER_FIELDS, strict=True)]
+
+
+def _read(compression: str) -> str:
+    """Each line as scalars, before the reply swap; ``kind`` classifies the line."""
     stamp = _nz("coalesce(nullif(flow.time, ''), \"time\")")
-    return f"""
-    SELECT flow AS f, node_name AS env_node, {stamp} AS stamp, lost_events,
-        CASE
-            WHEN flow IS NOT NULL AND (stamp IS NULL OR NOT regexp_full_match(stamp,
-                '{_STRICT_TIME}')) THEN 'bad'
-            WHEN flow IS NOT NULL THEN 'flow'
-            WHEN lost_events IS NOT NULL THEN 'lost'
-            WHEN node_status IS NOT NULL OR agent_event IS NOT NULL OR debug_event IS NOT NULL
-                THEN 'skip'
-            ELSE 'bad' END AS kind
-    FROM read_json({path_param}, format = 'newline_delimited', columns = $columns,
-                   compression = '{compression}', maximum_object_size = 67108864)
-    """
-
-
-def _oriented() -> str:
-    swap = f"({_DIRECTION}) = 'reply'"
-    return f"""
-    SELECT *,
-        CASE WHEN rep THEN f.destination ELSE f.source END AS src_ep,
-        CASE WHEN rep THEN f.source ELSE f.destination END AS dst_ep,
-        CASE WHEN rep THEN f.IP.destination ELSE f.IP.source END AS src_ip_raw,
-        CASE WHEN rep THEN f.IP.source ELSE f.IP.destination END AS dst_ip_raw,
-        CASE WHEN rep THEN dport ELSE sport END AS src_port_raw,
-        CASE WHEN rep THEN sport ELSE dport END AS dst_port_raw,
-        CASE WHEN rep THEN f.source_names ELSE f.destination_names END AS names,
-        CASE WHEN rep THEN f.source_service ELSE f.destination_service END AS svc
-    FROM (
-        SELECT *, {swap} AS rep,
-            coalesce(f.l4.TCP.source_port, f.l4.UDP.source_port, f.l4.SCTP.source_port)
-                AS sport,
-            coalesce(f.l4.TCP.destination_port, f.l4.UDP.destination_port,
-                     f.l4.SCTP.destination_port) AS dport
-        FROM classified)
-    """
-
-
-def stage_sql(file_no: int, compression: str) -> str:
-    """``INSERT INTO _stage`` for one Hubble file; parameters ``$path`` and ``$columns``.
-
-    ``compression`` is ``gzip`` or ``none`` (sniffed from the magic bytes by the caller).
-    """
     agg = "f.aggregate"
     total = (
         f"coalesce({agg}.ingress_flow_count, 0) + coalesce({agg}.egress_flow_count, 0) "
@@ -201,37 +174,80 @@ def stage_sql(file_no: int, compression: str) -> str:
     )
     columns = [
         "CAST(stamp AS TIMESTAMP) AS time",
-        *_peer_sql("src"),
-        *_peer_sql("dst"),
-        "CASE WHEN len(names) = 0 THEN NULL ELSE names END AS dst_names",
-        f"{_nz('svc.namespace')} AS dst_service_namespace",
-        f"{_nz('svc.name')} AS dst_service_name",
-        "CAST(NULL AS INTEGER) AS dst_service_port",
+        *_side("source", "s"),
+        *_side("destination", "d"),
         f"{_PROTOCOL} AS protocol",
         f"nullif({_nz('f.verdict')}, 'VERDICT_UNKNOWN') AS verdict",
         f"{_drop_reason_sql()} AS drop_reason",
         f"{_DIRECTION} AS direction",
         f"{_L7_PROTOCOL} AS l7_protocol",
-        f"""CASE {_L7_PROTOCOL} WHEN 'http' THEN {_nz('f.l7.http.method')}
+        f"""CASE {_L7_PROTOCOL} WHEN 'http' THEN {_nz("f.l7.http.method")}
             WHEN 'dns' THEN {_nz("array_to_string(f.l7.dns.qtypes, ',')")}
-            WHEN 'kafka' THEN {_nz('f.l7.kafka.api_key')} END AS l7_method""",
+            WHEN 'kafka' THEN {_nz("f.l7.kafka.api_key")} END AS l7_method""",
         f"""CASE {_L7_PROTOCOL} WHEN 'http' THEN {_URL_PATH}
-            WHEN 'dns' THEN {_nz('f.l7.dns.query')}
-            WHEN 'kafka' THEN {_nz('f.l7.kafka.topic')} END AS l7_path""",
+            WHEN 'dns' THEN {_nz("f.l7.dns.query")}
+            WHEN 'kafka' THEN {_nz("f.l7.kafka.topic")} END AS l7_path""",
         f"""CAST(CASE {_L7_PROTOCOL} WHEN 'http' THEN nullif(f.l7.http.code, 0)
             WHEN 'dns' THEN f.l7.dns.rcode WHEN 'kafka' THEN f.l7.kafka.error_code END
             AS INTEGER) AS l7_status""",
-        "CAST(NULL AS BOOLEAN) AS mtls",
         f"coalesce({_nz('f.node_name')}, {_nz('env_node')}) AS reporter",
-        f"CASE WHEN kind = 'lost' THEN coalesce(lost_events.num_events_lost, 0) "
+        "CASE WHEN kind = 'lost' THEN coalesce(lost_events.num_events_lost, 0) "
         f"WHEN ({total}) > 0 THEN ({total}) ELSE 1 END AS count",
-        f"{int(file_no)} AS file_no",
         "kind",
     ]
-    select = ",\n        ".join(columns)
     return f"""
-    INSERT INTO _stage
-    WITH classified AS ({_classified("$path", compression)})
-    SELECT {select}
-    FROM ({_oriented()})
+    SELECT {", ".join(columns)} FROM (
+        SELECT flow AS f, node_name AS env_node, {stamp} AS stamp, lost_events,
+            CASE
+                WHEN flow IS NOT NULL AND (stamp IS NULL OR NOT regexp_full_match(stamp,
+                    '{_STRICT_TIME}')) THEN 'bad'
+                WHEN flow IS NOT NULL THEN 'flow'
+                WHEN lost_events IS NOT NULL THEN 'lost'
+                WHEN node_status IS NOT NULL OR agent_event IS NOT NULL
+                    OR debug_event IS NOT NULL THEN 'skip'
+                ELSE 'bad' END AS kind
+        FROM read_json($path, format = 'newline_delimited', columns = $columns,
+                       compression = '{compression}', maximum_object_size = 67108864))
+    """
+
+
+def _oriented(file_no: int) -> str:
+    """Client → server: a reply's sides are swapped back; peer columns get their names."""
+    columns = ["time"]
+    for side, (mine, other) in (("src", ("s", "d")), ("dst", ("d", "s"))):
+        for field in _PEER_FIELDS:
+            if field in ("names", "svc_namespace", "svc_name") and side == "src":
+                continue
+            target = {
+                "names": "dst_names",
+                "svc_namespace": "dst_service_namespace",
+                "svc_name": "dst_service_name",
+            }.get(field, f"{side}_{field}")
+            columns.append(
+                f"CASE WHEN direction = 'reply' THEN {other}_{field} ELSE {mine}_{field} END "
+                f"AS {target}"
+            )
+    null = "CAST(NULL AS VARCHAR)"
+    columns += [
+        *(f"{null} AS {side}_{c}" for side in ("src", "dst")
+          for c in ("service_account", "labels", "entity")),
+        "CAST(NULL AS INTEGER) AS dst_service_port",
+        "protocol", "verdict", "drop_reason", "direction", "l7_protocol", "l7_method",
+        "l7_path", "l7_status", "CAST(NULL AS BOOLEAN) AS mtls", "reporter", "count",
+        "time AS last_time", "1 AS records", f"{int(file_no)} AS file_no", "kind",
+    ]  # fmt: skip
+    return f"SELECT {', '.join(columns)} FROM read"
+
+
+def stage_sql(file_no: int, compression: str) -> str:
+    """``INSERT INTO _stage`` for one Hubble file, collapsed as it is read; parameters
+    ``$path``, ``$columns`` and ``$window`` (microseconds).
+
+    ``compression`` is ``gzip`` or ``none`` (sniffed from the magic bytes by the caller).
+    """
+    return f"""
+    INSERT INTO _stage BY NAME
+    WITH read AS ({_read(compression)}),
+    projected AS ({_oriented(file_no)})
+    {collapse_sql("projected", by_kind=True)}
     """

@@ -17,7 +17,7 @@ every event). End events without a gRPC status hold nothing new and are skipped.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from itertools import chain
 from typing import Final
 
@@ -41,6 +41,7 @@ _KINDS: Final = {
 }
 _MAX_OBJECT: Final = 16 * 1024 * 1024
 _DECODER: Final = json.JSONDecoder()
+_SEPARATORS: Final = " \t\r\n[,]"
 
 
 def parse(lines: Lines, ctx: ParseContext) -> Iterator[FlowRecord]:
@@ -179,23 +180,28 @@ def json_values(lines: Lines) -> Iterator[tuple[int, object]]:
         except Bad as err:
             yield number, err
             continue
-        if not buffer.strip(" \t[,]\r\n"):
+        if not buffer.strip(_SEPARATORS):
             buffer, start = "", number
         buffer += text + "\n"
-        body = buffer.lstrip(" \t\r\n[,]")
-        if not body or body.rstrip()[-1:] not in "}]" and len(buffer) < _MAX_OBJECT:
-            continue
+        if text.rstrip().rstrip(",")[-1:] in ("}", "]") or len(buffer) >= _MAX_OBJECT:
+            buffer = yield from _decoded(buffer, start)
+    if buffer.strip(_SEPARATORS):
+        yield start, Bad("unterminated JSON value at end of file")
+
+
+def _decoded(buffer: str, start: int) -> Generator[tuple[int, object], None, str]:
+    """Yield every complete value at the front of ``buffer``; return what is left."""
+    while body := buffer.lstrip(_SEPARATORS):
         try:
             value, end = _DECODER.raw_decode(body)
         except json.JSONDecodeError as err:
-            if err.pos < len(body.rstrip()) - 1 or len(buffer) >= _MAX_OBJECT:
-                yield start, Bad(f"invalid JSON: {err.msg} (line {start + err.lineno - 1})")
-                buffer = ""
-            continue
+            if err.pos >= len(body.rstrip()) and len(buffer) < _MAX_OBJECT:
+                return buffer
+            yield start, Bad(f"invalid JSON: {err.msg} (line {start + err.lineno - 1})")
+            return ""
         yield start, value
         buffer = body[end:]
-    if buffer.strip(" \t[,]\r\n"):
-        yield start, Bad("unterminated JSON value at end of file")
+    return ""
 
 
 def _json_records(lines: Lines, ctx: ParseContext) -> Iterator[FlowRecord]:
@@ -215,9 +221,7 @@ def _json_records(lines: Lines, ctx: ParseContext) -> Iterator[FlowRecord]:
 
 def _json_record(obj: dict[str, object]) -> FlowRecord | None:
     if "src" in obj and "dst" in obj:
-        return _edge(
-            {key: value if isinstance(value, str) else "" for key, value in obj.items()}
-        )
+        return _edge({key: value if isinstance(value, str) else "" for key, value in obj.items()})
     src = _json_peer(as_dict(obj.get("source"), "source"), "source")
     dst = _json_peer(as_dict(obj.get("destination"), "destination"), "destination")
     tls = as_dict(as_dict(obj.get("destination"), "destination").get("metadata"), "metadata")

@@ -1,0 +1,93 @@
+"""The audit log's hash chain: how an entry's hash is computed and how a chain is verified.
+
+Pure and dependency-free so that the registry server (which writes the log) and the CLI (which
+verifies a log fetched over HTTP, trusting nothing the server computed) share one definition.
+Each entry's hash covers its own fields and the previous entry's hash, so editing, deleting or
+reordering any entry breaks every later link.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+__all__ = ["GENESIS", "Break", "Entry", "entry_hash", "verify_chain"]
+
+GENESIS = "0" * 64
+"""The ``prev_hash`` of the first entry."""
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One audit record as stored."""
+
+    seq: int
+    """Position in the log, from 1, without gaps."""
+    at: str
+    """UTC time, ISO 8601."""
+    actor: str
+    """Who acted: ``team:principal``, ``admin`` or ``anonymous``."""
+    action: str
+    """What happened: push, approve, reject, token.create, token.revoke, denied..."""
+    subject: str
+    """What it happened to: a team, an edge, a token id, a request path."""
+    detail: str
+    """Canonical JSON with the particulars."""
+    prev_hash: str
+    """Hash of the previous entry (:data:`GENESIS` for the first)."""
+    hash: str
+    """Hash of this entry: :func:`entry_hash` of the fields above."""
+
+
+@dataclass(frozen=True, slots=True)
+class Break:
+    """A place where the chain does not hold."""
+
+    seq: int
+    """The entry where the problem shows."""
+    problem: str
+    """What is wrong, in words."""
+
+
+def entry_hash(
+    seq: int, at: str, actor: str, action: str, subject: str, detail: str, prev_hash: str
+) -> str:
+    """SHA-256 (hex) of the entry's fields and the previous hash, in a canonical encoding."""
+    fields = [seq, at, actor, action, subject, detail, prev_hash]
+    canonical = json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def verify_chain(entries: Iterable[Entry], head: tuple[int, str] | None = None) -> list[Break]:
+    """Every break in ``entries`` (in stored order); empty when the chain is intact.
+
+    Args:
+        entries: the whole log, in the order it was read (by ``seq``).
+        head: the ``(seq, hash)`` the log must end with, when known (the registry's head row,
+            or an anchor an auditor recorded earlier): catches a truncated tail.
+    """
+    breaks: list[Break] = []
+    expected_seq, previous = 1, GENESIS
+    for entry in entries:
+        if entry.seq != expected_seq:
+            breaks.append(Break(entry.seq, f"expected entry {expected_seq}, found {entry.seq}"))
+        if entry.prev_hash != previous:
+            breaks.append(Break(entry.seq, "does not link to the previous entry's hash"))
+        recomputed = entry_hash(
+            entry.seq,
+            entry.at,
+            entry.actor,
+            entry.action,
+            entry.subject,
+            entry.detail,
+            entry.prev_hash,
+        )
+        if recomputed != entry.hash:
+            breaks.append(Break(entry.seq, "content does not match its hash (entry was edited)"))
+        expected_seq, previous = entry.seq + 1, entry.hash
+    if head is not None and (expected_seq - 1, previous) != head:
+        ends = f"log ends at entry {expected_seq - 1} ({previous[:12]})"
+        breaks.append(Break(head[0], f"{ends}, but the head is entry {head[0]} ({head[1][:12]})"))
+    return breaks

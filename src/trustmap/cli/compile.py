@@ -1,0 +1,125 @@
+"""``trustmap compile``: declarations → enforcement objects for one target, plus TM3xx findings."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+
+import click
+
+from trustmap.cli.common import UNREADABLE, fail, now_option, paths_argument, stderr
+from trustmap.dialects import TARGETS, Compilation, compile_paths, render_files, render_yaml
+from trustmap.errors import UsageError
+from trustmap.report import FORMATS, render_diagnostics, summary_line
+
+__all__ = ["compile_command"]
+
+_EPILOG = """\b
+Examples:
+  trustmap compile examples/online-boutique --target kubernetes > policies.yaml
+  trustmap compile teams/ --target cilium --out compiled/cilium --environment prod
+  trustmap compile teams/ --target istio --environment staging   # audit namespaces: dry run
+  trustmap compile teams/ --target admission --strict --format github
+
+\b
+Targets: kubernetes (NetworkPolicy), cilium (CiliumNetworkPolicy, L7 and FQDN), istio
+(PeerAuthentication, AuthorizationPolicy, Sidecar, ServiceEntry), linkerd (Server,
+MeshTLSAuthentication, AuthorizationPolicy, HTTPRoute), admission (Kyverno ClusterPolicy).
+
+\b
+Without --out the YAML goes to stdout and diagnostics to stderr; with --out DIR one file per
+namespace (DIR/<namespace>.yaml, cluster-scoped objects in DIR/_cluster.yaml) is written and
+diagnostics go to stdout. Dependencies that are not effective (unconsented, expired, ...) are
+left out (fail closed); everything else compiles.
+
+\b
+Exit status: 0 clean, 1 findings (graph errors or TM3xx: something declared could not be
+compiled as written), 2 usage or unreadable input. With --strict nothing is written when
+there are findings.
+"""
+
+
+@click.command("compile", epilog=_EPILOG)
+@paths_argument
+@click.option(
+    "--target", "-t", type=click.Choice(list(TARGETS)), required=True, help="What to compile for."
+)
+@click.option(
+    "--out",
+    "-o",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write one file per namespace into this directory instead of stdout.",
+)
+@click.option("--environment", "-e", metavar="NAME", help="Rollout environment (enforce/audit).")
+@now_option
+@click.option("--strict", is_flag=True, help="Write nothing when there are findings.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="text",
+    show_default=True,
+    help="Format of the diagnostics.",
+)
+def compile_command(
+    paths: tuple[str, ...],
+    target: str,
+    out_dir: Path | None,
+    environment: str | None,
+    today: dt.date,
+    strict: bool,
+    fmt: str,
+) -> None:
+    """Compile declarations into enforcement for one target (allow what is declared)."""
+    try:
+        with stderr.status("compiling…", spinner="dots") if stderr.is_terminal else _Quiet():
+            run = compile_paths(list(paths) or ["."], target, environment=environment, today=today)
+    except UsageError as exc:
+        fail(str(exc), "see `trustmap compile --help`")
+    _exit_if_unreadable(run)
+    refused = strict and bool(run.findings)
+    if not refused:
+        _write(run, out_dir)
+    report = sys.stdout if out_dir is not None else sys.stderr
+    report.write(render_diagnostics(run.diagnostics, fmt))
+    if fmt == "text":
+        stderr.print(_summary(run, out_dir, refused), highlight=False)
+    sys.exit(1 if run.findings else 0)
+
+
+def _write(run: Compilation, out_dir: Path | None) -> None:
+    if out_dir is None:
+        sys.stdout.write(render_yaml(run.result.objects))
+        return
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name, text in render_files(run.result.objects).items():
+        (out_dir / name).write_text(text, encoding="utf-8")
+
+
+def _summary(run: Compilation, out_dir: Path | None, refused: bool) -> str:
+    objects = _count(len(run.result.objects), "object")
+    where = f" to {out_dir}/" if out_dir is not None else ""
+    done = f"refused to write {objects} (--strict)" if refused else f"{objects}{where}"
+    findings = _count(len(run.findings), "finding") if run.findings else "no findings"
+    return f"{run.result.target}: {done}; {findings} ({summary_line(run.diagnostics)})"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _exit_if_unreadable(run: Compilation) -> None:
+    unreadable = [d for d in run.diagnostics if d.code in UNREADABLE]
+    if unreadable and not run.graph.services and not run.graph.teams:
+        sys.stderr.write(render_diagnostics(unreadable))
+        sys.exit(2)
+
+
+class _Quiet:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *_: object) -> None:
+        return None

@@ -1,0 +1,87 @@
+"""Compile the graph into enforcement: one graph, many targets, each recording what it cannot say.
+
+    >>> result = compile_graph(graph, "cilium", environment="prod")
+    >>> print(render_yaml(result.objects))
+
+:data:`TARGETS` maps each target name to its :class:`~trustmap.dialects.base.Compiler` subclass.
+:func:`compile_paths` is the one call the CLI makes: load, check, compile, and say what counts as a
+finding (graph errors and every TM3xx). :func:`compile_targets` builds several targets at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from trustmap.diagnostics import Diagnostic, Severity, sort_diagnostics
+from trustmap.dialects.admission import Admission
+from trustmap.dialects.base import Compiler, CompileResult
+from trustmap.dialects.batch import Rendered, compile_targets
+from trustmap.dialects.cilium import Cilium
+from trustmap.dialects.emit import CLUSTER_FILE, render_files, render_yaml
+from trustmap.dialects.istio import Istio
+from trustmap.dialects.kubernetes import Kubernetes
+from trustmap.dialects.linkerd import Linkerd
+from trustmap.dialects.registry import TARGETS, compile_graph
+from trustmap.graph import load_graph
+from trustmap.model import Graph
+
+__all__ = [
+    "CLUSTER_FILE",
+    "TARGETS",
+    "Admission",
+    "Cilium",
+    "Compilation",
+    "CompileResult",
+    "Compiler",
+    "Istio",
+    "Kubernetes",
+    "Linkerd",
+    "Rendered",
+    "compile_graph",
+    "compile_paths",
+    "compile_targets",
+    "findings",
+    "render_files",
+    "render_yaml",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Compilation:
+    """A compile run from files: the graph, the result, and everything to report."""
+
+    graph: Graph
+    """The checked graph."""
+    result: CompileResult
+    """What was compiled."""
+    diagnostics: tuple[Diagnostic, ...]
+    """Graph and compile diagnostics together, sorted."""
+    findings: tuple[Diagnostic, ...]
+    """What makes the run fail: graph errors and every TM3xx."""
+
+
+def compile_paths(
+    paths: Sequence[str | os.PathLike[str]],
+    target: str,
+    *,
+    environment: str | None = None,
+    today: dt.date | None = None,
+) -> Compilation:
+    """Load declarations from ``paths``, check them and compile them for ``target``.
+
+    Raises:
+        UsageError: see :func:`compile_graph`.
+    """
+    graph = load_graph(paths, today)
+    result = compile_graph(graph, target, environment)
+    everything = tuple(sort_diagnostics([*graph.diagnostics, *result.diagnostics]))
+    return Compilation(graph, result, everything, findings(graph, result))
+
+
+def findings(graph: Graph, result: CompileResult) -> tuple[Diagnostic, ...]:
+    """Graph diagnostics of severity error plus every TM3xx of ``result``, sorted."""
+    errors = [d for d in graph.diagnostics if d.severity is Severity.ERROR]
+    return tuple(sort_diagnostics([*errors, *result.diagnostics]))

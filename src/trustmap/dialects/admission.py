@@ -1,0 +1,97 @@
+"""Admission control: a Kyverno ClusterPolicy that admits only declared workloads.
+
+Every other target trusts pod labels and service accounts. A pod that copies another service's
+labels, or runs undeclared in a managed namespace, would dodge them. This policy closes that gap:
+in each managed namespace a Pod is admitted only if its labels and service account match one
+declared service (a rule per namespace, one ``anyPattern`` entry per service; Kyverno's autogen
+applies the same rule to Deployments, StatefulSets and the other pod controllers).
+
+Audit mode: the namespace's rule uses ``failureAction: Audit`` (admitted, reported in a
+PolicyReport) instead of ``Enforce``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from trustmap.dialects.base import Compiler, CompileResult
+from trustmap.dialects.names import object_name
+from trustmap.dialects.provenance import AUDIT, MODE, Source, source
+from trustmap.manifests import AdmissionRule, ClusterPolicy
+from trustmap.model import Graph, Service
+
+__all__ = ["POLICY_NAME", "Admission"]
+
+POLICY_NAME = "trustmap-declared-workloads"
+"""Name of the one ClusterPolicy."""
+
+_LISTED = 10
+
+
+class Admission(Compiler):
+    """``kyverno.io/v1`` ClusterPolicy."""
+
+    TARGET = "admission"
+    AUDIT_NOTE = (
+        "audit mode: rules of audit namespaces use failureAction Audit, so undeclared pods are "
+        "admitted and reported in Kyverno PolicyReports; compile for an enforce environment to "
+        "reject them"
+    )
+
+    def __init__(self, graph: Graph, environment: str | None = None) -> None:
+        super().__init__(graph, environment)
+        self._rules: list[AdmissionRule] = []
+        self._sources: list[Source] = []
+
+    def namespace_objects(self, namespace: str, services: list[Service]) -> None:
+        """One rule: pods here must match a declared service."""
+        self._rules.append(self._rule(namespace, services))
+        self._sources += [
+            source(s.span, f"{s.ref}: declared workload", "declared workload") for s in services
+        ]
+
+    def service_objects(self, service: Service) -> None:
+        """Nothing per service: the namespace rule lists them all."""
+
+    def compile(self) -> CompileResult:
+        """Collect the namespace rules, then emit the one cluster-scoped policy."""
+        result = super().compile()
+        if not self._rules:
+            return result
+        audits = [r["name"] for r in self._rules if r["validate"]["failureAction"] == "Audit"]
+        meta = self.metadata(POLICY_NAME, None, self._sources)
+        if audits:
+            notes = meta.setdefault("annotations", {})
+            notes |= {MODE: "audit in " + ", ".join(audits), AUDIT: self.AUDIT_NOTE}
+        policy: ClusterPolicy = {
+            "apiVersion": "kyverno.io/v1",
+            "kind": "ClusterPolicy",
+            "metadata": meta,
+            "spec": {"admission": True, "background": True, "rules": self._rules},
+        }
+        return replace(result, objects=((("", policy), *result.objects)))
+
+    def _rule(self, namespace: str, services: list[Service]) -> AdmissionRule:
+        action = "Audit" if self.mode(namespace) == "audit" else "Enforce"
+        names = [s.ref.name for s in services]
+        more = f" and {len(names) - _LISTED} more" if len(names) > _LISTED else ""
+        listed = ", ".join(names[:_LISTED]) + more
+        return {
+            "name": object_name(namespace),
+            "match": {"any": [{"resources": {"kinds": ["Pod"], "namespaces": [namespace]}}]},
+            "validate": {
+                "failureAction": action,
+                "message": (
+                    f"namespace {namespace} is managed by trustmap: a pod's labels and service "
+                    f"account must match a declared service ({listed})"
+                ),
+                "anyPattern": [_pattern(s) for s in services],
+            },
+        }
+
+
+def _pattern(service: Service) -> dict[str, object]:
+    pattern: dict[str, object] = {"metadata": {"labels": dict(service.workload.pod_labels)}}
+    if service.workload.service_account:
+        pattern["spec"] = {"serviceAccountName": service.workload.service_account}
+    return pattern

@@ -1,0 +1,193 @@
+"""CiliumNetworkPolicy: the Kubernetes policies' L3/L4 meaning, plus what only Cilium can say.
+
+Same objects as :class:`~trustmap.dialects.kubernetes.Kubernetes` (default deny per namespace,
+ingress and egress per service), written as ``cilium.io/v2`` with: L7 ``http`` rules for routes and
+gRPC methods (``POST /pkg.Service/Method``), ``toFQDNs`` with the DNS-proxy rule that makes them work
+(the pod's lookups must pass through Cilium's DNS proxy for it to learn the addresses), and
+``toEntities: [kube-apiserver]`` instead of API server addresses.
+
+Audit mode: Cilium's own audit mode (``policy-audit-mode``) is an agent or endpoint setting, not a
+policy field, so audit namespaces get policies with ``enableDefaultDeny`` off — they allow, never
+deny — and without L7 rules (Cilium's proxy would enforce those even so).
+"""
+
+from __future__ import annotations
+
+from trustmap.dialects.kubernetes import Kubernetes, distinct
+from trustmap.dialects.plan import Call, Grant, Outbound
+from trustmap.dialects.provenance import Source
+from trustmap.dialects.routes import Route, glob_regex, parse_route
+from trustmap.manifests import (
+    CiliumEgressRule,
+    CiliumFQDN,
+    CiliumHTTPRule,
+    CiliumIngressRule,
+    CiliumNetworkPolicy,
+    CiliumNetworkPolicySpec,
+    CiliumPort,
+    CiliumPortRule,
+    LabelSelector,
+    Manifest,
+)
+from trustmap.model import Egress, Labels, PortSpec, Service
+
+__all__ = ["NAMESPACE_KEY", "Cilium"]
+
+NAMESPACE_KEY = "k8s:io.kubernetes.pod.namespace"
+"""The label Cilium gives every endpoint: its namespace."""
+
+_ALL_PORTS: tuple[PortSpec, ...] = ()
+
+
+class Cilium(Kubernetes):
+    """``cilium.io/v2`` CiliumNetworkPolicy."""
+
+    TARGET = "cilium"
+    SUPPORTS_L7 = True
+    SUPPORTS_FQDN = True
+    AUDIT_NOTE = (
+        "audit mode: enableDefaultDeny is off, so this policy only allows and blocks nothing; "
+        "L7 rules are left out (Cilium's proxy would enforce them); enable Policy Audit Mode "
+        "(policy-audit-mode) to see would-be drops as AUDIT verdicts in Hubble, then compile "
+        "for an enforce environment"
+    )
+
+    def default_deny(self, namespace: str) -> Manifest:
+        """Select every endpoint with empty rules: default deny, nothing allowed."""
+        source = self.organization_source("zero trust: deny all traffic that is not declared")
+        spec: CiliumNetworkPolicySpec = {"endpointSelector": {}, "ingress": [{}], "egress": [{}]}
+        return self._cnp(self.DEFAULT_DENY, namespace, [source], spec)
+
+    def allow_all(self, namespace: str) -> Manifest | None:
+        """None: in audit mode every Cilium policy turns default deny off itself."""
+        return None
+
+    def ingress_policy(self, service: Service, grants: tuple[Grant, ...]) -> Manifest:
+        """Declared callers on container ports, with their methods as HTTP rules."""
+        namespace = service.ref.namespace
+        spec: CiliumNetworkPolicySpec = {
+            "endpointSelector": _selector(service.workload.pod_labels),
+            "ingress": [self._cnp_ingress_rule(g) for g in grants],
+        }
+        sources = [self.edge_source(e) for g in grants for e in g.edges]
+        name = self.name("CiliumNetworkPolicy", namespace, service.ref.name, "ingress")
+        return self._cnp(name, namespace, sources, spec)
+
+    def egress_policy(self, service: Service, outbound: Outbound) -> Manifest:
+        """DNS (through the DNS proxy when host names are allowed), targets, outside."""
+        namespace = service.ref.namespace
+        proxy = any(e.host is not None for e in outbound.external)
+        rules: list[CiliumEgressRule] = self._cnp_dns_rules(proxy) if outbound.dns else []
+        rules += [self._cnp_call_rule(target, calls) for target, calls in outbound.by_target()]
+        rules += [self._cnp_external_rule(e) for e in outbound.external]
+        spec: CiliumNetworkPolicySpec = {
+            "endpointSelector": _selector(service.workload.pod_labels),
+            "egress": rules,
+        }
+        name = self.name("CiliumNetworkPolicy", namespace, service.ref.name, "egress")
+        return self._cnp(name, namespace, self.outbound_sources(service, outbound), spec)
+
+    def _cnp(
+        self, name: str, namespace: str, sources: list[Source], spec: CiliumNetworkPolicySpec
+    ) -> CiliumNetworkPolicy:
+        if self.mode(namespace) == "audit":
+            spec["enableDefaultDeny"] = {"ingress": False, "egress": False}
+        return {
+            "apiVersion": "cilium.io/v2",
+            "kind": "CiliumNetworkPolicy",
+            "metadata": self.metadata(name, namespace, sources),
+            "spec": spec,
+        }
+
+    # --- rules -------------------------------------------------------------------------------
+
+    def _cnp_ingress_rule(self, grant: Grant) -> CiliumIngressRule:
+        interface = grant.interface
+        port_rule: CiliumPortRule = {"ports": [_port(interface.port, interface.protocol)]}
+        audit = self.mode(interface_namespace(grant)) == "audit"
+        if grant.methods and not audit:
+            port_rule["rules"] = {"http": _http_rules(grant.methods)}
+        if grant.world:
+            return {"fromEntities": ["all"], "toPorts": [port_rule]}
+        peers = [
+            _endpoint(*k) for k in distinct((c.namespace, c.pod_labels) for c in grant.callers)
+        ]
+        return {"fromEndpoints": peers, "toPorts": [port_rule]}
+
+    def _cnp_dns_rules(self, proxy: bool) -> list[CiliumEgressRule]:
+        dns = self.organization.dns if self.organization else None
+        assert dns is not None  # outbound.dns implies a resolver
+        port_rule: CiliumPortRule = {"ports": [_port(p.port, p.protocol) for p in dns.ports]}
+        if proxy:
+            port_rule["rules"] = {"dns": [{"matchPattern": "*"}]}
+        if dns.namespace is not None:
+            return [
+                {"toEndpoints": [_endpoint(dns.namespace, dns.pod_labels)], "toPorts": [port_rule]}
+            ]
+        # A node-local resolver (169.254.20.10 and the like) listens in the node's host network:
+        # Cilium gives that traffic the identity `host`, which CIDR rules never match.
+        return [
+            {"toCIDR": list(dns.cidrs), "toPorts": [port_rule]},
+            {"toEntities": ["host"], "toPorts": [port_rule]},
+        ]
+
+    def _cnp_call_rule(self, target: Service, calls: tuple[Call, ...]) -> CiliumEgressRule:
+        ports = [
+            _port(*k) for k in distinct((c.interface.port, c.interface.protocol) for c in calls)
+        ]
+        return {
+            "toEndpoints": [_endpoint(target.ref.namespace, target.workload.pod_labels)],
+            "toPorts": [{"ports": ports}],
+        }
+
+    def _cnp_external_rule(self, egress: Egress) -> CiliumEgressRule:
+        rule: CiliumEgressRule
+        ports = egress.ports
+        if egress.host is not None:
+            fqdn: CiliumFQDN = (
+                {"matchPattern": egress.host} if "*" in egress.host else {"matchName": egress.host}
+            )
+            rule = {"toFQDNs": [fqdn]}
+        elif egress.cidr is not None:
+            rule = {"toCIDR": [egress.cidr]}
+        else:
+            rule = {"toEntities": ["kube-apiserver"]}
+            api = self.organization.api_server if self.organization else None
+            ports = ports or (api.ports if api else _ALL_PORTS)
+        if ports:
+            rule["toPorts"] = [
+                {"ports": [_port(*k) for k in distinct((p.port, p.protocol) for p in ports)]}
+            ]
+        return rule
+
+
+def interface_namespace(grant: Grant) -> str:
+    """The namespace of the service a grant admits callers to."""
+    return grant.edges[0].target.namespace
+
+
+def _selector(labels: Labels) -> LabelSelector:
+    return {"matchLabels": dict(labels)} if labels else {}
+
+
+def _endpoint(namespace: str, labels: Labels) -> LabelSelector:
+    return {"matchLabels": {NAMESPACE_KEY: namespace, **dict(labels)}}
+
+
+def _port(number: int, protocol: str) -> CiliumPort:
+    return {"port": str(number), "protocol": protocol}
+
+
+def _http_rules(methods: tuple[str, ...]) -> list[CiliumHTTPRule]:
+    rules: list[CiliumHTTPRule] = []
+    for route in sorted({parse_route(m) for m in methods}, key=_route_key):
+        rule: CiliumHTTPRule = {}
+        if route.method is not None:
+            rule["method"] = route.method
+        rule["path"] = glob_regex(route.path)
+        rules.append(rule)
+    return rules
+
+
+def _route_key(route: Route) -> tuple[str, str]:
+    return (route.path, route.method or "")

@@ -1,0 +1,220 @@
+"""Istio: mutual TLS everywhere, ALLOW rules on SPIFFE identities, egress through the registry only.
+
+Per managed namespace: PeerAuthentication ``default`` with mTLS STRICT, and an allow-nothing
+AuthorizationPolicy (empty spec), so only what a per-service ALLOW policy names gets through. Per
+service: an AuthorizationPolicy whose rules name callers by principal
+(``<trustDomain>/ns/<ns>/sa/<serviceAccount>``), container ports and methods/paths, and a Sidecar
+whose egress lists only the hosts the service calls, with outbound ``REGISTRY_ONLY``. Declared hosts
+and CIDRs outside the cluster become ServiceEntries (see :mod:`trustmap.dialects.istio_egress`).
+
+Audit mode: AuthorizationPolicies carry ``istio.io/dry-run``, mTLS is PERMISSIVE and the Sidecar
+lets unknown hosts pass (ALLOW_ANY).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import replace
+
+from trustmap.dialects.base import Compiler
+from trustmap.dialects.istio_egress import (
+    API_SERVER_HOST,
+    CLUSTER_DOMAIN,
+    external_host,
+    service_entries,
+)
+from trustmap.dialects.plan import Grant, Outbound
+from trustmap.dialects.provenance import Source, source
+from trustmap.dialects.routes import istio_path, parse_route
+from trustmap.manifests import (
+    IstioAuthorizationPolicy,
+    IstioAuthorizationPolicySpec,
+    IstioOperation,
+    IstioRule,
+    IstioTo,
+    PeerAuthentication,
+    Sidecar,
+)
+from trustmap.model import Egress, Endpoint, Graph, Service
+
+__all__ = ["DRY_RUN", "Istio"]
+
+DRY_RUN = "istio.io/dry-run"
+"""Annotation that makes Istio evaluate and log an AuthorizationPolicy without enforcing it."""
+
+
+class Istio(Compiler):
+    """``security.istio.io/v1`` and ``networking.istio.io/v1``."""
+
+    TARGET = "istio"
+    SUPPORTS_L7 = True
+    SUPPORTS_FQDN = True
+    SUPPORTS_IDENTITY = True
+    SUPPORTS_UDP = False
+    AUDIT_NOTE = (
+        "audit mode: AuthorizationPolicies carry istio.io/dry-run (evaluated and logged, not "
+        "enforced), mTLS is PERMISSIVE (plain text still accepted) and the Sidecar lets unknown "
+        "hosts pass (ALLOW_ANY); compile for an enforce environment to enforce"
+    )
+    ALLOW_NOTHING = "trustmap-allow-nothing"
+
+    def __init__(self, graph: Graph, environment: str | None = None) -> None:
+        super().__init__(graph, environment)
+        self._external: dict[str, tuple[Egress, ...]] = {}
+
+    def namespace_objects(self, namespace: str, services: list[Service]) -> None:
+        """mTLS, allow-nothing, and the ServiceEntries for the namespace's external calls."""
+        self.emit(namespace, self._peer_authentication(namespace))
+        self.emit(namespace, self._allow_nothing(namespace))
+        calls = [(s.ref, e) for s in services for e in self.external(s)]
+        for entry in service_entries(self, namespace, calls):
+            self.emit(namespace, entry)
+
+    def service_objects(self, service: Service) -> None:
+        """ALLOW policy for its callers, Sidecar for its calls."""
+        namespace = service.ref.namespace
+        grants = self.grants(service)
+        if grants:
+            self.emit(namespace, self._authorization_policy(service, grants))
+        # DNS is plain UDP that the sidecar does not police: not part of the Sidecar's provenance.
+        self.emit(namespace, self._sidecar(service, replace(self.outbound(service), dns=False)))
+
+    def external(self, service: Service) -> tuple[Egress, ...]:
+        """External calls a ServiceEntry can express: with ports, TCP only (cached per service)."""
+        key = str(service.ref)
+        if key not in self._external:
+            kept = (self._tcp_only(service, e) for e in super().external(service))
+            self._external[key] = tuple(e for e in kept if e is not None)
+        return self._external[key]
+
+    def _tcp_only(self, service: Service, egress: Egress) -> Egress | None:
+        if egress.api_server:
+            return egress
+        if not egress.ports:
+            self.unsupported(
+                "TM306",
+                egress.span,
+                f"istio needs the ports of an external destination: egress of {service.ref} to "
+                f"{egress.destination} is left out (denied)",
+                "list the ports, e.g. 'ports: [443]'",
+            )
+            return None
+        tcp = tuple(p for p in egress.ports if p.protocol == "TCP")
+        if len(tcp) != len(egress.ports):
+            self.unsupported(
+                "TM304",
+                egress.span,
+                f"istio does not see UDP or SCTP traffic: those ports of the egress of "
+                f"{service.ref} to {egress.destination} are not controlled by this target",
+                "enforce them with the kubernetes or cilium target as well",
+            )
+        return replace(egress, ports=tcp) if tcp else None
+
+    # --- objects -----------------------------------------------------------------------------
+
+    def _peer_authentication(self, namespace: str) -> PeerAuthentication:
+        mode = "PERMISSIVE" if self.mode(namespace) == "audit" else "STRICT"
+        source = self.organization_source("zero trust: every call is mutually authenticated")
+        return {
+            "apiVersion": "security.istio.io/v1",
+            "kind": "PeerAuthentication",
+            "metadata": self.metadata("default", namespace, [source]),
+            "spec": {"mtls": {"mode": mode}},
+        }
+
+    def _allow_nothing(self, namespace: str) -> IstioAuthorizationPolicy:
+        source = self.organization_source("zero trust: deny all traffic that is not declared")
+        return self._policy(self.ALLOW_NOTHING, namespace, [source], {})
+
+    def _authorization_policy(
+        self, service: Service, grants: tuple[Grant, ...]
+    ) -> IstioAuthorizationPolicy:
+        namespace = service.ref.namespace
+        spec: IstioAuthorizationPolicySpec = {
+            "selector": {"matchLabels": dict(service.workload.pod_labels)},
+            "action": "ALLOW",
+            "rules": [self._rule(service, g) for g in grants],
+        }
+        sources = [self.edge_source(e) for g in grants for e in g.edges]
+        name = self.name("AuthorizationPolicy", namespace, service.ref.name)
+        return self._policy(name, namespace, sources, spec)
+
+    def _policy(
+        self, name: str, namespace: str, sources: list[Source], spec: IstioAuthorizationPolicySpec
+    ) -> IstioAuthorizationPolicy:
+        extra = {DRY_RUN: "true"} if self.mode(namespace) == "audit" else None
+        return {
+            "apiVersion": "security.istio.io/v1",
+            "kind": "AuthorizationPolicy",
+            "metadata": self.metadata(name, namespace, sources, extra),
+            "spec": spec,
+        }
+
+    def _sidecar(self, service: Service, outbound: Outbound) -> Sidecar:
+        namespace = service.ref.namespace
+        hosts = {_service_host(call.target) for call in outbound.calls}
+        hosts |= {
+            API_SERVER_HOST if e.api_server else f"./{external_host(e)}" for e in outbound.external
+        }
+        policy = "ALLOW_ANY" if self.mode(namespace) == "audit" else "REGISTRY_ONLY"
+        name = self.name("Sidecar", namespace, service.ref.name)
+        sources = self.outbound_sources(service, outbound) or [
+            source(service.span, f"{service.ref}: calls nothing", "declares no calls")
+        ]
+        return {
+            "apiVersion": "networking.istio.io/v1",
+            "kind": "Sidecar",
+            "metadata": self.metadata(name, namespace, sources),
+            "spec": {
+                "workloadSelector": {"labels": dict(service.workload.pod_labels)},
+                "egress": [{"hosts": sorted(hosts) or ["~/*"]}],
+                "outboundTrafficPolicy": {"mode": policy},
+            },
+        }
+
+    # --- rules -------------------------------------------------------------------------------
+
+    def _rule(self, service: Service, grant: Grant) -> IstioRule:
+        rule: IstioRule = {}
+        if not grant.world:
+            principals = sorted({self._principal(c) for c in grant.callers})
+            rule["from"] = [{"source": {"principals": principals}}]
+        rule["to"] = self._operations(service, grant)
+        return rule
+
+    def _principal(self, caller: Endpoint) -> str:
+        domain = self.organization.trust_domain if self.organization else "cluster.local"
+        return f"{domain}/ns/{caller.namespace}/sa/{caller.service_account}"
+
+    def _operations(self, service: Service, grant: Grant) -> list[IstioTo]:
+        port = str(grant.interface.port)
+        if not grant.methods:
+            return [{"operation": {"ports": [port]}}]
+        paths: dict[str | None, set[str]] = defaultdict(set)
+        for route in {parse_route(m) for m in grant.methods}:
+            pattern, exact = istio_path(route.path)
+            if not exact:
+                self._widened(service, grant, route.path, pattern)
+            paths[route.method].add(pattern)
+        found: list[IstioTo] = []
+        for method in sorted(paths, key=lambda m: m or ""):
+            operation: IstioOperation = {"ports": [port]}
+            if method is not None:
+                operation["methods"] = [method]
+            operation["paths"] = sorted(paths[method])
+            found.append({"operation": operation})
+        return found
+
+    def _widened(self, service: Service, grant: Grant, path: str, pattern: str) -> None:
+        self.unsupported(
+            "TM303",
+            grant.interface.span,
+            f"istio matches paths exactly, by prefix or by suffix: route '{path}' of interface "
+            f"'{grant.interface.name}' of {service.ref} is allowed as '{pattern}'",
+            "declare routes with '*' only at the start or the end",
+        )
+
+
+def _service_host(target: Service) -> str:
+    ref = target.ref
+    return f"{ref.namespace}/{ref.name}.{ref.namespace}.svc.{CLUSTER_DOMAIN}"

@@ -1,0 +1,71 @@
+"""The targets by name, and :func:`compile_graph`: check the request, run the target's compiler."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from trustmap.dialects.admission import Admission
+from trustmap.dialects.base import Compiler, CompileResult
+from trustmap.dialects.cilium import Cilium
+from trustmap.dialects.emit import paused_gc
+from trustmap.dialects.istio import Istio
+from trustmap.dialects.kubernetes import Kubernetes
+from trustmap.dialects.linkerd import Linkerd
+from trustmap.errors import UsageError
+from trustmap.model import Graph
+from trustmap.names import did_you_mean
+
+__all__ = ["TARGETS", "compile_graph", "compiler_for"]
+
+TARGETS: Mapping[str, type[Compiler]] = {
+    cls.TARGET: cls for cls in (Kubernetes, Cilium, Istio, Linkerd, Admission)
+}
+"""Every compile target by name."""
+
+
+def compile_graph(graph: Graph, target: str, environment: str | None = None) -> CompileResult:
+    """Compile ``graph`` for ``target``.
+
+    Args:
+        graph: a checked graph; only its effective edges are compiled (fail closed).
+        target: one of :data:`TARGETS`.
+        environment: picks each namespace's rollout mode from the Organization's environments;
+            ``None`` enforces everywhere.
+
+    Returns:
+        The objects in output order and the TM3xx diagnostics.
+
+    Raises:
+        UsageError: unknown target, or an environment the Organization does not declare.
+    """
+    compiler = compiler_for(graph, target, environment)
+    with paused_gc():
+        return compiler(graph, environment).compile()
+
+
+def compiler_for(graph: Graph, target: str, environment: str | None) -> type[Compiler]:
+    """The compiler class of ``target``, once the request is known to make sense.
+
+    Raises:
+        UsageError: unknown target, or an environment the Organization does not declare.
+    """
+    compiler = TARGETS.get(target)
+    if compiler is None:
+        raise UsageError(
+            f"unknown target '{target}'{did_you_mean(target, TARGETS)}; "
+            f"choose one of: {', '.join(TARGETS)}"
+        )
+    _check_environment(graph, environment)
+    return compiler
+
+
+def _check_environment(graph: Graph, environment: str | None) -> None:
+    if environment is None:
+        return
+    declared = [e.name for e in graph.organization.environments] if graph.organization else []
+    if environment not in declared:
+        known = ", ".join(sorted(set(declared))) or "none"
+        raise UsageError(
+            f"unknown environment '{environment}'{did_you_mean(environment, declared)}; "
+            f"the Organization declares: {known}"
+        )

@@ -1,0 +1,441 @@
+"""``ingest``: read flow files of one format into the flow database as one batch (window).
+
+Files are streamed (never loaded whole), gzip or not, and parsed by the format's parser; Hubble
+JSON first goes through DuckDB's parallel JSON reader and falls back to the Python parser for a
+file DuckDB cannot read cleanly. Bad lines are counted and the first few reported with their
+line numbers; they never stop the run or cost the good lines. Everything staged is collapsed
+into ``flows`` in one transaction at the end, so a batch is either fully there or absent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final, Literal
+
+from trustmap.diagnostics import Diagnostic, Span, diagnostic, sort_diagnostics
+from trustmap.errors import InputError, UsageError
+from trustmap.names import did_you_mean, is_dns1123_label, is_dns1123_subdomain
+from trustmap.observe.formats import FORMATS, hubble_sql, sniff
+from trustmap.observe.formats.base import (
+    MAX_EXAMPLES,
+    ParseContext,
+    is_gzip,
+    numbered_lines,
+    open_flow_file,
+)
+from trustmap.observe.formats.csv import HeaderError
+from trustmap.observe.store import FileRow, FlowStore, StageRejected, StoreError
+
+__all__ = ["DEFAULT_DB", "DEFAULT_WINDOW", "FileReport", "IngestReport", "Progress", "ingest"]
+
+DEFAULT_DB: Final = Path(".trustmap/flows.duckdb")
+DEFAULT_WINDOW: Final = dt.timedelta(seconds=5)
+"""Observations of one flow key in the same bucket of this length are one row."""
+
+Progress = Callable[[int, int], None]
+"""Called with (bytes read so far, bytes to read) over all files of the run."""
+Engine = Literal["auto", "duckdb", "python"]
+
+
+@dataclass(frozen=True, slots=True)
+class FileReport:
+    """What happened to one input file."""
+
+    path: str
+    """File as given."""
+    records_read: int
+    """Records (lines, objects, rows) the parser looked at."""
+    records_staged: int
+    """Good flow records, before deduplication."""
+    malformed: int
+    """Records that could not be used."""
+    skipped: int
+    """Records that hold no flow (Hubble node status, lost-event notices, ...)."""
+    lost_events: int
+    """Events Hubble said it lost."""
+    engine: str
+    """``duckdb`` or ``python`` (which parser read it), or ``none`` when it was not read."""
+    readable: bool
+    """False when the file could not be opened or read to the end."""
+
+
+@dataclass(frozen=True, slots=True)
+class IngestReport:
+    """The outcome of one ingest run."""
+
+    db_path: str
+    """Database written."""
+    format: str
+    """Input format."""
+    batch_id: int | None
+    """The batch (window) recorded, ``None`` when nothing could be read."""
+    files: tuple[FileReport, ...]
+    """Per file, in the order given."""
+    read: int
+    """Records read over all files."""
+    stored: int
+    """Rows written to ``flows``."""
+    duplicates: int
+    """Good records merged into another row (observation points, both nodes, retransmits)."""
+    malformed: int
+    """Records that could not be used."""
+    skipped: int
+    """Records that hold no flow."""
+    lost_events: int
+    """Events Hubble said it lost."""
+    first_time: dt.datetime | None
+    """Earliest observation of the batch."""
+    last_time: dt.datetime | None
+    """Latest observation of the batch."""
+    diagnostics: tuple[Diagnostic, ...] = field(default=())
+    """TM5xx findings, sorted by file and line."""
+
+    @property
+    def unreadable(self) -> bool:
+        """Whether some file could not be read (the CLI exits 2)."""
+        return any(not f.readable for f in self.files)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready view (diagnostics excluded; render them separately)."""
+        return {
+            "db": self.db_path,
+            "format": self.format,
+            "batch_id": self.batch_id,
+            "read": self.read,
+            "stored": self.stored,
+            "duplicates": self.duplicates,
+            "malformed": self.malformed,
+            "skipped": self.skipped,
+            "lost_events": self.lost_events,
+            "first_time": _iso(self.first_time),
+            "last_time": _iso(self.last_time),
+            "files": [
+                {
+                    "path": f.path,
+                    "read": f.records_read,
+                    "staged": f.records_staged,
+                    "malformed": f.malformed,
+                    "skipped": f.skipped,
+                    "lost_events": f.lost_events,
+                    "engine": f.engine,
+                    "readable": f.readable,
+                }
+                for f in self.files
+            ],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class _Options:
+    fmt: str
+    reporter: str | None
+    year: int
+    engine: Engine
+    force: bool
+    window: dt.timedelta
+
+
+class _Bytes:
+    """Progress over several files: bytes of the files done plus the current position."""
+
+    def __init__(self, total: int, sink: Progress | None) -> None:
+        self.total, self.base, self.sink = total, 0, sink
+
+    def at(self, position: int) -> None:
+        if self.sink is not None:
+            self.sink(min(self.base + position, self.total), self.total)
+
+    def fraction(self, size: int) -> Callable[[float], None] | None:
+        if self.sink is None:
+            return None
+        return lambda done: self.at(int(done * size))
+
+    def finish(self, size: int) -> None:
+        self.base += size
+        self.at(0)
+
+
+def ingest(
+    paths: Iterable[str | Path],
+    fmt: str,
+    db_path: str | Path = DEFAULT_DB,
+    *,
+    reporter: str | None = None,
+    progress: Progress | None = None,
+    window: dt.timedelta = DEFAULT_WINDOW,
+    year: int | None = None,
+    engine: Engine = "auto",
+    force: bool = False,
+) -> IngestReport:
+    """Read flow files of format ``fmt`` into the DuckDB database ``db_path`` as one batch.
+
+    Args:
+        paths: flow files, plain or gzip (detected by magic bytes).
+        fmt: one of :data:`trustmap.observe.formats.FORMATS`.
+        db_path: database file, created with its folder when missing.
+        reporter: ``namespace/pod`` that wrote the logs (Istio/Envoy), recorded with each flow.
+        progress: called with (bytes read, bytes total) while reading.
+        window: observations of one flow key in the same bucket of this length become one row.
+        year: year for timestamps printed without one (Hubble compact); default this year.
+        engine: ``auto`` (DuckDB for Hubble JSON, Python otherwise), ``duckdb`` or ``python``.
+        force: ingest files that an earlier batch already holds (same path, size and mtime).
+
+    Returns:
+        Counts and TM5xx diagnostics; unreadable files are reported, not raised.
+
+    Raises:
+        UsageError: for an unknown format or engine, or a malformed ``reporter``.
+        InputError: when the database cannot be opened.
+    """
+    options = _options(fmt, reporter, year, engine, force, window)
+    files = [str(p) for p in paths]
+    try:
+        store = FlowStore(Path(db_path))
+    except StoreError as err:
+        raise InputError(str(err)) from err
+    with store:
+        return _run(store, files, options, str(db_path), window, progress)
+
+
+def _options(
+    fmt: str,
+    reporter: str | None,
+    year: int | None,
+    engine: str,
+    force: bool,
+    window: dt.timedelta,
+) -> _Options:
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown flow format '{fmt}'{did_you_mean(fmt, FORMATS)}")
+    if engine not in ("auto", "duckdb", "python"):
+        raise UsageError(f"unknown engine '{engine}': use auto, duckdb or python")
+    if reporter is not None:
+        namespace, _, pod = reporter.partition("/")
+        if not (is_dns1123_label(namespace) and is_dns1123_subdomain(pod)):
+            raise UsageError(f"--reporter must be NAMESPACE/POD, got '{reporter}'")
+    if window < dt.timedelta(microseconds=1):
+        raise UsageError("the dedup window must be positive")
+    this_year = dt.datetime.now(dt.UTC).year
+    return _Options(fmt, reporter, year or this_year, engine, force, window)  # type: ignore[arg-type]
+
+
+def _run(
+    store: FlowStore,
+    files: Sequence[str],
+    options: _Options,
+    db_path: str,
+    window: dt.timedelta,
+    progress: Progress | None,
+) -> IngestReport:
+    sizes = [_stat(Path(f))[0] or 0 for f in files]
+    meter = _Bytes(sum(sizes), progress)
+    reports: list[FileReport] = []
+    rows: list[FileRow] = []
+    diagnostics: list[Diagnostic] = []
+    for file_no, (path, size) in enumerate(zip(files, sizes, strict=True), start=1):
+        report, row = _one_file(store, path, file_no, options, meter, diagnostics)
+        meter.finish(size)
+        reports.append(report)
+        if row is not None:
+            rows.append(row)
+    lost = sum(r.lost_events for r in reports)
+    if not rows:
+        return _report(db_path, options.fmt, None, reports, 0, 0, None, None, diagnostics)
+    totals = store.commit_batch(
+        source_format=options.fmt,
+        reporter=options.reporter,
+        files=rows,
+        window=window,
+        lost_events=lost,
+    )
+    return _report(
+        db_path, options.fmt, totals.batch_id, reports, totals.stored,
+        totals.staged - totals.stored, totals.first_time, totals.last_time, diagnostics,
+    )  # fmt: skip
+
+
+def _report(
+    db_path: str,
+    fmt: str,
+    batch_id: int | None,
+    files: list[FileReport],
+    stored: int,
+    duplicates: int,
+    first: dt.datetime | None,
+    last: dt.datetime | None,
+    diagnostics: list[Diagnostic],
+) -> IngestReport:
+    return IngestReport(
+        db_path=db_path,
+        format=fmt,
+        batch_id=batch_id,
+        files=tuple(files),
+        read=sum(f.records_read for f in files),
+        stored=stored,
+        duplicates=duplicates,
+        malformed=sum(f.malformed for f in files),
+        skipped=sum(f.skipped for f in files),
+        lost_events=sum(f.lost_events for f in files),
+        first_time=first,
+        last_time=last,
+        diagnostics=tuple(sort_diagnostics(diagnostics)),
+    )
+
+
+def _stat(path: Path) -> tuple[int | None, dt.datetime | None]:
+    try:
+        info = path.stat()
+    except OSError:
+        return None, None
+    mtime = dt.datetime.fromtimestamp(info.st_mtime, dt.UTC).replace(tzinfo=None)
+    return info.st_size, mtime
+
+
+def _one_file(
+    store: FlowStore,
+    path: str,
+    file_no: int,
+    options: _Options,
+    meter: _Bytes,
+    diagnostics: list[Diagnostic],
+) -> tuple[FileReport, FileRow | None]:
+    size, mtime = _stat(Path(path))
+    if size is None or not Path(path).is_file():
+        diagnostics.append(_unreadable(path, "no such file" if size is None else "not a file"))
+        return FileReport(path, 0, 0, 0, 0, 0, "none", False), None
+    earlier = store.ingested_before(path, size, mtime)
+    if earlier is not None and not options.force:
+        diagnostics.append(
+            diagnostic(
+                "TM504", Span(path), f"file already ingested in batch {earlier}; skipped",
+                "pass --force to ingest it again (its flows would be counted twice)",
+            )
+        )  # fmt: skip
+        return FileReport(path, 0, 0, 0, 0, 0, "none", True), None
+    report = None
+    if options.fmt == "hubble" and options.engine != "python":
+        report = _hubble_fast(store, path, file_no, size, meter, options.window)
+    if report is None:
+        report = _python(store, path, file_no, options, meter, diagnostics)
+    _file_findings(report, options.fmt, diagnostics)
+    row = FileRow(path, size, mtime, report.records_read, report.malformed, report.skipped)
+    return report, row
+
+
+def _hubble_fast(
+    store: FlowStore, path: str, file_no: int, size: int, meter: _Bytes, window: dt.timedelta
+) -> FileReport | None:
+    try:
+        compression = "gzip" if is_gzip(Path(path)) else "none"
+        store.stage_sql(
+            hubble_sql.stage_sql(file_no, compression),
+            {"path": path, "columns": hubble_sql.COLUMNS, "window": _us(window)},
+            meter.fraction(size),
+        )
+    except (StageRejected, OSError):
+        return None
+    flows, skipped, bad, lost, lost_lines = store.query(hubble_sql.COUNTS_SQL, [file_no])[0]
+    if bad:
+        store.unstage(file_no)
+        return None
+    store.query(hubble_sql.PRUNE_SQL, [file_no])
+    read = flows + skipped + lost_lines
+    return FileReport(path, read, flows, 0, skipped + lost_lines, int(lost), "duckdb", True)
+
+
+def _python(
+    store: FlowStore,
+    path: str,
+    file_no: int,
+    options: _Options,
+    meter: _Bytes,
+    diagnostics: list[Diagnostic],
+) -> FileReport:
+    ctx = ParseContext(path, reporter=options.reporter, year=options.year)
+    parser = FORMATS[options.fmt]
+    staged, broken = 0, list[InputError]()
+    try:
+        stream, raw = open_flow_file(Path(path))
+        with stream, raw:
+            lines = _until_broken(numbered_lines(stream, raw, meter.at), broken)
+            staged = store.stage(parser(lines, ctx), file_no)
+    except HeaderError as err:
+        diagnostics.append(
+            diagnostic("TM505", Span(path, 1, 1), str(err), "see docs/observe.md for the columns")
+        )
+    except InputError as err:
+        broken.append(err)
+    readable = not broken
+    diagnostics.extend(_unreadable(path, str(err)) for err in broken)
+    diagnostics.extend(ctx.examples)
+    read = staged + ctx.malformed_count + ctx.skipped
+    return FileReport(
+        path, read, staged, ctx.malformed_count, ctx.skipped, ctx.lost_events, "python", readable
+    )
+
+
+def _until_broken(
+    lines: Iterator[tuple[int, bytes]], broken: list[InputError]
+) -> Iterator[tuple[int, bytes]]:
+    """The lines, ending quietly (and noting why) when the file breaks mid-way, so the good
+    lines before the break are still stored."""
+    try:
+        yield from lines
+    except InputError as err:
+        broken.append(err)
+
+
+def _unreadable(path: str, why: str) -> Diagnostic:
+    return diagnostic(
+        "TM500", Span(path), f"cannot read flow file: {why}", "check the path and permissions"
+    )
+
+
+def _file_findings(report: FileReport, fmt: str, diagnostics: list[Diagnostic]) -> None:
+    path = report.path
+    hidden = report.malformed - MAX_EXAMPLES
+    if hidden > 0:
+        diagnostics.append(
+            diagnostic("TM502", Span(path), f"{hidden} more malformed record(s) not shown")
+        )
+    if report.lost_events:
+        diagnostics.append(
+            diagnostic(
+                "TM503", Span(path),
+                f"Hubble lost {report.lost_events} event(s) while capturing; counts are incomplete",
+                "raise the Hubble event buffer (hubble.eventBufferCapacity) or filter the capture",
+            )
+        )  # fmt: skip
+    if report.records_read and report.malformed == report.records_read:
+        guess = _guess(path)
+        hint = (
+            f"it looks like '{guess}': use --format {guess}"
+            if guess and guess != fmt
+            else "check --format and the file"
+        )
+        diagnostics.append(
+            diagnostic("TM506", Span(path), f"no record could be read as '{fmt}'", hint)
+        )
+
+
+def _guess(path: str) -> str | None:
+    try:
+        stream, raw = open_flow_file(Path(path))
+        with stream, raw:
+            for _, line in numbered_lines(stream, raw):
+                if line.strip():
+                    return sniff(line)
+    except InputError:
+        return None
+    return None
+
+
+def _us(window: dt.timedelta) -> int:
+    return window // dt.timedelta(microseconds=1)
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return None if value is None else value.isoformat() + "Z"

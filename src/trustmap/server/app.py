@@ -1,0 +1,179 @@
+"""The registry's web application: ``create_app(settings)`` builds a FastAPI app (API + web UI).
+
+Nothing happens at import time; each app owns its :class:`~trustmap.server.store.Registry`
+(database, graph cache). Every error leaves as JSON with a 4xx status; a 500 means a bug.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib import resources
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from trustmap import __version__
+from trustmap.server.errors import ApiError, error_body
+from trustmap.server.routes import (
+    approvals,
+    audit,
+    declarations,
+    graph,
+    policies,
+    tokens,
+    ui,
+    versions,
+)
+from trustmap.server.settings import Settings
+from trustmap.server.store import Registry
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("trustmap.server")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """A registry app for ``settings`` (default: read from ``TRUSTMAP_*`` environment variables)."""
+    settings = settings or Settings()
+    registry = Registry(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        registry.close()
+
+    app = FastAPI(
+        title="trustmap registry",
+        version=__version__,
+        description="The living organisation graph: teams push declarations, owners approve, "
+        'everyone reads. Errors are JSON: {"error": {status, title, message, diagnostics}}.',
+        lifespan=lifespan,
+    )
+    app.state.registry = registry
+    for module in (declarations, graph, approvals, versions, tokens, audit, policies):
+        app.include_router(module.router)
+    app.include_router(ui.router)
+    app.mount(
+        "/static",
+        StaticFiles(directory=str(resources.files("trustmap.server") / "static")),
+        name="static",
+    )
+    app.get("/api/v1/health", tags=["health"], summary="Liveness")(_health)
+    _handlers(app, registry)
+    app.add_middleware(BodyLimit, limit=settings.max_request_bytes)
+    return app
+
+
+def _health() -> dict[str, str]:
+    """Always ``ok`` while the process serves requests."""
+    return {"status": "ok", "version": __version__}
+
+
+def _handlers(app: FastAPI, registry: Registry) -> None:
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, error: ApiError) -> JSONResponse:
+        if error.status in (401, 403):
+            _deny(registry, request, error)
+        extra: dict[str, Any] = {}
+        return JSONResponse(
+            error_body(error.status, error.message, error.diagnostics, **extra),
+            status_code=error.status,
+            headers=error.headers,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_request: Request, error: RequestValidationError) -> JSONResponse:
+        fields = [
+            {"field": ".".join(str(p) for p in e.get("loc", ())), "problem": str(e.get("msg", ""))}
+            for e in error.errors()
+        ]
+        message = "; ".join(f"{f['field']}: {f['problem']}" for f in fields[:5])
+        return JSONResponse(
+            error_body(422, message or "invalid request", fields=fields), status_code=422
+        )
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_request: Request, error: HTTPException) -> JSONResponse:
+        return JSONResponse(
+            error_body(error.status_code, str(error.detail)),
+            status_code=error.status_code,
+            headers=getattr(error, "headers", None),
+        )
+
+    @app.exception_handler(Exception)
+    async def crash(request: Request, error: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return JSONResponse(
+            error_body(500, "internal error; the registry logged the details"), status_code=500
+        )
+
+
+def _deny(registry: Registry, request: Request, error: ApiError) -> None:
+    principal = getattr(request.state, "principal", None)
+    actor = principal.actor if principal is not None else "anonymous"
+    subject = error.subject or f"{request.method} {request.url.path}"
+    log.warning("denied %s: %s (%s)", actor, subject, error.message)
+    registry.deny(actor, subject, error.status, error.message)
+
+
+class BodyLimit:
+    """Refuses request bodies over ``limit`` bytes with 413, before the app reads them."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", ())).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            await self._refuse(send)
+            return
+        body, more = b"", True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                await self.app(scope, _replay([message]), send)
+                return
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > self.limit:
+                await self._refuse(send)
+                return
+        await self.app(
+            scope,
+            _replay([{"type": "http.request", "body": body, "more_body": False}], receive),
+            send,
+        )
+
+    async def _refuse(self, send: Send) -> None:
+        response = JSONResponse(
+            error_body(413, f"request body over the limit of {self.limit:,} bytes"), status_code=413
+        )
+        await response({"type": "http"}, _nothing, send)
+
+
+def _replay(messages: list[Message], then: Receive | None = None) -> Receive:
+    queue = list(messages)
+
+    async def receive() -> Message:
+        if queue:
+            return queue.pop(0)
+        if then is not None:
+            return await then()
+        return {"type": "http.disconnect"}
+
+    return receive
+
+
+async def _nothing() -> Message:
+    return {"type": "http.disconnect"}

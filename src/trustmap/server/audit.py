@@ -1,0 +1,91 @@
+"""The append-only, hash-chained audit log: appending inside write transactions, and verifying.
+
+Appends happen in the same transaction as the change they record, with the head row locked, so
+the log has no gaps and its order is the commit order. The chain itself is defined in
+:mod:`trustmap.auditchain`, shared with the CLI's ``trustmap audit verify``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from trustmap.auditchain import Break, Entry, entry_hash, verify_chain
+from trustmap.server.models import AuditEntry, Head
+
+__all__ = ["append", "entries", "entry_of", "entry_to_dict", "now", "verify"]
+
+
+def now() -> str:
+    """The current UTC time, ISO 8601 with microseconds."""
+    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+
+
+def append(
+    session: Session, head: Head, actor: str, action: str, subject: str, detail: dict[str, Any]
+) -> AuditEntry:
+    """Add one entry after the head's tip and move the tip (the caller holds the head lock)."""
+    seq, at = head.audit_seq + 1, now()
+    actor, subject = actor[:320], subject[:600]
+    text = json.dumps(detail, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    digest = entry_hash(seq, at, actor, action, subject, text, head.audit_hash)
+    row = AuditEntry(
+        seq=seq,
+        at=at,
+        actor=actor,
+        action=action,
+        subject=subject,
+        detail=text,
+        prev_hash=head.audit_hash,
+        hash=digest,
+    )
+    session.add(row)
+    head.audit_seq, head.audit_hash = seq, digest
+    return row
+
+
+def entries(session: Session, batch: int = 1000) -> Iterator[Entry]:
+    """Every stored entry in ``seq`` order, read in batches."""
+    after = 0
+    while True:
+        rows = session.scalars(
+            select(AuditEntry).where(AuditEntry.seq > after).order_by(AuditEntry.seq).limit(batch)
+        ).all()
+        for row in rows:
+            yield entry_of(row)
+        if len(rows) < batch:
+            return
+        after = rows[-1].seq
+
+
+def entry_of(row: AuditEntry) -> Entry:
+    return Entry(
+        row.seq, row.at, row.actor, row.action, row.subject, row.detail, row.prev_hash, row.hash
+    )
+
+
+def verify(session: Session) -> tuple[int, list[Break], tuple[int, str]]:
+    """Check the whole log against itself and the head row: (entries read, breaks, head)."""
+    head_row = session.get(Head, 1)
+    head = (head_row.audit_seq, head_row.audit_hash) if head_row else (0, "0" * 64)
+    read = list(entries(session))
+    return len(read), verify_chain(read, head), head
+
+
+def entry_to_dict(entry: Entry) -> dict[str, Any]:
+    """An entry as JSON (``detail`` stays the exact stored text so hashes can be recomputed)."""
+    return {
+        "seq": entry.seq,
+        "at": entry.at,
+        "actor": entry.actor,
+        "action": entry.action,
+        "subject": entry.subject,
+        "detail": entry.detail,
+        "prev_hash": entry.prev_hash,
+        "hash": entry.hash,
+    }

@@ -1,0 +1,69 @@
+"""Every error the API returns, as one JSON shape, and never a traceback.
+
+``{"error": {"status": 422, "title": "...", "message": "...", "diagnostics": [...]}}``; diagnostics
+carry code, severity, file, line, column, message and hint (see :mod:`trustmap.report.diagnostics`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from trustmap.diagnostics import Diagnostic, Span
+from trustmap.report.diagnostics import diagnostic_to_dict
+
+__all__ = ["ApiError", "error_body", "unscoped"]
+
+TITLES = {
+    400: "bad request",
+    401: "authentication required",
+    403: "forbidden",
+    404: "not found",
+    405: "method not allowed",
+    409: "conflict",
+    412: "precondition failed",
+    413: "request too large",
+    415: "unsupported media type",
+    422: "invalid input",
+    428: "precondition required",
+    500: "internal error",
+}
+
+
+@dataclass
+class ApiError(Exception):
+    """An error to send as JSON; 401 and 403 are also written to the audit log."""
+
+    status: int
+    message: str
+    diagnostics: Sequence[Diagnostic] = ()
+    headers: dict[str, str] = field(default_factory=dict)
+    subject: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.status} {self.message}"
+
+
+def error_body(
+    status: int, message: str, diagnostics: Sequence[Diagnostic] = (), **extra: Any
+) -> dict[str, Any]:
+    """The JSON body of an error response."""
+    body: dict[str, Any] = {
+        "status": status,
+        "title": TITLES.get(status, "error"),
+        "message": message,
+        "diagnostics": [diagnostic_to_dict(d) for d in diagnostics],
+    }
+    body.update(extra)
+    return {"error": body}
+
+
+def unscoped(found: Diagnostic, team: str) -> Diagnostic:
+    """``found`` with its file named as the pushing client named it (without ``<team>/``)."""
+    span = found.span
+    prefix = f"{team}/"
+    if span is None or not span.file.startswith(prefix):
+        return found
+    moved = Span(span.file[len(prefix) :], span.line, span.col, span.end_line, span.end_col)
+    return Diagnostic(found.code, found.severity, moved, found.message, found.hint)

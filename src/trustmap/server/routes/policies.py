@@ -1,0 +1,71 @@
+"""``/api/v1/policies/{target}``: the merged graph compiled for one enforcement target.
+
+Only effective edges are compiled, so a dependency pending approval is never in a policy.
+Results are cached per (version, day, target, environment): compiling is deterministic.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import PlainTextResponse
+
+from trustmap.dialects import TARGETS, CompileResult, compile_graph, render_yaml
+from trustmap.errors import UsageError
+from trustmap.report.diagnostics import diagnostic_to_dict
+from trustmap.server.errors import ApiError
+from trustmap.server.routes.deps import NAME, Reader, RegistryDep
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/v1", tags=["policies"])
+_cache: dict[tuple[int, str, str, str | None], CompileResult] = {}
+_lock = threading.Lock()
+
+
+@router.get("/policies", summary="Compile targets")
+def targets(_: Reader) -> dict[str, Any]:
+    """The targets policies can be compiled for."""
+    return {"targets": sorted(TARGETS)}
+
+
+@router.get(
+    "/policies/{target}",
+    summary="Compiled policies for a target",
+    responses={200: {"content": {"application/yaml": {}, "application/json": {}}}},
+)
+def policies(
+    request: Request,
+    target: Annotated[str, Path(max_length=40, pattern="^[a-z]+$")],
+    registry: RegistryDep,
+    _: Reader,
+    environment: Annotated[str | None, Query(pattern=NAME, max_length=63)] = None,
+    format: Annotated[str, Query(pattern="^(yaml|json)$")] = "yaml",
+) -> Any:
+    """The graph compiled for ``target`` (``yaml``: the manifests; ``json``: objects + TM3xx)."""
+    snapshot = registry.snapshot()
+    key = (snapshot.version, snapshot.today.isoformat(), target, environment)
+    with _lock:
+        result = _cache.get(key)
+    if result is None:
+        try:
+            result = compile_graph(snapshot.graph, target, environment)
+        except UsageError as error:
+            raise ApiError(404, str(error)) from None
+        with _lock:
+            _cache.clear()
+            _cache[key] = result
+    if format == "json":
+        return {
+            "version": snapshot.version,
+            "target": target,
+            "objects": [m for _, m in result.objects],
+            "diagnostics": [diagnostic_to_dict(d) for d in result.diagnostics],
+        }
+    return PlainTextResponse(
+        render_yaml(result.objects),
+        media_type="application/yaml",
+        headers={"ETag": f'"v{snapshot.version}-{target}"'},
+    )

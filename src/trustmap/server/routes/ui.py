@@ -1,0 +1,255 @@
+"""The web UI: server-rendered pages (Jinja2) over the same registry functions as the API.
+
+Pages work offline (assets ship in the package, no CDN). Reading follows the registry's read
+access; deciding on approvals needs a token, kept in an HttpOnly, SameSite=Strict cookie set at
+``/login``, and every form carries a CSRF token that must match a second cookie.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from importlib import resources
+from typing import Annotated, Any
+from urllib.parse import parse_qs, quote
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from trustmap.server.approvals import approval_to_dict, decide, list_approvals
+from trustmap.server.auth import Principal
+from trustmap.server.errors import ApiError
+from trustmap.server.history import diff, version, version_to_dict, versions
+from trustmap.server.layout import focus_view, team_overview
+from trustmap.server.routes.deps import COOKIE, NAME, RegistryDep, get_registry
+from trustmap.server.views import coverage, find_service, service_view, team_summary
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=str(resources.files("trustmap.server") / "templates"))
+CSRF = "trustmap_csrf"
+Filter = Annotated[str | None, Query(pattern=NAME, max_length=63)]
+Label = Annotated[str, Path(pattern=NAME, max_length=63)]
+
+
+def _viewer(request: Request) -> Principal | None:
+    raw = request.cookies.get(COOKIE)
+    principal = get_registry(request).authenticate(raw) if raw else None
+    if principal is None and get_registry(request).settings.read_access == "token":
+        raise _LoginNeeded()
+    return principal
+
+
+class _LoginNeeded(Exception):
+    """Reads need a token and the browser has none."""
+
+
+def _page(request: Request, template: str, **context: Any) -> Response:
+    try:
+        viewer = _viewer(request)
+    except _LoginNeeded:
+        return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+    csrf = request.cookies.get(CSRF) or secrets.token_urlsafe(24)
+    response = templates.TemplateResponse(
+        request,
+        template,
+        {"viewer": viewer, "csrf": csrf, "page": template.split(".")[0], **context},
+    )
+    response.set_cookie(
+        CSRF,
+        csrf,
+        httponly=True,
+        samesite="strict",
+        secure=get_registry(request).settings.cookie_secure,
+    )
+    return response
+
+
+@router.get("/", response_class=HTMLResponse)
+def graph_page(
+    request: Request, registry: RegistryDep, team: Filter = None, namespace: Filter = None
+) -> Response:
+    """The organisation graph: teams at a glance, one team or namespace in detail."""
+    snapshot = registry.snapshot()
+    graph = snapshot.graph
+    if team:
+        drawing = focus_view(
+            graph,
+            lambda r: graph.services[r].team == team,
+            f"team {team}: its services, who calls them, whom they call",
+        )
+    elif namespace and sum(1 for r in graph.services if r.namespace == namespace) <= 300:
+        drawing = focus_view(graph, lambda r: r.namespace == namespace, f"namespace {namespace}")
+    else:
+        drawing = team_overview(graph, namespace)
+    teams = sorted({s.team for s in graph.services.values()})
+    namespaces = sorted({r.namespace for r in graph.services})
+    listed = [
+        s
+        for r, s in graph.services.items()
+        if (not team or s.team == team) and (not namespace or r.namespace == namespace)
+    ]
+    return _page(
+        request,
+        "graph.html",
+        summary=team_summary(graph),
+        snapshot=snapshot,
+        drawing=drawing,
+        teams=teams,
+        namespaces=namespaces,
+        team=team,
+        namespace=namespace,
+        listed=listed[:500],
+        total=len(listed),
+    )
+
+
+@router.get("/services/{namespace}/{name}", response_class=HTMLResponse)
+def service_page(
+    request: Request, namespace: Label, name: Label, registry: RegistryDep
+) -> Response:
+    """One service: interfaces, owners, callers and why, callees, expiry, drift."""
+    snapshot = registry.snapshot()
+    ref = find_service(snapshot.graph, namespace, name)
+    waiting = [
+        approval_to_dict(a)
+        for a in list_approvals(registry, "pending", None)
+        if str(ref) in (a.caller, a.target)
+    ]
+    return _page(
+        request,
+        "service.html",
+        view=service_view(snapshot, ref),
+        pending=waiting,
+        snapshot=snapshot,
+    )
+
+
+@router.get("/approvals", response_class=HTMLResponse)
+def approvals_page(request: Request, registry: RegistryDep) -> Response:
+    """Pending requests with approve/reject forms, and recent decisions."""
+    pending = [approval_to_dict(a) for a in list_approvals(registry, "pending", None)]
+    decided = [
+        approval_to_dict(a)
+        for a in list_approvals(registry, None, None)
+        if a.state in ("approved", "rejected")
+    ]
+    return _page(request, "approvals.html", pending=pending, decided=decided[-50:][::-1])
+
+
+@router.post("/approvals/{approval_id}")
+async def decide_page(
+    request: Request, approval_id: Annotated[int, Path(ge=1, le=2**31 - 1)]
+) -> Response:
+    """A form post from the approvals page: approve or reject as the logged-in owner."""
+    form = {k: v[0] for k, v in parse_qs((await request.body()).decode("utf-8", "replace")).items()}
+    registry = get_registry(request)
+    _check_csrf(request, form.get("csrf", ""))
+    principal = registry.authenticate(request.cookies.get(COOKIE))
+    if principal is None:
+        raise ApiError(401, "log in with a token of the provider's team to decide")
+    request.state.principal = principal
+    action = form.get("action")
+    if action not in ("approve", "reject"):
+        raise ApiError(422, "action must be approve or reject")
+    from starlette.concurrency import run_in_threadpool
+
+    await run_in_threadpool(
+        decide,
+        registry,
+        principal,
+        approval_id,
+        action == "approve",
+        form.get("comment", "")[:2000].replace("\x00", ""),
+    )
+    return RedirectResponse("/approvals", status_code=303)
+
+
+def _check_csrf(request: Request, sent: str) -> None:
+    expected = request.cookies.get(CSRF, "")
+    if not expected or not hmac.compare_digest(expected.encode(), sent.encode()):
+        raise ApiError(403, "the form is stale (CSRF check failed); reload the page and try again")
+
+
+@router.get("/versions", response_class=HTMLResponse)
+def versions_page(
+    request: Request,
+    registry: RegistryDep,
+    before: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+) -> Response:
+    """Version history, newest first."""
+    rows = [version_to_dict(v) for v in versions(registry, 100, before, None)]
+    return _page(request, "versions.html", versions=rows)
+
+
+@router.get("/versions/diff", response_class=HTMLResponse)
+def diff_page(
+    request: Request,
+    registry: RegistryDep,
+    base: Annotated[int, Query(ge=0, le=2**31 - 1)],
+    head: Annotated[int, Query(ge=0, le=2**31 - 1)],
+) -> Response:
+    """Flows opened and closed between two versions."""
+    return _page(request, "diff.html", diff=diff(registry, base, head))
+
+
+@router.get("/versions/{number}", response_class=HTMLResponse)
+def version_page(
+    request: Request, registry: RegistryDep, number: Annotated[int, Path(ge=1, le=2**31 - 1)]
+) -> Response:
+    """One version and what it changed."""
+    row, changes, paths = version(registry, number)
+    return _page(
+        request, "version.html", version=version_to_dict(row), changes=changes, paths=paths
+    )
+
+
+@router.get("/coverage", response_class=HTMLResponse)
+def coverage_page(request: Request, registry: RegistryDep) -> Response:
+    """Declaration coverage and enforcement mode per namespace."""
+    snapshot = registry.snapshot()
+    return _page(request, "coverage.html", coverage=coverage(snapshot.graph), snapshot=snapshot)
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, next: Annotated[str, Query(max_length=300)] = "/") -> Response:
+    """A form to give the browser a token."""
+    return templates.TemplateResponse(
+        request,
+        "login.html",
+        {"viewer": None, "next": _local(next), "page": "login", "error": None},
+    )
+
+
+@router.post("/login")
+async def login(request: Request) -> Response:
+    """Check the token and keep it in an HttpOnly cookie."""
+    form = {k: v[0] for k, v in parse_qs((await request.body()).decode("utf-8", "replace")).items()}
+    token, target = form.get("token", ""), _local(form.get("next", "/"))
+    registry = get_registry(request)
+    if registry.authenticate(token) is None:
+        return templates.TemplateResponse(
+            request,
+            "login.html",
+            {"viewer": None, "next": target, "page": "login", "error": "unknown or revoked token"},
+            status_code=401,
+        )
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(
+        COOKIE, token, httponly=True, samesite="strict", secure=registry.settings.cookie_secure
+    )
+    return response
+
+
+@router.get("/logout")
+def logout() -> Response:
+    """Forget the token."""
+    response = RedirectResponse("/", status_code=303)
+    response.delete_cookie(COOKIE)
+    return response
+
+
+def _local(target: str) -> str:
+    return target if target.startswith("/") and not target.startswith("//") else "/"

@@ -1,0 +1,45 @@
+"""Property-based API fuzzing with Schemathesis: no request built from the OpenAPI document,
+however odd, gets a 500 (bounded examples per operation so the suite stays fast).
+
+Operations are driven through Schemathesis' Hypothesis strategies directly (its pytest plugin
+does not load under this pytest version).
+"""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from registry_helpers import AS_ADMIN, push_example
+from schemathesis.checks import not_a_server_error
+
+pytestmark = pytest.mark.slow
+
+EXAMPLES = 15
+
+
+def test_no_request_built_from_the_openapi_document_gets_a_server_error(registry_url: str) -> None:
+    with httpx.Client(base_url=registry_url, timeout=60) as http:
+        push_example(http)
+    schema = schemathesis.openapi.from_url(f"{registry_url}/openapi.json")
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) >= 18
+    failures: list[str] = []
+    for operation in operations:
+
+        @given(case=operation.as_strategy())
+        @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None)
+        def call(case: schemathesis.Case) -> None:
+            for headers in ({}, AS_ADMIN):
+                response = case.call(headers=headers, timeout=60)
+                try:
+                    case.validate_response(response, checks=[not_a_server_error])
+                except Exception as error:  # collect every failing operation, then fail once
+                    failures.append(f"{operation.label}: {error}")
+                    return
+                if response.status_code >= 400:
+                    assert response.json()["error"]["status"] == response.status_code
+
+        call()
+    assert not failures, "\n".join(failures[:5])
