@@ -47,14 +47,22 @@ def services(team: int, teams: int, round_: int, rng: random.Random | None) -> s
     for n in range(3):
         target = rng.randrange(teams) if rng else team
         lines = [
-            "apiVersion: trustmap.dev/v1alpha1", "kind: Service",
-            f"metadata: {{name: svc-{n}, namespace: ns-{team}}}", "spec:", f"  team: team-{team}",
-            f"  workload: {{serviceAccount: svc-{n}, podLabels: {{app: svc-{n}}}}}", "  interfaces:",
+            "apiVersion: trustmap.dev/v1alpha1",
+            "kind: Service",
+            f"metadata: {{name: svc-{n}, namespace: ns-{team}}}",
+            "spec:",
+            f"  team: team-{team}",
+            f"  workload: {{serviceAccount: svc-{n}, podLabels: {{app: svc-{n}}}}}",
+            "  interfaces:",
             "    - {name: grpc, port: 8080, appProtocol: grpc, consumers: ['*']}",
         ]
         if target != team:
-            lines += ["  dependsOn:", f"    - service: ns-{target}/svc-{n}", "      interface: grpc",
-                      f"      reason: round {round_} of the load test"]
+            lines += [
+                "  dependsOn:",
+                f"    - service: ns-{target}/svc-{n}",
+                "      interface: grpc",
+                f"      reason: round {round_} of the load test",
+            ]
         docs.append("\n".join(lines) + "\n")
     return f"# round {round_}\n" + "---\n".join(docs)
 
@@ -77,23 +85,39 @@ def setup(url: str, admin: str, teams: int) -> dict[int, str]:
     """Declare the organisation and issue one token per team."""
     auth = {"Authorization": f"Bearer {admin}"}
     with httpx.Client(base_url=url, timeout=60) as http:
-        body = {"files": [{"path": "org.yaml", "content": ORG},
-                          {"path": "teams.yaml", "content": "---\n".join(team_doc(t) for t in range(teams))}]}
-        answer = http.put("/api/v1/teams/platform/declarations", json=body, headers={**auth, "If-Match": "*"})
+        body = {
+            "files": [
+                {"path": "org.yaml", "content": ORG},
+                {"path": "teams.yaml", "content": "---\n".join(team_doc(t) for t in range(teams))},
+            ]
+        }
+        answer = http.put(
+            "/api/v1/teams/platform/declarations", json=body, headers={**auth, "If-Match": "*"}
+        )
         answer.raise_for_status()
         tokens = {}
         for team in range(teams):
-            made = http.post("/api/v1/tokens", json={"team": f"team-{team}", "principal": "ci"}, headers=auth)
+            made = http.post(
+                "/api/v1/tokens", json={"team": f"team-{team}", "principal": "ci"}, headers=auth
+            )
             made.raise_for_status()
             tokens[team] = made.json()["token"]
         for team in range(teams):  # every service exists before anyone depends on it
-            first = {"files": [{"path": "services.yaml", "content": services(team, teams, 0, None)}]}
-            answer = http.put(f"/api/v1/teams/team-{team}/declarations", json=first, headers={**auth, "If-Match": "*"})
+            first = {
+                "files": [{"path": "services.yaml", "content": services(team, teams, 0, None)}]
+            }
+            answer = http.put(
+                f"/api/v1/teams/team-{team}/declarations",
+                json=first,
+                headers={**auth, "If-Match": "*"},
+            )
             answer.raise_for_status()
     return tokens
 
 
-def writer(url: str, team: int, teams: int, token: str, stop: float, report: Report, seed: int) -> None:
+def writer(
+    url: str, team: int, teams: int, token: str, stop: float, report: Report, seed: int
+) -> None:
     """Pull, change, push with If-Match, until ``stop``."""
     rng = random.Random(seed)
     auth = {"Authorization": f"Bearer {token}"}
@@ -102,12 +126,16 @@ def writer(url: str, team: int, teams: int, token: str, stop: float, report: Rep
         while time.monotonic() < stop:
             round_ += 1
             try:
-                etag = http.get(f"/api/v1/teams/team-{team}/declarations", headers=auth).headers["ETag"]
+                etag = http.get(f"/api/v1/teams/team-{team}/declarations", headers=auth).headers[
+                    "ETag"
+                ]
                 content = services(team, teams, seed * 100_000 + round_, rng)
                 start = time.perf_counter()
-                answer = http.put(f"/api/v1/teams/team-{team}/declarations",
-                                  json={"files": [{"path": "services.yaml", "content": content}]},
-                                  headers={**auth, "If-Match": etag})
+                answer = http.put(
+                    f"/api/v1/teams/team-{team}/declarations",
+                    json={"files": [{"path": "services.yaml", "content": content}]},
+                    headers={**auth, "If-Match": etag},
+                )
                 elapsed = (time.perf_counter() - start) * 1000
             except httpx.HTTPError as error:
                 with report.lock:
@@ -120,7 +148,9 @@ def writer(url: str, team: int, teams: int, token: str, stop: float, report: Rep
                 elif answer.status_code == 412:
                     report.conflicts += 1
                 else:
-                    report.errors.append(f"push team-{team}: {answer.status_code} {answer.text[:200]}")
+                    report.errors.append(
+                        f"push team-{team}: {answer.status_code} {answer.text[:200]}"
+                    )
 
 
 def reader(url: str, teams: int, stop: float, report: Report, seed: int) -> None:
@@ -129,7 +159,9 @@ def reader(url: str, teams: int, stop: float, report: Report, seed: int) -> None
     with httpx.Client(base_url=url, timeout=60) as http:
         while time.monotonic() < stop:
             team, n = rng.randrange(teams), rng.randrange(3)
-            path = f"/api/v1/services/ns-{team}/svc-{n}" + ("/callers" if rng.random() < 0.5 else "")
+            path = f"/api/v1/services/ns-{team}/svc-{n}" + (
+                "/callers" if rng.random() < 0.5 else ""
+            )
             start = time.perf_counter()
             try:
                 answer = http.get(path)
@@ -151,9 +183,13 @@ def run(url: str, admin: str, teams: int = 20, seconds: float = 10, readers: int
     stop = time.monotonic() + seconds
     threads = [
         threading.Thread(target=writer, args=(url, t, teams, tokens[t], stop, report, t * 2 + w))
-        for t in range(teams) for w in range(2)
+        for t in range(teams)
+        for w in range(2)
     ]
-    threads += [threading.Thread(target=reader, args=(url, teams, stop, report, 1000 + r)) for r in range(readers)]
+    threads += [
+        threading.Thread(target=reader, args=(url, teams, stop, report, 1000 + r))
+        for r in range(readers)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -168,7 +204,9 @@ def lost_updates(url: str, report: Report) -> list[str]:
         history: dict[int, str] = {}
         before = None
         while True:
-            page = http.get("/api/v1/versions", params={"limit": 500, **({"before": before} if before else {})}).json()["versions"]
+            page = http.get(
+                "/api/v1/versions", params={"limit": 500, **({"before": before} if before else {})}
+            ).json()["versions"]
             history.update({v["version"]: v["team"] for v in page})
             if len(page) < 500:
                 break
@@ -181,7 +219,9 @@ def lost_updates(url: str, report: Report) -> list[str]:
         for team, (version, content) in sorted(last.items()):
             stored = http.get(f"/api/v1/teams/{team}/declarations").json()
             if stored["version"] != version or stored["files"][0]["content"] != content:
-                problems.append(f"{team}: registry holds version {stored['version']}, last accepted {version}")
+                problems.append(
+                    f"{team}: registry holds version {stored['version']}, last accepted {version}"
+                )
     return problems
 
 
@@ -211,11 +251,19 @@ def main() -> None:
         report = run(base, "load-admin", args.teams, args.seconds)
         lost = lost_updates(base, report)
         chain = httpx.get(f"{base}/api/v1/audit/verify", timeout=120).json()
-    print(f"{args.teams} teams x 2 writers + 4 readers for {args.seconds:.0f} s on {url.split(':')[0]}")
-    print(f"  pushes accepted {len(report.accepted)}, 412 conflicts {report.conflicts}, reads {report.reads}")
-    print(f"  push p50 {statistics.median(report.push_ms or [0]):.0f} ms, p99 {percentile(report.push_ms, 0.99):.0f} ms;"
-          f" read p50 {statistics.median(report.read_ms or [0]):.1f} ms, p99 {percentile(report.read_ms, 0.99):.1f} ms")
-    print(f"  errors {len(report.errors)}, lost updates {len(lost)}, audit chain valid {chain['valid']} ({chain['entries']} entries)")
+    print(
+        f"{args.teams} teams x 2 writers + 4 readers for {args.seconds:.0f} s on {url.split(':')[0]}"
+    )
+    print(
+        f"  pushes accepted {len(report.accepted)}, 412 conflicts {report.conflicts}, reads {report.reads}"
+    )
+    print(
+        f"  push p50 {statistics.median(report.push_ms or [0]):.0f} ms, p99 {percentile(report.push_ms, 0.99):.0f} ms;"
+        f" read p50 {statistics.median(report.read_ms or [0]):.1f} ms, p99 {percentile(report.read_ms, 0.99):.1f} ms"
+    )
+    print(
+        f"  errors {len(report.errors)}, lost updates {len(lost)}, audit chain valid {chain['valid']} ({chain['entries']} entries)"
+    )
 
 
 if __name__ == "__main__":

@@ -40,7 +40,9 @@ class Org:
     """Dependencies declared."""
 
 
-def plan(services: int, edges: int, team_size: int, seed: int) -> tuple[list[tuple[str, str, str]], dict[int, list[int]]]:
+def plan(
+    services: int, edges: int, team_size: int, seed: int
+) -> tuple[list[tuple[str, str, str]], dict[int, list[int]]]:
     """Services as (team, namespace, name) and each service's targets (mostly nearby)."""
     rng = random.Random(seed)
     refs = [(f"team-{n // team_size}", f"ns-{n // team_size}", f"svc-{n}") for n in range(services)]
@@ -58,18 +60,29 @@ def _service(n: int, refs: list[tuple[str, str, str]], deps: list[int], callers:
     team, namespace, name = refs[n]
     consumers = ", ".join(f"{refs[c][1]}/{refs[c][2]}" for c in sorted(callers))
     lines = [
-        "apiVersion: trustmap.dev/v1alpha1", "kind: Service",
-        f"metadata: {{name: {name}, namespace: {namespace}}}", "spec:", f"  team: {team}",
-        f"  workload: {{serviceAccount: {name}, podLabels: {{app: {name}}}}}", "  interfaces:",
-        "    - name: grpc", "      port: 8080", "      appProtocol: grpc",
-        f"      exposure: {'ingress' if n % 50 == 0 else 'internal'}", f"      consumers: [{consumers}]",
+        "apiVersion: trustmap.dev/v1alpha1",
+        "kind: Service",
+        f"metadata: {{name: {name}, namespace: {namespace}}}",
+        "spec:",
+        f"  team: {team}",
+        f"  workload: {{serviceAccount: {name}, podLabels: {{app: {name}}}}}",
+        "  interfaces:",
+        "    - name: grpc",
+        "      port: 8080",
+        "      appProtocol: grpc",
+        f"      exposure: {'ingress' if n % 50 == 0 else 'internal'}",
+        f"      consumers: [{consumers}]",
         f"      methods: [pkg{n}.Api/Get, pkg{n}.Api/List]",
     ]
     if deps:
         lines.append("  dependsOn:")
     for target in deps:
-        lines += [f"    - service: {refs[target][1]}/{refs[target][2]}", "      interface: grpc",
-                  f"      methods: [pkg{target}.Api/Get]", f"      reason: {name} reads what it needs from {refs[target][2]}"]
+        lines += [
+            f"    - service: {refs[target][1]}/{refs[target][2]}",
+            "      interface: grpc",
+            f"      methods: [pkg{target}.Api/Get]",
+            f"      reason: {name} reads what it needs from {refs[target][2]}",
+        ]
     return "\n".join(lines) + "\n"
 
 

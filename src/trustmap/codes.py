@@ -87,6 +87,11 @@ CODES: dict[str, CodeInfo] = _codes(
     ("TM304", "warning", "target does not see UDP or SCTP traffic"),
     ("TM305", "warning", "target does not limit calls out of the cluster"),
     ("TM306", "warning", "external destination without ports"),
+    # TM4xx: verify — what policies allow against what is declared
+    ("TM401", "error", "policy allows a flow beyond the declarations"),
+    ("TM402", "error", "declared flow is blocked"),
+    ("TM403", "warning", "open flow to or from external addresses"),
+    ("TM404", "warning", "declaration without a workload in the manifests"),
     # TM50x: observe — reading flow records (TM51x and up: drift, coverage, discover)
     ("TM500", "error", "flow file cannot be read"),
     ("TM501", "warning", "malformed flow record"),

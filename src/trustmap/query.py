@@ -177,14 +177,17 @@ def exposed(graph: Graph) -> list[Exposure]:
             or edge.source.namespace != edge.target.namespace
         ):
             sources[(edge.target, edge.interface)].add(str(edge.source))
+    offered: dict[tuple[ServiceRef, str], Interface] = {}
     for service in graph.services.values():
         for interface in service.interfaces:
+            offered[(service.ref, interface.name)] = interface
             wide = [c for c in interface.consumers if c == "*" or _other_namespace(c, service)]
-            sources[(service.ref, interface.name)].update(f"consumers: {c}" for c in wide)
+            if wide:
+                sources[(service.ref, interface.name)].update(f"consumers: {c}" for c in wide)
     return [
-        Exposure(ref, offered, tuple(sorted(found)))
-        for (ref, name), found in sorted(sources.items())
-        if found and (offered := graph.services[ref].interface(name)) is not None
+        Exposure(key[0], offered[key], tuple(sorted(found)))
+        for key, found in sorted(sources.items())
+        if found and key in offered
     ]
 
 

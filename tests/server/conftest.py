@@ -27,11 +27,11 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from registry_helpers import ADMIN, TODAY  # noqa: E402
-from registry_live import serve  # noqa: E402
+from registry_helpers import ADMIN, TODAY
+from registry_live import serve
 
-from trustmap.server import Settings, create_app  # noqa: E402
-from trustmap.server.db import upgrade  # noqa: E402
+from trustmap.server import Settings, create_app
+from trustmap.server.db import upgrade
 
 
 def _free_port() -> int:
@@ -41,7 +41,9 @@ def _free_port() -> int:
 
 
 def _pg_bin() -> Path | None:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(p.split("/")[4]))
+    found = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(p.split("/")[4])
+    )
     return Path(found[-1]).parent if found else None
 
 
@@ -63,18 +65,44 @@ def postgres_server() -> Iterator[str]:
         shutil.chown(root, "postgres", "postgres")
     data, port = root / "data", _free_port()
     run = lambda *args: subprocess.run(_as_postgres(list(args)), check=True, capture_output=True)  # noqa: E731
-    run(str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync")
+    run(
+        str(bindir / "initdb"),
+        "-D",
+        str(data),
+        "-A",
+        "trust",
+        "-U",
+        "postgres",
+        "-E",
+        "UTF8",
+        "--no-sync",
+    )
     options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-    run(str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "log"), "-w", "start")
+    run(
+        str(bindir / "pg_ctl"),
+        "-D",
+        str(data),
+        "-o",
+        options,
+        "-l",
+        str(root / "log"),
+        "-w",
+        "start",
+    )
     try:
         url = f"postgresql+psycopg://postgres@127.0.0.1:{port}"
         upgrade(f"{url}/postgres")  # proves migrations run on a fresh server
-        with psycopg.connect(f"postgresql://postgres@127.0.0.1:{port}/postgres", autocommit=True) as conn:
+        with psycopg.connect(
+            f"postgresql://postgres@127.0.0.1:{port}/postgres", autocommit=True
+        ) as conn:
             conn.execute("CREATE DATABASE template_registry")
         upgrade(f"{url}/template_registry")
         yield url
     finally:
-        subprocess.run(_as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]), capture_output=True)
+        subprocess.run(
+            _as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
+            capture_output=True,
+        )
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -87,7 +115,9 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> Iterator[str]:
+def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
+) -> Iterator[str]:
     """A fresh, migrated registry database: SQLite, then a real PostgreSQL server."""
     if request.param == "sqlite":
         path = tmp_path / "registry.db"
@@ -107,7 +137,10 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template
 def settings_for(url: str, **overrides: object) -> Settings:
     """Test settings: fixed day, known admin token, already migrated."""
     values: dict[str, object] = {
-        "database_url": url, "admin_token": ADMIN, "today": TODAY, "migrate_on_start": False,
+        "database_url": url,
+        "admin_token": ADMIN,
+        "today": TODAY,
+        "migrate_on_start": False,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

@@ -30,14 +30,23 @@ def files(*paths: str) -> list[dict[str, str]]:
 
 
 def put(
-    client: httpx.Client, team: str, body_files: list[dict[str, str]], *, token: str | None = ADMIN,
-    if_match: str | None = "*", message: str = "",
+    client: httpx.Client,
+    team: str,
+    body_files: list[dict[str, str]],
+    *,
+    token: str | None = ADMIN,
+    if_match: str | None = "*",
+    message: str = "",
 ) -> httpx.Response:
     """PUT a team's declarations."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     if if_match is not None:
         headers["If-Match"] = if_match
-    return client.put(f"/api/v1/teams/{team}/declarations", json={"files": body_files, "message": message}, headers=headers)
+    return client.put(
+        f"/api/v1/teams/{team}/declarations",
+        json={"files": body_files, "message": message},
+        headers=headers,
+    )
 
 
 def push_example(client: httpx.Client) -> None:
@@ -51,7 +60,9 @@ def push_example(client: httpx.Client) -> None:
 
 def token_for(client: httpx.Client, team: str, principal: str) -> str:
     """Issue a team token with the admin token."""
-    answer = client.post("/api/v1/tokens", json={"team": team, "principal": principal}, headers=AS_ADMIN)
+    answer = client.post(
+        "/api/v1/tokens", json={"team": team, "principal": principal}, headers=AS_ADMIN
+    )
     assert answer.status_code == 201, answer.text
     token: str = answer.json()["token"]
     return token
@@ -59,7 +70,10 @@ def token_for(client: httpx.Client, team: str, principal: str) -> str:
 
 def flows(edges: list[dict[str, Any]]) -> set[str]:
     """Flow keys of API edges (same shape as the registry's flow names)."""
-    return {f"{e['source']} -> {e['target']}:{e['interface']} ({e['port']}/{e['protocol']})" for e in edges}
+    return {
+        f"{e['source']} -> {e['target']}:{e['interface']} ({e['port']}/{e['protocol']})"
+        for e in edges
+    }
 
 
 CART_CALL = "default/loadgenerator -> default/cartservice:grpc"

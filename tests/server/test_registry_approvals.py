@@ -41,19 +41,31 @@ def test_an_unconsented_dependency_is_pending_and_never_compiled(client: httpx.C
     assert [a["edge"] for a in listed] == [CART_CALL]
 
 
-def test_an_owner_of_the_provider_approves_and_the_flow_opens_with_approved_by(client: httpx.Client) -> None:
+def test_an_owner_of_the_provider_approves_and_the_flow_opens_with_approved_by(
+    client: httpx.Client,
+) -> None:
     push_example(client)
     request = qa_wants_the_cart(client).json()["pending"][0]
     owner = token_for(client, "cart-team", "cart-lead@example.com")
-    answer = client.post(f"/api/v1/approvals/{request['id']}/approve", json={"comment": "fine for load tests"},
-                         headers={"Authorization": f"Bearer {owner}"})
+    answer = client.post(
+        f"/api/v1/approvals/{request['id']}/approve",
+        json={"comment": "fine for load tests"},
+        headers={"Authorization": f"Bearer {owner}"},
+    )
     assert answer.status_code == 200, answer.text
-    assert answer.json()["state"] == "approved" and answer.json()["decidedBy"] == "cart-lead@example.com"
-    edges = [e for e in client.get("/api/v1/graph").json()["edges"] if e["source"] == "default/loadgenerator" and e["target"] == "default/cartservice"]
-    assert len(edges) == 1 and edges[0]["approvedBy"] == "cart-lead@example.com"
+    assert answer.json()["state"] == "approved"
+    assert answer.json()["decidedBy"] == "cart-lead@example.com"
+    edges = [
+        e
+        for e in client.get("/api/v1/graph").json()["edges"]
+        if e["source"] == "default/loadgenerator" and e["target"] == "default/cartservice"
+    ]
+    assert len(edges) == 1
+    assert edges[0]["approvedBy"] == "cart-lead@example.com"
     assert CART_CALL in _compiled(client)
     latest = client.get("/api/v1/versions", params={"limit": 1}).json()["versions"][0]
-    assert latest["kind"] == "approval" and latest["opened"] == 1
+    assert latest["kind"] == "approval"
+    assert latest["opened"] == 1
     actions = [e["action"] for e in client.get("/api/v1/audit").json()["entries"]]
     assert actions[-1] == "approve"
 
@@ -67,29 +79,58 @@ def test_only_an_owner_of_the_providers_team_may_decide(client: httpx.Client) ->
         token_for(client, "catalog", "cart-lead@example.com"),  # an owner's name on another team
     ]
     for token in strangers:
-        answer = client.post(f"/api/v1/approvals/{request['id']}/approve", json={}, headers={"Authorization": f"Bearer {token}"})
+        answer = client.post(
+            f"/api/v1/approvals/{request['id']}/approve",
+            json={},
+            headers={"Authorization": f"Bearer {token}"},
+        )
         assert answer.status_code == 403, answer.text
-    assert client.post(f"/api/v1/approvals/{request['id']}/approve", json={}, headers=AS_ADMIN).status_code == 403
+    assert (
+        client.post(
+            f"/api/v1/approvals/{request['id']}/approve", json={}, headers=AS_ADMIN
+        ).status_code
+        == 403
+    )
     assert CART_CALL not in _edge_flows(client)
     denied = [e for e in client.get("/api/v1/audit").json()["entries"] if e["action"] == "denied"]
     assert len(denied) == 4
 
 
-def test_a_rejection_keeps_the_flow_closed_and_revoking_an_approval_closes_it(client: httpx.Client) -> None:
+def test_a_rejection_keeps_the_flow_closed_and_revoking_an_approval_closes_it(
+    client: httpx.Client,
+) -> None:
     push_example(client)
     request = qa_wants_the_cart(client).json()["pending"][0]
     owner = {"Authorization": f"Bearer {token_for(client, 'cart-team', 'group:cart-oncall')}"}
-    rejected = client.post(f"/api/v1/approvals/{request['id']}/reject", json={"comment": "use the frontend"}, headers=owner)
-    assert rejected.json()["state"] == "rejected" and rejected.json()["comment"] == "use the frontend"
+    rejected = client.post(
+        f"/api/v1/approvals/{request['id']}/reject",
+        json={"comment": "use the frontend"},
+        headers=owner,
+    )
+    assert rejected.json()["state"] == "rejected"
+    assert rejected.json()["comment"] == "use the frontend"
     assert CART_CALL not in _edge_flows(client)
-    assert client.post(f"/api/v1/approvals/{request['id']}/reject", json={}, headers=owner).status_code == 409
-    assert client.post(f"/api/v1/approvals/{request['id']}/approve", json={}, headers=owner).status_code == 200
+    assert (
+        client.post(f"/api/v1/approvals/{request['id']}/reject", json={}, headers=owner).status_code
+        == 409
+    )
+    assert (
+        client.post(
+            f"/api/v1/approvals/{request['id']}/approve", json={}, headers=owner
+        ).status_code
+        == 200
+    )
     assert CART_CALL in _edge_flows(client)
-    revoked = client.post(f"/api/v1/approvals/{request['id']}/reject", json={"comment": "load tests are over"}, headers=owner)
+    revoked = client.post(
+        f"/api/v1/approvals/{request['id']}/reject",
+        json={"comment": "load tests are over"},
+        headers=owner,
+    )
     assert revoked.status_code == 200
     assert CART_CALL not in _edge_flows(client)
     latest = client.get("/api/v1/versions", params={"limit": 1}).json()["versions"][0]
-    assert latest["kind"] == "revocation" and latest["closed"] == 1
+    assert latest["kind"] == "revocation"
+    assert latest["closed"] == 1
 
 
 def test_removing_the_dependency_withdraws_its_request(client: httpx.Client) -> None:

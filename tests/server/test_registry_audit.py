@@ -34,12 +34,16 @@ def _activity(client: httpx.Client) -> None:
     client.post("/api/v1/tokens", json={"team": "qa", "principal": "x"})  # denied, logged
 
 
-def test_the_chain_holds_after_pushes_approvals_tokens_and_denials(client: httpx.Client, registry_url: str) -> None:
+def test_the_chain_holds_after_pushes_approvals_tokens_and_denials(
+    client: httpx.Client, registry_url: str
+) -> None:
     _activity(client)
     report = client.get("/api/v1/audit/verify").json()
-    assert report["valid"] is True and report["entries"] >= 9
+    assert report["valid"] is True
+    assert report["entries"] >= 9
     code, output = _verify_cli(registry_url)
-    assert code == 0 and "intact" in output
+    assert code == 0
+    assert "intact" in output
     entries = client.get("/api/v1/audit").json()["entries"]
     assert [e["prev_hash"] for e in entries[1:]] == [e["hash"] for e in entries[:-1]]
 
@@ -57,19 +61,35 @@ TAMPERING: dict[str, Callable[[], tuple[str, ...]]] = {
 
 
 @pytest.mark.parametrize("how", sorted(TAMPERING))
-def test_audit_verify_detects_a_tampered_entry(how: str, client: httpx.Client, registry_url: str, database_url: str) -> None:
+def test_audit_verify_detects_a_tampered_entry(
+    how: str, client: httpx.Client, registry_url: str, database_url: str
+) -> None:
     _activity(client)
     _sql(database_url, *TAMPERING[how]())
     report = client.get("/api/v1/audit/verify").json()
-    assert report["valid"] is False and report["breaks"]
+    assert report["valid"] is False
+    assert report["breaks"]
     code, output = _verify_cli(registry_url)
-    assert code == 1 and "BROKEN" in output
+    assert code == 1
+    assert "BROKEN" in output
 
 
-def test_an_anchor_from_an_earlier_verify_catches_a_rewritten_history(client: httpx.Client, registry_url: str, database_url: str) -> None:
+def test_an_anchor_from_an_earlier_verify_catches_a_rewritten_history(
+    client: httpx.Client, registry_url: str, database_url: str
+) -> None:
     _activity(client)
     entries = client.get("/api/v1/audit").json()["entries"]
     anchor = f"{entries[1]['seq']}:{entries[1]['hash']}"
-    assert CliRunner().invoke(cli, ["audit", "verify", "--server", registry_url, "--anchor", anchor]).exit_code == 0
+    assert (
+        CliRunner()
+        .invoke(cli, ["audit", "verify", "--server", registry_url, "--anchor", anchor])
+        .exit_code
+        == 0
+    )
     _sql(database_url, "UPDATE audit_log SET hash = 'x' WHERE seq = 2")
-    assert CliRunner().invoke(cli, ["audit", "verify", "--server", registry_url, "--anchor", anchor]).exit_code == 1
+    assert (
+        CliRunner()
+        .invoke(cli, ["audit", "verify", "--server", registry_url, "--anchor", anchor])
+        .exit_code
+        == 1
+    )

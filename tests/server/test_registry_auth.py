@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
-from conftest import settings_for
 from registry_helpers import AS_ADMIN, TEAM_FILES, files, push_example, put, token_for
 from registry_live import serve
 from sqlalchemy import create_engine, text
 
+from conftest import settings_for
 from trustmap.server import create_app
 from trustmap.server.db import normalise_url
 
@@ -17,12 +17,18 @@ from trustmap.server.db import normalise_url
 def _every_stored_text(url: str) -> str:
     engine = create_engine(normalise_url(url))
     with engine.connect() as conn:
-        rows = [str(row) for table in ("tokens", "audit_log", "versions") for row in conn.execute(text(f"SELECT * FROM {table}"))]
+        rows = [
+            str(row)
+            for table in ("tokens", "audit_log", "versions")
+            for row in conn.execute(text(f"SELECT * FROM {table}"))
+        ]
     engine.dispose()
     return "\n".join(rows)
 
 
-def test_tokens_are_stored_only_as_hashes_and_stop_working_when_revoked(client: httpx.Client, database_url: str) -> None:
+def test_tokens_are_stored_only_as_hashes_and_stop_working_when_revoked(
+    client: httpx.Client, database_url: str
+) -> None:
     push_example(client)
     token = token_for(client, "qa", "qa-lead@example.com")
     assert token not in _every_stored_text(database_url)
@@ -50,31 +56,48 @@ def test_a_team_may_change_only_its_own_services(client: httpx.Client) -> None:
     assert platform.status_code == 403
     assert "platform scope" in platform.json()["error"]["diagnostics"][0]["message"]
     outside = files(TEAM_FILES["qa"])
-    outside[0]["content"] = outside[0]["content"].replace("namespace: default", "namespace: kube-system")
+    outside[0]["content"] = outside[0]["content"].replace(
+        "namespace: default", "namespace: kube-system"
+    )
     assert put(client, "qa", outside, token=qa).status_code == 403
     denied = [e for e in client.get("/api/v1/audit").json()["entries"] if e["action"] == "denied"]
-    assert len(denied) == 4 and all(e["actor"] == "qa:qa-lead@example.com" for e in denied)
+    assert len(denied) == 4
+    assert all(e["actor"] == "qa:qa-lead@example.com" for e in denied)
 
 
 def test_only_the_admin_manages_tokens_and_bad_tokens_are_refused(client: httpx.Client) -> None:
     qa = token_for(client, "qa", "qa-lead@example.com")
     as_qa = {"Authorization": f"Bearer {qa}"}
-    assert client.post("/api/v1/tokens", json={"team": "qa", "principal": "x"}, headers=as_qa).status_code == 403
+    assert (
+        client.post(
+            "/api/v1/tokens", json={"team": "qa", "principal": "x"}, headers=as_qa
+        ).status_code
+        == 403
+    )
     assert client.get("/api/v1/tokens", headers=as_qa).status_code == 403
-    assert client.get("/api/v1/graph", headers={"Authorization": "Bearer tmt_forged"}).status_code == 401
+    assert (
+        client.get("/api/v1/graph", headers={"Authorization": "Bearer tmt_forged"}).status_code
+        == 401
+    )
     assert put(client, "qa", [], token=None).status_code == 401
     audit = client.get("/api/v1/audit").json()["entries"]
     assert [e["action"] for e in audit].count("denied") == 4
     assert any(e["actor"] == "anonymous" for e in audit if e["action"] == "denied")
 
 
-def test_token_only_read_access_refuses_anonymous_readers(database_url: str, tmp_path: Path) -> None:
+def test_token_only_read_access_refuses_anonymous_readers(
+    database_url: str, tmp_path: Path
+) -> None:
     app = create_app(settings_for(database_url, read_access="token"))
     with serve(app) as url, httpx.Client(base_url=url) as http:
         assert http.get("/api/v1/graph").status_code == 401
         assert http.get("/api/v1/services").json()["error"]["status"] == 401
         page = http.get("/", follow_redirects=False)
-        assert page.status_code == 303 and page.headers["location"].startswith("/login")
+        assert page.status_code == 303
+        assert page.headers["location"].startswith("/login")
         token = token_for(http, "qa", "qa-lead@example.com")
-        assert http.get("/api/v1/graph", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+        assert (
+            http.get("/api/v1/graph", headers={"Authorization": f"Bearer {token}"}).status_code
+            == 200
+        )
         assert http.get("/api/v1/health").status_code == 200

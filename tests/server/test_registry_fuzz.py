@@ -7,6 +7,8 @@ does not load under this pytest version).
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 import schemathesis
@@ -27,19 +29,30 @@ def test_no_request_built_from_the_openapi_document_gets_a_server_error(registry
     assert len(operations) >= 18
     failures: list[str] = []
     for operation in operations:
-
-        @given(case=operation.as_strategy())
-        @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None)
-        def call(case: schemathesis.Case) -> None:
-            for headers in ({}, AS_ADMIN):
-                response = case.call(headers=headers, timeout=60)
-                try:
-                    case.validate_response(response, checks=[not_a_server_error])
-                except Exception as error:  # collect every failing operation, then fail once
-                    failures.append(f"{operation.label}: {error}")
-                    return
-                if response.status_code >= 400:
-                    assert response.json()["error"]["status"] == response.status_code
-
-        call()
+        _fuzz(operation, failures)
     assert not failures, "\n".join(failures[:5])
+
+
+def _fuzz(operation: Any, failures: list[str]) -> None:
+    """Call one operation with generated requests, anonymously and as the admin."""
+
+    @given(case=operation.as_strategy())
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        derandomize=True,
+        database=None,
+    )
+    def call(case: schemathesis.Case) -> None:
+        for headers in ({}, AS_ADMIN):
+            response = case.call(headers=headers, timeout=60)
+            try:
+                case.validate_response(response, checks=[not_a_server_error])
+            except Exception as error:  # collect every failing operation, then fail once
+                failures.append(f"{operation.label}: {error}")
+                return
+            if response.status_code >= 400:
+                assert response.json()["error"]["status"] == response.status_code
+
+    call()

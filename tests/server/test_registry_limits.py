@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from conftest import settings_for
 from registry_helpers import AS_ADMIN, push_example, put
 from registry_live import serve
 
+from conftest import settings_for
 from trustmap.server import create_app
 
 
@@ -15,14 +15,17 @@ def _error(answer: httpx.Response, status: int) -> dict[str, object]:
     assert answer.status_code == status, answer.text
     assert answer.headers["content-type"].startswith("application/json")
     body: dict[str, object] = answer.json()["error"]
-    assert body["status"] == status and body["message"]
+    assert body["status"] == status
+    assert body["message"]
     return body
 
 
 @pytest.fixture
 def small(database_url: str) -> httpx.Client:
     """A registry with small limits."""
-    app = create_app(settings_for(database_url, max_request_bytes=4096, max_files=3, max_yaml_depth=8))
+    app = create_app(
+        settings_for(database_url, max_request_bytes=4096, max_files=3, max_yaml_depth=8)
+    )
     with serve(app) as url, httpx.Client(base_url=url) as http:
         yield http  # type: ignore[misc]
 
@@ -39,10 +42,18 @@ def test_too_many_files_get_413(small: httpx.Client) -> None:
 
 
 def test_yaml_nested_too_deep_gets_422_with_its_line(small: httpx.Client) -> None:
-    deep = "apiVersion: trustmap.dev/v1alpha1\nkind: Service\nmetadata: " + "{a: " * 12 + "1" + "}" * 12 + "\n"
+    deep = (
+        "apiVersion: trustmap.dev/v1alpha1\nkind: Service\nmetadata: "
+        + "{a: " * 12
+        + "1"
+        + "}" * 12
+        + "\n"
+    )
     body = _error(put(small, "qa", [{"path": "deep.yaml", "content": deep}]), 422)
     found = body["diagnostics"]
-    assert isinstance(found, list) and found[0]["code"] == "TM117" and found[0]["line"] == 3
+    assert isinstance(found, list)
+    assert found[0]["code"] == "TM117"
+    assert found[0]["line"] == 3
 
 
 @pytest.mark.parametrize(
@@ -51,13 +62,25 @@ def test_yaml_nested_too_deep_gets_422_with_its_line(small: httpx.Client) -> Non
         (b"{not json", {"Content-Type": "application/json"}),
         (b'{"files": "nope"}', {"Content-Type": "application/json"}),
         (b'{"files": [], "surprise": 1}', {"Content-Type": "application/json"}),
-        (b'{"files": [{"path": "a\\u0000.yaml", "content": ""}]}', {"Content-Type": "application/json"}),
-        (b'{"files": [{"path": "a.yaml", "content": "\\ud800"}]}', {"Content-Type": "application/json"}),
+        (
+            b'{"files": [{"path": "a\\u0000.yaml", "content": ""}]}',
+            {"Content-Type": "application/json"},
+        ),
+        (
+            b'{"files": [{"path": "a.yaml", "content": "\\ud800"}]}',
+            {"Content-Type": "application/json"},
+        ),
         (b"files=1", {"Content-Type": "application/x-www-form-urlencoded"}),
     ],
 )
-def test_malformed_push_bodies_get_422(client: httpx.Client, content: bytes, headers: dict[str, str]) -> None:
-    answer = client.put("/api/v1/teams/qa/declarations", content=content, headers={**AS_ADMIN, "If-Match": "*", **headers})
+def test_malformed_push_bodies_get_422(
+    client: httpx.Client, content: bytes, headers: dict[str, str]
+) -> None:
+    answer = client.put(
+        "/api/v1/teams/qa/declarations",
+        content=content,
+        headers={**AS_ADMIN, "If-Match": "*", **headers},
+    )
     _error(answer, 422)
 
 
@@ -73,13 +96,22 @@ def test_yaml_syntax_errors_come_back_as_diagnostics(client: httpx.Client) -> No
     push_example(client)
     body = _error(put(client, "qa", [{"path": "bad.yaml", "content": "kind: [unclosed\n"}]), 422)
     found = body["diagnostics"]
-    assert isinstance(found, list) and found[0]["code"] == "TM101" and found[0]["file"] == "bad.yaml"
+    assert isinstance(found, list)
+    assert found[0]["code"] == "TM101"
+    assert found[0]["file"] == "bad.yaml"
 
 
 @pytest.mark.parametrize(
     "path",
-    ["/api/v1/nothing", "/api/v1/services/default/nope", "/api/v1/services/UPPER/x", "/api/v1/versions/99",
-     "/api/v1/approvals/5/approve", "/api/v1/policies/unknown", "/api/v1/teams/bad_name/declarations"],
+    [
+        "/api/v1/nothing",
+        "/api/v1/services/default/nope",
+        "/api/v1/services/UPPER/x",
+        "/api/v1/versions/99",
+        "/api/v1/approvals/5/approve",
+        "/api/v1/policies/unknown",
+        "/api/v1/teams/bad_name/declarations",
+    ],
 )
 def test_unknown_or_invalid_resources_get_json_4xx(client: httpx.Client, path: str) -> None:
     answer = client.get(path)

@@ -29,4 +29,12 @@ def test_db_upgrade_creates_a_fresh_sqlite_registry(tmp_path: Path) -> None:
     engine = create_engine(url)
     tables = set(inspect(engine).get_table_names())
     engine.dispose()
-    assert {"versions", "version_files", "approvals", "tokens", "audit_log", "head", "alembic_version"} <= tables
+    assert {
+        "versions",
+        "version_files",
+        "approvals",
+        "tokens",
+        "audit_log",
+        "head",
+        "alembic_version",
+    } <= tables

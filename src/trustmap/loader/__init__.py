@@ -12,6 +12,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 from trustmap.diagnostics import Diagnostic, Span, diagnostic
+from trustmap.loader.cache import ParseCache
 from trustmap.loader.compose import Limits, compose_documents
 from trustmap.loader.document import Document, Path, Position
 from trustmap.loader.files import discover, load_file
@@ -74,10 +75,26 @@ def load_text(text: str, file: str = "<input>", limits: Limits = Limits()) -> Lo
 def _parse_all(
     files: list[str], limits: Limits, workers: int | None
 ) -> list[tuple[list[Document], list[Diagnostic]]]:
-    count = workers or _auto_workers(files)
-    if count <= 1 or len(files) < 2:
+    """Parse every file, taking unchanged ones from the cache; misses run on all cores."""
+    cache = ParseCache.default()
+    keys = [cache.key(f, limits) for f in files]
+    results = [cache.get(key, f) for key, f in zip(keys, files, strict=True)]
+    missing = [n for n, found in enumerate(results) if found is None]
+    parsed = _parse(
+        [files[n] for n in missing], limits, workers or _auto_workers([files[n] for n in missing])
+    )
+    for n, result in zip(missing, parsed, strict=True):
+        results[n] = result
+        cache.put(keys[n], result)
+    return [r for r in results if r is not None]
+
+
+def _parse(
+    files: list[str], limits: Limits, workers: int
+) -> list[tuple[list[Document], list[Diagnostic]]]:
+    if workers <= 1 or len(files) < 2:
         return [load_file(f, limits) for f in files]
-    with ProcessPoolExecutor(max_workers=count) as pool:
+    with ProcessPoolExecutor(max_workers=workers) as pool:
         return list(pool.map(load_file, files, [limits] * len(files), chunksize=4))
 
 

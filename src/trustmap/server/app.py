@@ -14,13 +14,14 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from trustmap import __version__
-from trustmap.server.errors import ApiError, error_body
+from trustmap.server.errors import TITLES, ApiError, error_body
 from trustmap.server.routes import (
     approvals,
     audit,
@@ -76,35 +77,49 @@ def _health() -> dict[str, str]:
     return {"status": "ok", "version": __version__}
 
 
+def _wants_html(request: Request) -> bool:
+    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get(
+        "accept", ""
+    )
+
+
+def _respond(
+    request: Request,
+    status: int,
+    message: str,
+    body: dict[str, Any],
+    headers: dict[str, str] | None,
+) -> Response:
+    if _wants_html(request):
+        return ui.error_page(request, status, TITLES.get(status, "error"), message)
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
 def _handlers(app: FastAPI, registry: Registry) -> None:
     @app.exception_handler(ApiError)
-    async def api_error(request: Request, error: ApiError) -> JSONResponse:
+    async def api_error(request: Request, error: ApiError) -> Response:
         if error.status in (401, 403):
-            _deny(registry, request, error)
-        extra: dict[str, Any] = {}
-        return JSONResponse(
-            error_body(error.status, error.message, error.diagnostics, **extra),
-            status_code=error.status,
-            headers=error.headers,
-        )
+            await run_in_threadpool(_deny, registry, request, error)
+        body = error_body(error.status, error.message, error.diagnostics)
+        return _respond(request, error.status, error.message, body, error.headers)
 
     @app.exception_handler(RequestValidationError)
-    async def invalid(_request: Request, error: RequestValidationError) -> JSONResponse:
+    async def invalid(request: Request, error: RequestValidationError) -> Response:
         fields = [
             {"field": ".".join(str(p) for p in e.get("loc", ())), "problem": str(e.get("msg", ""))}
             for e in error.errors()
         ]
-        message = "; ".join(f"{f['field']}: {f['problem']}" for f in fields[:5])
-        return JSONResponse(
-            error_body(422, message or "invalid request", fields=fields), status_code=422
+        message = (
+            "; ".join(f"{f['field']}: {f['problem']}" for f in fields[:5]) or "invalid request"
         )
+        return _respond(request, 422, message, error_body(422, message, fields=fields), None)
 
     @app.exception_handler(HTTPException)
-    async def http_error(_request: Request, error: HTTPException) -> JSONResponse:
-        return JSONResponse(
-            error_body(error.status_code, str(error.detail)),
-            status_code=error.status_code,
-            headers=getattr(error, "headers", None),
+    async def http_error(request: Request, error: HTTPException) -> Response:
+        message = str(error.detail)
+        headers = getattr(error, "headers", None)
+        return _respond(
+            request, error.status_code, message, error_body(error.status_code, message), headers
         )
 
     @app.exception_handler(Exception)

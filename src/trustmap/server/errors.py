@@ -13,7 +13,7 @@ from typing import Any
 from trustmap.diagnostics import Diagnostic, Span
 from trustmap.report.diagnostics import diagnostic_to_dict
 
-__all__ = ["ApiError", "error_body", "unscoped"]
+__all__ = ["TITLES", "ApiError", "error_body", "unscoped"]
 
 TITLES = {
     400: "bad request",

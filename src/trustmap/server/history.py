@@ -72,15 +72,11 @@ def diff(registry: Registry, base: int, head: int) -> Diff:
             if number < 0 or number > top:
                 raise ApiError(404, f"no version {number} (versions run from 0 to {top})")
         low, high = sorted((base, head))
-        rows = (
-            session.execute(
-                select(FlowChange.flow, FlowChange.op)
-                .where(FlowChange.version > low, FlowChange.version <= high)
-                .order_by(FlowChange.version, FlowChange.id)
-            )
-            
-            .all()
-        )
+        rows = session.execute(
+            select(FlowChange.flow, FlowChange.op)
+            .where(FlowChange.version > low, FlowChange.version <= high)
+            .order_by(FlowChange.version, FlowChange.id)
+        ).all()
     first: dict[str, str] = {}
     last: dict[str, str] = {}
     for flow, op in rows:

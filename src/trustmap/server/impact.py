@@ -146,7 +146,9 @@ def _restrict(
 def _trimmed(service: Service, known: set[str]) -> Service:
     """``service`` without consumers or dependencies that point outside the neighbourhood."""
     interfaces = tuple(
-        dataclasses.replace(i, consumers=tuple(c for c in i.consumers if c in known or "/" not in c))
+        dataclasses.replace(
+            i, consumers=tuple(c for c in i.consumers if c in known or "/" not in c)
+        )
         for i in service.interfaces
     )
     depends_on = tuple(d for d in service.depends_on if target_ref(d) in known)

@@ -229,13 +229,9 @@ class GraphCache:
             }
 
     def _load(self, session: Session, team: str, version: int) -> Parsed:
-        rows = (
-            session.execute(
-                select(VersionFile.path, VersionFile.content).where(VersionFile.version == version)
-            )
-            
-            .all()
-        )
+        rows = session.execute(
+            select(VersionFile.path, VersionFile.content).where(VersionFile.version == version)
+        ).all()
         return parse_team(team, version, rows, self.limits)
 
     def snapshot(self) -> Snapshot:

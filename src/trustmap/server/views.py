@@ -147,7 +147,8 @@ def team_summary(graph: Graph) -> list[dict[str, Any]]:
     calls_out: Counter[str] = Counter()
     for edge in graph.edges:
         target = graph.services[edge.target].team
-        source = graph.services[edge.source.ref].team if edge.source.ref in graph.services else None
+        ref = edge.source.ref
+        source = graph.services[ref].team if ref is not None and ref in graph.services else None
         if source != target:
             calls_in[target] += 1
             if source is not None:

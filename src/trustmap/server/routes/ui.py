@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+import threading
 from importlib import resources
 from typing import Annotated, Any
 from urllib.parse import parse_qs, quote
@@ -16,16 +17,18 @@ from urllib.parse import parse_qs, quote
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
 
 from trustmap.server.approvals import approval_to_dict, decide, list_approvals
 from trustmap.server.auth import Principal
 from trustmap.server.errors import ApiError
 from trustmap.server.history import diff, version, version_to_dict, versions
-from trustmap.server.layout import focus_view, team_overview
+from trustmap.server.layout import Drawing, focus_view, team_overview
 from trustmap.server.routes.deps import COOKIE, NAME, RegistryDep, get_registry
+from trustmap.server.state import Snapshot
 from trustmap.server.views import coverage, find_service, service_view, team_summary
 
-__all__ = ["router"]
+__all__ = ["error_page", "router"]
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(resources.files("trustmap.server") / "templates"))
@@ -74,16 +77,7 @@ def graph_page(
     """The organisation graph: teams at a glance, one team or namespace in detail."""
     snapshot = registry.snapshot()
     graph = snapshot.graph
-    if team:
-        drawing = focus_view(
-            graph,
-            lambda r: graph.services[r].team == team,
-            f"team {team}: its services, who calls them, whom they call",
-        )
-    elif namespace and sum(1 for r in graph.services if r.namespace == namespace) <= 300:
-        drawing = focus_view(graph, lambda r: r.namespace == namespace, f"namespace {namespace}")
-    else:
-        drawing = team_overview(graph, namespace)
+    drawing = _drawing(snapshot, team, namespace)
     teams = sorted({s.team for s in graph.services.values()})
     namespaces = sorted({r.namespace for r in graph.services})
     listed = [
@@ -104,6 +98,32 @@ def graph_page(
         listed=listed[:500],
         total=len(listed),
     )
+
+
+_drawings: dict[tuple[int, str, str | None, str | None], Drawing] = {}
+_drawings_lock = threading.Lock()
+
+
+def _drawing(snapshot: Snapshot, team: str | None, namespace: str | None) -> Drawing:
+    """The laid-out view, computed once per version and filter (layouts cost more than pages)."""
+    key = (snapshot.version, snapshot.today.isoformat(), team, namespace)
+    with _drawings_lock:
+        found = _drawings.get(key)
+    if found is not None:
+        return found
+    graph = snapshot.graph
+    if team:
+        caption = f"team {team}: its services, who calls them, whom they call"
+        drawing = focus_view(graph, lambda r: graph.services[r].team == team, caption)
+    elif namespace and sum(1 for r in graph.services if r.namespace == namespace) <= 300:
+        drawing = focus_view(graph, lambda r: r.namespace == namespace, f"namespace {namespace}")
+    else:
+        drawing = team_overview(graph, namespace)
+    with _drawings_lock:
+        if len(_drawings) >= 64:
+            _drawings.clear()
+        _drawings[key] = drawing
+    return drawing
 
 
 @router.get("/services/{namespace}/{name}", response_class=HTMLResponse)
@@ -147,15 +167,13 @@ async def decide_page(
     form = {k: v[0] for k, v in parse_qs((await request.body()).decode("utf-8", "replace")).items()}
     registry = get_registry(request)
     _check_csrf(request, form.get("csrf", ""))
-    principal = registry.authenticate(request.cookies.get(COOKIE))
+    principal = await run_in_threadpool(registry.authenticate, request.cookies.get(COOKIE))
     if principal is None:
         raise ApiError(401, "log in with a token of the provider's team to decide")
     request.state.principal = principal
     action = form.get("action")
     if action not in ("approve", "reject"):
         raise ApiError(422, "action must be approve or reject")
-    from starlette.concurrency import run_in_threadpool
-
     await run_in_threadpool(
         decide,
         registry,
@@ -229,7 +247,10 @@ async def login(request: Request) -> Response:
     form = {k: v[0] for k, v in parse_qs((await request.body()).decode("utf-8", "replace")).items()}
     token, target = form.get("token", ""), _local(form.get("next", "/"))
     registry = get_registry(request)
-    if registry.authenticate(token) is None:
+    if await run_in_threadpool(registry.authenticate, token) is None:
+        await run_in_threadpool(
+            registry.deny, "anonymous", "POST /login", 401, "unknown or revoked token"
+        )
         return templates.TemplateResponse(
             request,
             "login.html",
@@ -253,3 +274,13 @@ def logout() -> Response:
 
 def _local(target: str) -> str:
     return target if target.startswith("/") and not target.startswith("//") else "/"
+
+
+def error_page(request: Request, status: int, title: str, message: str) -> Response:
+    """An error as an HTML page, for people browsing the UI."""
+    return templates.TemplateResponse(
+        request,
+        "error.html",
+        {"viewer": None, "page": "error", "status": status, "title": title, "message": message},
+        status_code=status,
+    )

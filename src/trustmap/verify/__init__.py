@@ -1,0 +1,119 @@
+"""Verify enforcement against the declarations: does the policy set allow exactly the declared flows?
+
+    >>> report = verify(graph, [Path("k8s/")])                       # compiled policies
+    >>> report = verify(graph, [Path("k8s/")], policies_paths=[Path("netpol/")])  # hand-written
+
+Without ``policies_paths`` the graph is compiled for kubernetes and the compiled NetworkPolicies
+are analysed together with the workload manifests (and any policies already in them); with it,
+the given policies are analysed instead. The allowed connectivity (np-guard semantics, see
+:mod:`trustmap.analysis`) is compared with the declared flows (:mod:`trustmap.verify.expected`):
+TM401 a flow allowed beyond the declarations, TM402 a declared flow that is blocked, TM403 open
+ranges of external addresses, TM404 declarations without workloads in the manifests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from trustmap.analysis import Cluster, NetworkPolicy, analyze, load_manifests
+from trustmap.analysis.networkpolicy import parse_network_policy
+from trustmap.analysis.objects import Origin
+from trustmap.analysis.source import Cursor, Issues
+from trustmap.diagnostics import Diagnostic, sort_diagnostics
+from trustmap.dialects import compile_graph
+from trustmap.errors import UsageError
+from trustmap.model import Graph
+from trustmap.names import did_you_mean
+from trustmap.verify.compare import FlowDiff, compare_pairs
+from trustmap.verify.expected import expected_flows
+from trustmap.verify.external import compare_external
+from trustmap.verify.peers import peers_of
+
+__all__ = ["TARGETS", "FlowDiff", "VerifyReport", "verify"]
+
+TARGETS = ("kubernetes",)
+"""Targets whose compiled objects the analysis understands (NetworkPolicy)."""
+COMPILED = "<compiled kubernetes>"
+"""File name given to compiled policies in analysis diagnostics."""
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyReport:
+    """The comparison of allowed and declared flows."""
+
+    findings: list[Diagnostic]
+    """Manifest problems, TM401-TM404, sorted."""
+    allowed_extra: tuple[FlowDiff, ...]
+    """Allowed beyond the declarations (external ranges as CIDR text)."""
+    missing: tuple[FlowDiff, ...]
+    """Declared but blocked."""
+    matched: tuple[FlowDiff, ...]
+    """Declared and allowed."""
+    inputs: tuple[Diagnostic, ...] = ()
+    """Problems reading the manifests and policies (also in ``findings``)."""
+
+    @property
+    def exact(self) -> bool:
+        """Whether the policies allow exactly the declared flows."""
+        return not self.allowed_extra and not self.missing
+
+
+def verify(
+    graph: Graph,
+    manifests_paths: Sequence[Path],
+    *,
+    target: str = "kubernetes",
+    policies_paths: Sequence[Path] | None = None,
+    environment: str | None = None,
+) -> VerifyReport:
+    """Compare what the policies allow on the manifests' workloads with what ``graph`` declares.
+
+    Raises:
+        UsageError: ``target`` is not one the analysis understands.
+    """
+    if target not in TARGETS:
+        raise UsageError(
+            f"verify cannot analyse target {target!r}{did_you_mean(target, TARGETS)}; "
+            f"supported: {', '.join(TARGETS)}"
+        )
+    if policies_paths is not None:
+        cluster, inputs = load_manifests([*manifests_paths, *policies_paths])
+    else:
+        cluster, inputs = load_manifests(list(manifests_paths))
+        cluster, problems = _with_compiled(cluster, graph, environment)
+        inputs += problems
+    conn = analyze(cluster)
+    peers = peers_of(graph, conn)
+    want = expected_flows(graph, peers)
+    result = compare_pairs(graph, conn, peers, want)
+    compare_external(graph, conn, peers, want, result)
+    findings = sort_diagnostics([*inputs, *want.diagnostics, *result.diagnostics])
+    return VerifyReport(
+        findings,
+        tuple(sorted(result.extra)),
+        tuple(sorted(result.missing)),
+        tuple(sorted(result.matched)),
+        tuple(inputs),
+    )
+
+
+def _with_compiled(
+    cluster: Cluster, graph: Graph, environment: str | None
+) -> tuple[Cluster, list[Diagnostic]]:
+    """``cluster`` plus the graph's compiled NetworkPolicies."""
+    compiled = compile_graph(graph, "kubernetes", environment)
+    issues = Issues()
+    policies: list[NetworkPolicy] = []
+    for index, (namespace, obj) in enumerate(compiled.objects):
+        if obj.get("kind") != "NetworkPolicy":
+            continue
+        raw = dict(obj)
+        meta = raw.get("metadata")
+        name = str(meta.get("name", "")) if isinstance(meta, dict) else ""
+        cur = Cursor(COMPILED, index, (), issues)
+        policy = parse_network_policy(raw, name, namespace, Origin(COMPILED, index), cur)
+        if policy is not None:
+            policies.append(policy)
+    return replace(cluster, policies=(*cluster.policies, *policies)), issues.resolve()
