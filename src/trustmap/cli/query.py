@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import click
 
@@ -17,7 +18,7 @@ from trustmap.cli.common import (
     paths_argument,
 )
 from trustmap.errors import UsageError
-from trustmap.model import Graph, ServiceRef
+from trustmap.model import Edge, Graph, ServiceRef
 from trustmap.report.graph import edge_to_dict, external_to_dict
 from trustmap.report.tables import (
     edges_table,
@@ -62,64 +63,70 @@ def _graph(paths: tuple[str, ...], today: dt.date) -> Graph:
     return graph
 
 
-@query.command()
-@click.argument("service")
-@paths_argument
-@now_option
-@_FORMAT
-def callers(service: str, paths: tuple[str, ...], today: dt.date, fmt: str) -> None:
-    """Who may call SERVICE, on which interface, and why."""
-    graph = _graph(paths, today)
-    edges = q.callers(graph, _ref(graph, service))
-    if fmt == "json":
-        echo_json([edge_to_dict(e) for e in edges])
-    else:
-        out.print(edges_table(f"callers of {service} ({len(edges)})", edges, other="caller"))
+def _edges_command(
+    name: str, find: Callable[[Graph, ServiceRef], list[Edge]], title: str, other: str, doc: str
+) -> None:
+    """Register ``query NAME SERVICE``: a table of effective edges at one end of SERVICE."""
+
+    @query.command(name=name, help=doc)
+    @click.argument("service")
+    @paths_argument
+    @now_option
+    @_FORMAT
+    def command(service: str, paths: tuple[str, ...], today: dt.date, fmt: str) -> None:
+        graph = _graph(paths, today)
+        edges = find(graph, _ref(graph, service))
+        if fmt == "json":
+            echo_json([edge_to_dict(e) for e in edges])
+        else:
+            out.print(edges_table(f"{title} {service} ({len(edges)})", edges, other=other))
 
 
-@query.command()
-@click.argument("service")
-@paths_argument
-@now_option
-@_FORMAT
-def callees(service: str, paths: tuple[str, ...], today: dt.date, fmt: str) -> None:
-    """Whom SERVICE may call, on which interface, and why."""
-    graph = _graph(paths, today)
-    edges = q.callees(graph, _ref(graph, service))
-    if fmt == "json":
-        echo_json([edge_to_dict(e) for e in edges])
-    else:
-        out.print(edges_table(f"callees of {service} ({len(edges)})", edges, other="callee"))
+def _reach_command(
+    name: str, find: Callable[[Graph, ServiceRef], list[q.Reach]], title: str, doc: str
+) -> None:
+    """Register ``query NAME SERVICE``: services reached transitively from SERVICE."""
+
+    @query.command(name=name, help=doc)
+    @click.argument("service")
+    @paths_argument
+    @now_option
+    @_FORMAT
+    def command(service: str, paths: tuple[str, ...], today: dt.date, fmt: str) -> None:
+        graph = _graph(paths, today)
+        reached = find(graph, _ref(graph, service))
+        if fmt == "json":
+            echo_json(reach_data(reached))
+        else:
+            out.print(reach_table(title.format(service=service, count=len(reached)), reached))
 
 
-@query.command()
-@click.argument("service")
-@paths_argument
-@now_option
-@_FORMAT
-def dependents(service: str, paths: tuple[str, ...], today: dt.date, fmt: str) -> None:
-    """Everything that calls SERVICE directly or indirectly: what breaks if it goes."""
-    graph = _graph(paths, today)
-    reached = q.dependents(graph, _ref(graph, service))
-    if fmt == "json":
-        echo_json(reach_data(reached))
-    else:
-        out.print(reach_table(f"what breaks if {service} goes ({len(reached)})", reached))
-
-
-@query.command()
-@click.argument("service")
-@paths_argument
-@now_option
-@_FORMAT
-def dependencies(service: str, paths: tuple[str, ...], today: dt.date, fmt: str) -> None:
-    """Everything SERVICE needs, directly or indirectly."""
-    graph = _graph(paths, today)
-    reached = q.dependencies(graph, _ref(graph, service))
-    if fmt == "json":
-        echo_json(reach_data(reached))
-    else:
-        out.print(reach_table(f"what {service} needs ({len(reached)})", reached))
+_edges_command(
+    "callers",
+    q.callers,
+    "callers of",
+    "caller",
+    "Who may call SERVICE, on which interface, and why.",
+)
+_edges_command(
+    "callees",
+    q.callees,
+    "callees of",
+    "callee",
+    "Whom SERVICE may call, on which interface, and why.",
+)
+_reach_command(
+    "dependents",
+    q.dependents,
+    "what breaks if {service} goes ({count})",
+    "Everything that calls SERVICE directly or indirectly: what breaks if it goes.",
+)
+_reach_command(
+    "dependencies",
+    q.dependencies,
+    "what {service} needs ({count})",
+    "Everything SERVICE needs, directly or indirectly.",
+)
 
 
 @query.command()
