@@ -62,8 +62,9 @@ def now_option(func: F) -> F:
     )(func)
 
 
-def load(paths: Sequence[str], today: dt.date) -> Graph:
-    """Load the graph, with a spinner on a terminal; exit 2 when nothing could be read."""
+def load(paths: Sequence[str], today: dt.date, *, exit_unreadable: bool = True) -> Graph:
+    """Load the graph, with a spinner on a terminal; exit 2 when nothing could be read
+    (unless ``exit_unreadable`` is false: the caller reports it in its own format)."""
     from trustmap.graph import load_graph  # deferred: commands that never load declarations start faster
 
     with (
@@ -71,7 +72,7 @@ def load(paths: Sequence[str], today: dt.date) -> Graph:
     ):
         graph = load_graph(list(paths) or ["."], today)
     unreadable = [d for d in graph.diagnostics if d.code in UNREADABLE]
-    if unreadable and not graph.services and not graph.teams:
+    if exit_unreadable and unreadable and not graph.services and not graph.teams:
         sys.stderr.write(render_diagnostics(unreadable))
         sys.exit(2)
     return graph

@@ -32,7 +32,7 @@ Exit status: 0 clean, 1 findings (errors; warnings too with --strict), 2 unreada
 @click.option("--quiet", "-q", is_flag=True, help="Show errors and warnings only, no info.")
 def validate(paths: tuple[str, ...], today: dt.date, fmt: str, strict: bool, quiet: bool) -> None:
     """Check declarations: YAML, schema and every organisation-wide graph rule."""
-    graph = load(paths, today)
+    graph = load(paths, today, exit_unreadable=False)
     found = [d for d in graph.diagnostics if not (quiet and d.severity.value == "info")]
     sys.stdout.write(render_diagnostics(found, fmt))
     if fmt == "text":

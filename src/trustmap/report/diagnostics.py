@@ -36,8 +36,8 @@ def diagnostic_to_dict(found: Diagnostic) -> dict[str, Any]:
         "code": found.code,
         "severity": found.severity.value,
         "file": span.file if span else None,
-        "line": span.line if span else None,
-        "column": span.col if span else None,
+        "line": span.line if span and span.line else None,
+        "column": span.col if span and span.col else None,
         "message": found.message,
         "hint": found.hint,
     }
