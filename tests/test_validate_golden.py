@@ -118,13 +118,13 @@ def test_cli_exits_2_for_a_missing_path(tmp_path: Path) -> None:
     missing = tmp_path / "no-such-dir"
     result = _validate(str(missing))
     assert result.exit_code == 2
-    assert f"{missing}: error TM100 no such file or directory" in result.stderr
+    assert f"{missing}: error TM100 no such file or directory" in result.stdout
 
 
 def test_cli_exits_2_when_no_declaration_file_is_found() -> None:
     result = _validate(str(CASES / "tm116-no-files"))
     assert result.exit_code == 2
-    assert "error TM116 no YAML files found" in result.stderr
+    assert "error TM116 no YAML files found" in result.stdout
 
 
 def test_cli_exits_2_when_a_file_cannot_be_read_even_if_others_load() -> None:

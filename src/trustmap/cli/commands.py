@@ -25,4 +25,5 @@ COMMANDS: dict[str, str] = {
     "approve": "trustmap.cli.push:approve",
     "reject": "trustmap.cli.push:reject",
     "audit": "trustmap.cli.audit:audit",
+    "verify": "trustmap.cli.verify:verify_command",
 }

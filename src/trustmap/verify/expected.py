@@ -115,7 +115,7 @@ def _edge(edge: Edge, peers: Peers, out: Expected) -> None:
         return
     sources = peers.of_endpoint(edge.source)
     if not sources and edge.source.kind != "service":
-        _missing_peer(f"{edge.source.kind} {edge.source}", edge.declared_at, out)
+        _missing_peer(str(edge.source), edge.declared_at, out)
     for source in sources:
         for target in targets:
             out.add(Want(source, target, conns, what, edge.declared_at))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 from trustmap.analysis import Connectivity, ConnSet, IPFlow
 from trustmap.diagnostics import Diagnostic, Span, diagnostic
@@ -61,7 +62,7 @@ def _pieces(first: int, last: int, ranges: Sequence[_Range]) -> list[tuple[int, 
         cuts.update(c for c in (r.first, r.last + 1) if first < c <= last)
     bounds = sorted(cuts)
     out = []
-    for low, high in zip(bounds, bounds[1:], strict=False):
+    for low, high in pairwise(bounds):
         covered = ConnSet()
         for r in ranges:
             if r.first <= low and high - 1 <= r.last:
