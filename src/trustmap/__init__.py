@@ -13,10 +13,10 @@ The library is the product; the ``trustmap`` command and the registry server cal
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
 import importlib
 from typing import TYPE_CHECKING, Any
+
+from trustmap.version import __version__
 
 if TYPE_CHECKING:
     from trustmap import query

@@ -100,6 +100,12 @@ CODES: dict[str, CodeInfo] = _codes(
     ("TM504", "warning", "flow file already ingested"),
     ("TM505", "error", "invalid CSV flow header"),
     ("TM506", "warning", "no record could be read in the given format"),
+    # TM51x: drift — observed flows against the declarations
+    ("TM510", "warning", "observed traffic not declared"),
+    ("TM511", "info", "declared dependency not observed"),
+    ("TM512", "error", "declared traffic dropped"),
+    ("TM513", "warning", "traffic on an expired or unconsented dependency"),
+    ("TM514", "warning", "egress not declared"),
     # TM6xx: analyze — Kubernetes manifests read by trustmap.analysis
     ("TM600", "error", "object without metadata.name"),
     ("TM601", "error", "invalid CIDR"),

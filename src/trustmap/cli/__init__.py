@@ -8,8 +8,8 @@ import sys
 
 import click
 
-from trustmap import __version__
 from trustmap.cli.commands import COMMANDS
+from trustmap.version import __version__
 
 __all__ = ["main"]
 

@@ -26,4 +26,5 @@ COMMANDS: dict[str, str] = {
     "reject": "trustmap.cli.push:reject",
     "audit": "trustmap.cli.audit:audit",
     "verify": "trustmap.cli.verify:verify_command",
+    "drift": "trustmap.cli.drift:drift",
 }

@@ -65,7 +65,9 @@ def now_option(func: F) -> F:
 def load(paths: Sequence[str], today: dt.date, *, exit_unreadable: bool = True) -> Graph:
     """Load the graph, with a spinner on a terminal; exit 2 when nothing could be read
     (unless ``exit_unreadable`` is false: the caller reports it in its own format)."""
-    from trustmap.graph import load_graph  # deferred: commands that never load declarations start faster
+    from trustmap.graph import (
+        load_graph,  # deferred: commands that never load declarations start faster
+    )
 
     with (
         stderr.status("loading declarations…", spinner="dots") if stderr.is_terminal else _nothing()

@@ -16,10 +16,10 @@ import pickle
 import tempfile
 from pathlib import Path
 
-from trustmap import __version__
 from trustmap.diagnostics import Diagnostic
 from trustmap.loader.compose import Limits
 from trustmap.loader.document import Document
+from trustmap.version import __version__
 
 __all__ = ["ParseCache"]
 

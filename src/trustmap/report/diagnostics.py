@@ -7,9 +7,9 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from trustmap import __version__
 from trustmap.codes import CODES
 from trustmap.diagnostics import Diagnostic, Severity
+from trustmap.version import __version__
 
 __all__ = ["FORMATS", "diagnostic_to_dict", "render_diagnostics", "summary_line"]
 

@@ -20,7 +20,6 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from trustmap import __version__
 from trustmap.server.errors import TITLES, ApiError, error_body
 from trustmap.server.routes import (
     approvals,
@@ -34,6 +33,7 @@ from trustmap.server.routes import (
 )
 from trustmap.server.settings import Settings
 from trustmap.server.store import Registry
+from trustmap.version import __version__
 
 __all__ = ["create_app"]
 

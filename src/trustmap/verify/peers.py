@@ -27,16 +27,16 @@ class Peers:
     """Workload id → the (first) declared service it belongs to."""
     workloads: Mapping[str, Labels]
     """Workload id → pod labels, for matching organisation peers."""
-    namespaces: Mapping[str, str]
-    """Workload id → namespace."""
+    by_namespace: Mapping[str, tuple[str, ...]]
+    """Namespace → its workload ids, sorted."""
 
     def select(self, namespace: str, labels: Labels) -> tuple[str, ...]:
         """Workloads of ``namespace`` whose pods carry every label of ``labels``."""
         wanted = set(labels)
         return tuple(
             wid
-            for wid, own in self.workloads.items()
-            if self.namespaces[wid] == namespace and wanted <= set(own)
+            for wid in self.by_namespace.get(namespace, ())
+            if wanted <= set(self.workloads[wid])
         )
 
     def of_endpoint(self, endpoint: Endpoint) -> tuple[str, ...]:
@@ -55,8 +55,10 @@ class Peers:
 def peers_of(graph: Graph, conn: Connectivity) -> Peers:
     """Map every declared service of ``graph`` to the workloads ``conn`` knows."""
     workloads = {wid: w.labels for wid, w in sorted(conn.workloads.items())}
-    namespaces = {wid: w.namespace for wid, w in conn.workloads.items()}
-    base = Peers({}, {}, workloads, namespaces)
+    by_namespace: dict[str, list[str]] = {}
+    for wid in workloads:
+        by_namespace.setdefault(conn.workloads[wid].namespace, []).append(wid)
+    base = Peers({}, {}, workloads, {ns: tuple(ids) for ns, ids in by_namespace.items()})
     by_service: dict[ServiceRef, tuple[str, ...]] = {}
     owner: dict[str, ServiceRef] = {}
     for ref, service in graph.services.items():
@@ -64,4 +66,4 @@ def peers_of(graph: Graph, conn: Connectivity) -> Peers:
         by_service[ref] = found
         for wid in found:
             owner.setdefault(wid, ref)
-    return Peers(by_service, owner, workloads, namespaces)
+    return Peers(by_service, owner, workloads, base.by_namespace)
