@@ -56,6 +56,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="The living organisation graph: teams push declarations, owners approve, "
         'everyone reads. Errors are JSON: {"error": {status, title, message, diagnostics}}.',
         lifespan=lifespan,
+        docs_url=None,  # Swagger UI and ReDoc load from a CDN; the UI must work offline
+        redoc_url=None,
     )
     app.state.registry = registry
     for module in (declarations, graph, approvals, versions, tokens, audit, policies):

@@ -40,5 +40,9 @@ class Settings(BaseSettings):
     """Run the Alembic migrations to head when the app starts."""
     today: dt.date | None = None
     """Judge expiry as of this date instead of the current day (tests, reproducible demos)."""
+    flows_db: str | None = None
+    """A flow database written by ``trustmap observe ingest``; when set, drift is served."""
+    drift_window_days: int = Field(default=7, ge=1, le=3650)
+    """How far back drift looks at observed flows."""
     cookie_secure: bool = False
     """Mark the UI's login cookie ``Secure`` (set it behind HTTPS)."""

@@ -1,5 +1,5 @@
-"""``/api/v1/graph``, ``/services``, ``/explain``, ``/diagnostics``, ``/coverage``: reading the
-merged organisation graph."""
+"""``/api/v1/graph``, ``/services``, ``/explain``, ``/diagnostics``, ``/coverage``, ``/drift``:
+reading the merged organisation graph."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from trustmap.errors import UsageError
 from trustmap.report.diagnostics import diagnostic_to_dict
 from trustmap.report.graph import edge_to_dict, graph_to_dict
 from trustmap.report.tables import explanation_data
+from trustmap.server.drift import drift_report
 from trustmap.server.errors import ApiError
 from trustmap.server.routes.deps import NAME, Reader, RegistryDep
 from trustmap.server.views import coverage, find_service, service_summary, service_view
@@ -132,3 +133,17 @@ def read_coverage(registry: RegistryDep, _: Reader) -> dict[str, Any]:
     """Per namespace: services, dependencies declared and effective, mode per environment."""
     snapshot = registry.snapshot()
     return {"version": snapshot.version, **coverage(snapshot.graph)}
+
+
+@router.get("/drift", summary="Observed flows compared with the graph")
+def read_drift(registry: RegistryDep, _: Reader) -> dict[str, Any]:
+    """Undeclared, unused, dropped and expired flows and undeclared egress, with coverage; 404
+    when the registry has no flow database (setting ``flows_db``)."""
+    report = drift_report(registry, registry.snapshot())
+    if report is None:
+        raise ApiError(
+            404,
+            "no flow records: ingest flows with 'trustmap observe ingest' and set "
+            "TRUSTMAP_FLOWS_DB to the database",
+        )
+    return report

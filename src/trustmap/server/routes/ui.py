@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from trustmap.server.approvals import approval_to_dict, decide, list_approvals
 from trustmap.server.auth import Principal
+from trustmap.server.drift import drift_report, service_drift
 from trustmap.server.errors import ApiError
 from trustmap.server.history import diff, version, version_to_dict, versions
 from trustmap.server.layout import Drawing, focus_view, team_overview
@@ -138,9 +139,11 @@ def service_page(
         for a in list_approvals(registry, "pending", None)
         if str(ref) in (a.caller, a.target)
     ]
+    drifted = service_drift(drift_report(registry, snapshot), str(ref))
     return _page(
         request,
         "service.html",
+        drift=drifted,
         view=service_view(snapshot, ref),
         pending=waiting,
         snapshot=snapshot,
