@@ -23,8 +23,7 @@ CASES = Path(__file__).resolve().parent / "fixtures" / "validate"
 DEFAULT_NOW = dt.date(2026, 11, 23)
 EXPECTED = "expected.txt"
 
-KNOWN_WRONG: dict[str, str] = {
-}
+KNOWN_WRONG: dict[str, str] = {}
 """Cases whose expected.txt holds the correct output that trustmap does not produce yet.
 
 Their tests are strict xfails (a fix makes them fail as XPASS: then delete the entry), and
