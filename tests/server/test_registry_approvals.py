@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import httpx
 from registry_helpers import (
     AS_ADMIN,
@@ -68,6 +70,34 @@ def test_an_owner_of_the_provider_approves_and_the_flow_opens_with_approved_by(
     assert latest["opened"] == 1
     actions = [e["action"] for e in client.get("/api/v1/audit").json()["entries"]]
     assert actions[-1] == "approve"
+
+
+def test_a_pull_after_approval_writes_approved_by_into_the_callers_file(
+    client: httpx.Client,
+) -> None:
+    push_example(client)
+    request = qa_wants_the_cart(client).json()["pending"][0]
+    owner = token_for(client, "cart-team", "cart-lead@example.com")
+    headers = {"Authorization": f"Bearer {owner}"}
+    client.post(f"/api/v1/approvals/{request['id']}/approve", json={}, headers=headers)
+    pulled = client.get("/api/v1/teams/qa/declarations", headers=AS_ADMIN).json()
+    content = pulled["files"][0]["content"]
+    entry = (
+        "    - service: default/cartservice\n      interface: grpc\n"
+        "      reason: check the cart directly during load tests\n"
+        '      approvedBy: "cart-lead@example.com"\n'
+    )
+    assert entry in content
+    assert pulled["files"][0]["sha256"] == hashlib.sha256(content.encode()).hexdigest()
+    again = put(client, "qa", [{"path": pulled["files"][0]["path"], "content": content}])
+    assert again.status_code == 200, again.text
+    assert again.json()["pending"] == []
+    old = client.get(
+        "/api/v1/teams/qa/declarations",
+        params={"version": request["requestedVersion"]},
+        headers=AS_ADMIN,
+    ).json()
+    assert "cart-lead@example.com" not in old["files"][0]["content"]
 
 
 def test_only_an_owner_of_the_providers_team_may_decide(client: httpx.Client) -> None:

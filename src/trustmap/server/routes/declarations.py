@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from hashlib import sha256
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Response
@@ -14,6 +15,7 @@ from trustmap.server.history import team_files
 from trustmap.server.push import push
 from trustmap.server.routes.deps import NAME, Reader, RegistryDep, Writer
 from trustmap.server.store import etag_for
+from trustmap.server.writeback import approved_entries, with_approvals
 
 __all__ = ["FileIn", "PushIn", "clean_text", "router"]
 
@@ -88,12 +90,20 @@ def pull(
     number, files = team_files(registry, team, version)
     current = registry.team_version(team)
     response.headers["ETag"] = etag_for(team, current)
+    approvers = approved_entries(registry.snapshot().graph, team) if number == current else {}
     return {
         "team": team,
         "version": number,
         "etag": etag_for(team, current),
-        "files": [{"path": f.path, "sha256": f.sha256, "content": f.content} for f in files],
+        "files": [_pulled(team, f, approvers.get(f.path, {})) for f in files],
     }
+
+
+def _pulled(team: str, file: Any, approvers: dict[tuple[int, int], str]) -> dict[str, Any]:
+    """A stored file as pulled, approvals written in; ``sha256`` is of the bytes returned."""
+    content = with_approvals(team, file.path, file.content, approvers)
+    digest = file.sha256 if content == file.content else sha256(content.encode()).hexdigest()
+    return {"path": file.path, "sha256": digest, "content": content}
 
 
 @router.put(

@@ -1,0 +1,145 @@
+"""Write registry approvals back into a team's YAML: ``approvedBy`` on each approved dependency.
+
+Pulled files must say what the registry knows: once an owner of the provider approved a
+dependency, the caller's file carries ``approvedBy: <owner>`` on that ``dependsOn`` entry, so the
+next push round-trips it and a reader of the file sees who consented. The files are edited as
+text, not re-serialised, so comments, key order and quoting stay exactly as the team wrote them:
+
+* a block entry (``- service: ns/x`` over several lines) gets one ``approvedBy:`` line after
+  its last line, at the indentation of its keys;
+* a flow entry (``- {service: ns/x, reason: ...}``) gets ``, approvedBy: ...`` before its ``}``.
+
+Every edit is checked by parsing the result again; an entry whose layout is not understood (an
+anchor, a dependency written in an unusual style) is left as pushed rather than risk a broken
+file, and the approval stays visible through the API and the service page.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from trustmap.loader import load_text
+from trustmap.model import Dependency, Graph, Service
+from trustmap.schema import parse_documents
+from trustmap.server.state import scoped_file
+
+__all__ = ["approved_entries", "with_approvals"]
+
+
+@dataclass(frozen=True, slots=True)
+class _Edit:
+    """Insert ``text`` at 0-based ``offset`` of the file."""
+
+    offset: int
+    text: str
+
+
+def approved_entries(graph: Graph, team: str) -> dict[str, dict[tuple[int, int], str]]:
+    """Approvers by pushed file path and ``(line, col)`` of the dependency entry, for the
+    entries of ``team``'s services the registry approved but the file does not name."""
+    prefix = f"{team}/"
+    found: dict[str, dict[tuple[int, int], str]] = {}
+    for service in graph.services.values():
+        for dep in service.depends_on:
+            if dep.approved_by and dep.span.file.startswith(prefix) and dep.span.line > 0:
+                path = dep.span.file[len(prefix) :]
+                found.setdefault(path, {})[(dep.span.line, dep.span.col)] = dep.approved_by
+    return found
+
+
+def with_approvals(
+    team: str, path: str, content: str, approvers: Mapping[tuple[int, int], str]
+) -> str:
+    """``content`` with ``approvedBy`` written into each listed entry that lacks one."""
+    if not approvers:
+        return content
+    pending = {
+        (dep.span.line, dep.span.col): approvers[(dep.span.line, dep.span.col)]
+        for dep in _dependencies(team, path, content)
+        if not dep.approved_by and (dep.span.line, dep.span.col) in approvers
+    }
+    edits = [edit for place, who in pending.items() if (edit := _edit(content, place, who))]
+    if not edits:
+        return content
+    patched = _apply(content, edits)
+    before, after = _approved_count(team, path, content), _approved_count(team, path, patched)
+    return patched if after == before + len(edits) else content
+
+
+def _dependencies(team: str, path: str, content: str) -> Iterable[Dependency]:
+    loaded = load_text(content, scoped_file(team, path))
+    declarations, _ = parse_documents(list(loaded.documents))
+    services: tuple[Service, ...] = declarations.services
+    return (dep for service in services for dep in service.depends_on)
+
+
+def _approved_count(team: str, path: str, content: str) -> int:
+    return sum(1 for dep in _dependencies(team, path, content) if dep.approved_by)
+
+
+def _edit(content: str, place: tuple[int, int], approver: str) -> _Edit | None:
+    lines = content.splitlines(keepends=True)
+    line, col = place
+    if line > len(lines):
+        return None
+    value = json.dumps(approver)
+    start = sum(len(text) for text in lines[: line - 1]) + col - 1
+    if content[start : start + 1] == "{":
+        close = _closing_brace(content, start)
+        return None if close is None else _Edit(close, f", approvedBy: {value}")
+    last = _last_line_of_block(lines, line, col)
+    offset = sum(len(text) for text in lines[:last])
+    newline = "" if lines[last - 1].endswith("\n") else "\n"
+    return _Edit(offset, f"{newline}{' ' * (col - 1)}approvedBy: {value}\n")
+
+
+def _closing_brace(content: str, start: int) -> int | None:
+    """Offset of the ``}`` closing the flow mapping opened at ``start``."""
+    depth, quote, i = 0, "", start
+    while i < len(content):
+        char = content[i]
+        if quote:
+            if char == "\\" and quote == '"':
+                i += 1
+            elif char == quote:
+                quote = ""
+        elif char in "\"'":
+            quote = char
+        elif char in "{[":
+            depth += 1
+        elif char in "}]":
+            depth -= 1
+            if depth == 0:
+                return i if char == "}" else None
+        elif char == "#" and content[i - 1] in " \t":
+            newline = content.find("\n", i)
+            i = len(content) if newline < 0 else newline
+            continue
+        i += 1
+    return None
+
+
+def _last_line_of_block(lines: list[str], line: int, col: int) -> int:
+    """1-based number of the last content line of the block mapping whose keys sit at ``col``."""
+    last = line
+    for number in range(line + 1, len(lines) + 1):
+        text = lines[number - 1]
+        stripped = text.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        if stripped in ("---", "...") and not text[0].isspace():
+            break
+        indent = len(text) - len(text.lstrip(" "))
+        if indent < col - 1:
+            break
+        last = number
+    return last
+
+
+def _apply(content: str, edits: Iterable[_Edit]) -> str:
+    result = content
+    for edit in sorted(edits, key=lambda e: e.offset, reverse=True):
+        result = result[: edit.offset] + edit.text + result[edit.offset :]
+    return result
