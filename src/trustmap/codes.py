@@ -106,6 +106,13 @@ CODES: dict[str, CodeInfo] = _codes(
     ("TM512", "error", "declared traffic dropped"),
     ("TM513", "warning", "traffic on an expired or unconsented dependency"),
     ("TM514", "warning", "egress not declared"),
+    ("TM515", "error", "invalid pod/Service snapshot"),
+    # TM52x: discover — drafting declarations from manifests or flows
+    ("TM520", "warning", "Service targetPort names no container port"),
+    ("TM521", "info", "ConfigMap not in the manifests"),
+    ("TM522", "warning", "drafted pod selectors overlap"),
+    ("TM523", "warning", "nothing to draft"),
+    ("TM524", "warning", "manifest object defined twice"),
     # TM6xx: analyze — Kubernetes manifests read by trustmap.analysis
     ("TM600", "error", "object without metadata.name"),
     ("TM601", "error", "invalid CIDR"),

@@ -27,4 +27,5 @@ COMMANDS: dict[str, str] = {
     "audit": "trustmap.cli.audit:audit",
     "verify": "trustmap.cli.verify:verify_command",
     "drift": "trustmap.cli.drift:drift",
+    "discover": "trustmap.cli.discover:discover",
 }

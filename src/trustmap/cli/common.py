@@ -10,6 +10,7 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from trustmap.diagnostics import Diagnostic, has_errors
 from trustmap.model import Graph
@@ -113,7 +114,7 @@ def echo_json(value: Any) -> None:
 
 def fail(message: str, hint: str | None = None) -> NoReturn:
     """Report a usage problem on stderr and exit 2."""
-    stderr.print(f"[red]error:[/] {message}", highlight=False)
+    stderr.print(f"[red]error:[/] {escape(message)}", highlight=False)
     if hint:
-        stderr.print(f"  hint: {hint}", highlight=False)
+        stderr.print(f"  hint: {escape(hint)}", highlight=False)
     sys.exit(2)

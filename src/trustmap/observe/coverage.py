@@ -7,15 +7,16 @@ so a team can see how much of its real traffic its declarations describe.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 
 from trustmap.model import Graph
 from trustmap.observe.identity import Identity, ObservedEndpoint
-from trustmap.observe.observed import ObservedGroup
+from trustmap.observe.observed import BatchInfo, ObservedGroup
 
-__all__ = ["Coverage", "CoverageRow", "FlowVerdict", "coverage"]
+__all__ = ["Coverage", "CoverageRow", "FlowVerdict", "TrendPoint", "coverage", "coverage_trend"]
 
 NO_TEAM = "-"
 """Team of flows and workloads that belong to no declared service."""
@@ -73,6 +74,8 @@ class Coverage:
     """Per namespace of the flow's client (its server when the client has none)."""
     teams: tuple[CoverageRow, ...]
     """Per owning team of the client (else of the server; ``-`` when neither is declared)."""
+    trend: tuple[TrendPoint, ...] = ()
+    """Total coverage per window, oldest first (empty when flows were not split by window)."""
 
     def to_json(self) -> dict[str, object]:
         """JSON-ready mapping."""
@@ -80,7 +83,94 @@ class Coverage:
             "total": self.total.to_json(),
             "namespaces": [row.to_json() for row in self.namespaces],
             "teams": [row.to_json() for row in self.teams],
+            "trend": [point.to_json() for point in self.trend],
         }
+
+
+UNDATED = "undated"
+"""Window of rows without time when windows are days."""
+
+
+@dataclass(frozen=True, slots=True)
+class TrendPoint:
+    """Coverage of one window: an ingest batch or a UTC day."""
+
+    window: str
+    """``batch N`` or ``YYYY-MM-DD`` (``undated`` for rows without time)."""
+    batch: int | None
+    """The batch id, when windows are batches."""
+    source_format: str | None
+    """The batch's input format, when windows are batches."""
+    first_seen: dt.datetime | None
+    """Earliest observation of the window."""
+    last_seen: dt.datetime | None
+    """Latest observation of the window."""
+    row: CoverageRow
+    """Coverage of the window's flows and workloads (``row.name`` = ``window``)."""
+
+    def to_json(self) -> dict[str, object]:
+        """JSON-ready mapping: the window, its time range, and its coverage figures."""
+        figures = self.row.to_json()
+        del figures["name"]
+        return {
+            "window": self.window,
+            "batch": self.batch,
+            "format": self.source_format,
+            "from": _iso(self.first_seen),
+            "to": _iso(self.last_seen),
+            **figures,
+        }
+
+
+def coverage_trend(
+    graph: Graph,
+    verdicts: Iterable[FlowVerdict],
+    batches: Mapping[int, BatchInfo] | None = None,
+    whole: CoverageRow | None = None,
+) -> tuple[TrendPoint, ...]:
+    """Total coverage of each window that ``verdicts`` fall in (their groups' ``window``:
+    batch ids when ``batches`` is given, else UTC days), oldest first; empty when no group
+    carries a window (flows not split by window). ``whole``, the total coverage of
+    ``verdicts`` when already computed, spares recomputing it when there is one window."""
+    by_window: dict[str, list[FlowVerdict]] = defaultdict(list)
+    for verdict in verdicts:
+        by_window[verdict.group.window or UNDATED].append(verdict)
+    if set(by_window) <= {UNDATED}:
+        return ()
+    alone = whole if len(by_window) == 1 else None
+    points = [_point(graph, key, found, batches, alone) for key, found in by_window.items()]
+    return tuple(sorted(points, key=_point_order))
+
+
+def _point(
+    graph: Graph,
+    key: str,
+    verdicts: list[FlowVerdict],
+    batches: Mapping[int, BatchInfo] | None,
+    total: CoverageRow | None,
+) -> TrendPoint:
+    total = total or coverage(graph, verdicts).total
+    firsts = [v.group.first_seen for v in verdicts if v.group.first_seen is not None]
+    lasts = [v.group.last_seen for v in verdicts if v.group.last_seen is not None]
+    number = int(key) if batches is not None and key.isdigit() else None
+    batch = batches.get(number) if batches is not None and number is not None else None
+    window = f"batch {key}" if number is not None else key
+    return TrendPoint(
+        window,
+        number,
+        batch.source_format if batch else None,
+        min(firsts, default=None),
+        max(lasts, default=None),
+        replace(total, name=window),
+    )
+
+
+def _point_order(point: TrendPoint) -> tuple[int, int, str]:
+    return (point.window == UNDATED, point.batch or 0, point.window)
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return None if value is None else value.isoformat() + "Z"
 
 
 def _share(part: int, whole: int) -> float | None:
@@ -129,6 +219,8 @@ def _count_workload(
     named = identity.resolved or endpoint.pod or endpoint.workload
     if not endpoint.namespace or (endpoint.entity and not named):
         return
+    if endpoint.service and not identity.resolved:
+        return  # a Service that maps to no declared service is not a workload
     name = identity.label if identity.resolved else _workload_name(endpoint)
     total, namespaces, teams = tallies
     total.workload("*", name, identity.resolved)

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Final
 
+from trustmap.diagnostics import Span
 from trustmap.model import (
     Edge,
     EdgeKind,
@@ -30,11 +31,20 @@ from trustmap.model import (
     RejectedDependency,
     ServiceRef,
 )
-from trustmap.observe.coverage import Coverage, FlowVerdict, coverage
+from trustmap.observe.coverage import Coverage, FlowVerdict, coverage, coverage_trend
+from trustmap.observe.enrich import Enricher
 from trustmap.observe.identity import Identity, Resolver
-from trustmap.observe.observed import ObservedGroup, observed_groups
+from trustmap.observe.observed import BatchInfo, ObservedGroup, batches, observed_groups
+from trustmap.observe.snapshot import ClusterSnapshot
 
-__all__ = ["CATEGORIES", "DriftEntry", "DriftReport", "drift", "drift_from_groups"]
+__all__ = [
+    "CATEGORIES",
+    "DriftEntry",
+    "DriftReport",
+    "drift",
+    "drift_from_groups",
+    "window_start",
+]
 
 CATEGORIES: Final = ("undeclared", "unused", "dropped", "expired", "undeclaredEgress")
 """Drift categories, in report order (also the JSON keys)."""
@@ -82,6 +92,9 @@ class DriftEntry:
     """One concrete flow: ``pod/ip → pod/ip:port`` at its first time."""
     detail: str | None
     """Why it is drift: drop reason, failed conditions, declared location."""
+    span: Span | None = None
+    """The declaration it is about: the dependency entry (unused, dropped, expired) or the
+    source service (undeclared, undeclaredEgress); ``None`` when not declared in a file."""
 
     @property
     def code(self) -> str:
@@ -101,6 +114,7 @@ class DriftEntry:
             "example": self.example,
             "detail": self.detail,
             "code": self.code,
+            "declaredAt": None if self.span is None else str(self.span),
         }
 
 
@@ -135,25 +149,54 @@ class DriftReport:
 
 
 def drift(
-    graph: Graph, db_path: Path, since: dt.timedelta | None = None, now: dt.datetime | None = None
+    graph: Graph,
+    db_path: Path,
+    since: dt.timedelta | None = None,
+    now: dt.datetime | None = None,
+    *,
+    snapshot: ClusterSnapshot | None = None,
+    trend: str | None = "batch",
 ) -> DriftReport:
     """Compare the flows of ``db_path`` in the last ``since`` before ``now`` with ``graph``.
+
+    Args:
+        snapshot: pods and Services to resolve endpoints recorded by address or pod name.
+        trend: coverage per ``batch`` (ingest run) or per UTC ``day``; ``None`` for none.
 
     Raises:
         InputError: when ``db_path`` is missing or is not a flow database.
     """
-    start = None
-    if since is not None:
-        start = (now or dt.datetime.now(dt.UTC).replace(tzinfo=None)) - since
-    return drift_from_groups(graph, observed_groups(db_path, start), start)
+    start = window_start(since, now)
+    groups = observed_groups(db_path, start, trend)
+    runs = batches(db_path) if trend == "batch" else None
+    return drift_from_groups(graph, groups, start, snapshot=snapshot, batches=runs)
+
+
+def window_start(since: dt.timedelta | None, now: dt.datetime | None = None) -> dt.datetime | None:
+    """Start (naive UTC) of the window ``since`` before ``now`` (default: the current time);
+    ``None`` (every flow) when ``since`` is ``None``."""
+    if since is None:
+        return None
+    return (now or dt.datetime.now(dt.UTC).replace(tzinfo=None)) - since
 
 
 def drift_from_groups(
-    graph: Graph, groups: Sequence[ObservedGroup], start: dt.datetime | None = None
+    graph: Graph,
+    groups: Sequence[ObservedGroup],
+    start: dt.datetime | None = None,
+    *,
+    snapshot: ClusterSnapshot | None = None,
+    batches: Mapping[int, BatchInfo] | None = None,
 ) -> DriftReport:
-    """Drift of already aggregated observations (the pure part of :func:`drift`)."""
+    """Drift of already aggregated observations (the pure part of :func:`drift`).
+
+    Groups that carry a ``window`` also give the coverage trend (per batch when ``batches``
+    is given, else per day)."""
     judge = _Judge(graph)
     resolver = Resolver(graph)
+    if snapshot is not None:
+        enricher = Enricher(snapshot)
+        groups = [enricher.group(group) for group in groups]
     entries: list[DriftEntry] = []
     verdicts: list[FlowVerdict] = []
     observed: set[Key] = set()
@@ -165,7 +208,9 @@ def drift_from_groups(
             entries.append(entry)
         verdicts.append(FlowVerdict(group, src, dst, judge.covered(src, dst, group)))
     entries.extend(judge.unused(observed))
-    return DriftReport(_merge(entries), coverage(graph, verdicts), start)
+    whole = coverage(graph, verdicts)
+    trend = coverage_trend(graph, verdicts, batches, whole.total)
+    return DriftReport(_merge(entries), replace(whole, trend=trend), start)
 
 
 class _Judge:
@@ -198,16 +243,26 @@ class _Judge:
         if src.ref is not None and dst.ref is None and _external(dst, group):
             if self.egress_ok(src.ref, group):
                 return None
-            return _entry("undeclaredEgress", key, group, _egress_destination(dst, group), None)
+            destination = _egress_destination(dst, group)
+            return _entry("undeclaredEgress", key, group, destination, None, self.span(src))
         if src.ref is None or dst.ref is None:
             return None
         if self.allowed(key, dst):
             if group.verdict == "DROPPED":
-                return _entry("dropped", key, group, None, group.drop_reason or "dropped")
+                reason = group.drop_reason or "dropped"
+                edge = self.edges.get(key)
+                span = edge.declared_at if edge is not None else self.span(dst)
+                return _entry("dropped", key, group, None, reason, span)
             return None
         if key in self.rejected:
-            return _entry("expired", key, group, None, "; ".join(self.rejected[key].failed))
-        return _entry("undeclared", key, group, None, f"verdict {group.verdict}")
+            rejected = self.rejected[key]
+            failed = "; ".join(rejected.failed)
+            return _entry("expired", key, group, None, failed, rejected.dependency.span)
+        return _entry("undeclared", key, group, None, f"verdict {group.verdict}", self.span(src))
+
+    def span(self, identity: Identity) -> Span | None:
+        service = self.graph.services.get(identity.ref) if identity.ref else None
+        return service.span if service is not None else None
 
     def egress_ok(self, ref: ServiceRef, group: ObservedGroup) -> bool:
         return any(
@@ -220,7 +275,7 @@ class _Judge:
             if edge.kind is EdgeKind.DEPENDENCY and key not in observed:
                 span = edge.declared_at
                 where = f"declared at {span.file}:{span.line}" if span.file else None
-                yield DriftEntry("unused", *key, 0, None, None, None, where)
+                yield DriftEntry("unused", *key, 0, None, None, None, where, _located(span))
 
 
 def _rejected_keys(graph: Graph) -> Iterable[tuple[Key, RejectedDependency]]:
@@ -278,19 +333,29 @@ def _egress_destination(dst: Identity, group: ObservedGroup) -> str:
 
 def _example(group: ObservedGroup) -> str:
     src = group.src.pod or group.src.ip or group.src.entity or "?"
-    dst = group.dst.pod or group.dst.ip or group.dst.entity or "?"
+    service = f"service {group.dst.service} ({group.dst.ip})" if group.dst.service else None
+    dst = group.dst.pod or service or group.dst.ip or group.dst.entity or "?"
     when = f" at {_iso(group.first_seen)}" if group.first_seen else ""
     return f"{src} -> {dst}:{group.port}/{group.protocol} {group.verdict}{when}"
 
 
 def _entry(
-    category: str, key: Key, group: ObservedGroup, destination: str | None, detail: str | None
+    category: str,
+    key: Key,
+    group: ObservedGroup,
+    destination: str | None,
+    detail: str | None,
+    span: Span | None,
 ) -> DriftEntry:
     source, target, port, protocol = key
     return DriftEntry(
         category, source, destination or target, port, protocol, group.count,
-        group.first_seen, group.last_seen, _example(group), detail,
+        group.first_seen, group.last_seen, _example(group), detail, _located(span),
     )  # fmt: skip
+
+
+def _located(span: Span | None) -> Span | None:
+    return span if span is not None and span.file else None
 
 
 def _merge(entries: Iterable[DriftEntry]) -> tuple[DriftEntry, ...]:
@@ -316,7 +381,7 @@ def _combine(old: DriftEntry, new: DriftEntry) -> DriftEntry:
     return DriftEntry(
         old.category, old.source, old.destination, old.port, old.protocol,
         old.count + new.count, min(firsts, default=None), max(lasts, default=None),
-        earliest.example, "; ".join(details) or None,
+        earliest.example, "; ".join(details) or None, old.span or new.span,
     )  # fmt: skip
 
 

@@ -3,7 +3,9 @@
 Flow records name pods by namespace, labels, service account and workload; declarations name
 services by namespace, ``podLabels`` and ``serviceAccount``. This module joins the two and never
 guesses: an endpoint that matches no service, or more than one, stays unresolved and is named
-for what it is (``world``, ``host``, ``unknown pod ns/pod``, ...).
+for what it is (``world``, ``host``, ``unknown pod ns/pod``, ``unknown ip 10.1.2.3``, ...).
+Endpoints recorded with an address only are completed first from a cluster snapshot
+(:mod:`trustmap.observe.enrich`).
 """
 
 from __future__ import annotations
@@ -48,6 +50,9 @@ class ObservedEndpoint:
     """Pod name."""
     ip: str | None
     """Address."""
+    service: str | None = None
+    """``namespace/name`` of the Kubernetes Service whose ClusterIP ``ip`` is (from a snapshot);
+    ``labels`` then hold the Service's selector."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +130,8 @@ def unresolved_label(endpoint: ObservedEndpoint) -> str:
     pod = endpoint.pod or endpoint.workload
     if endpoint.namespace and pod:
         return f"unknown pod {endpoint.namespace}/{pod}"
+    if endpoint.service:
+        return f"unknown service {endpoint.service}"
     if endpoint.entity:
         entities = endpoint.entity.split(",")
         return WORLD if WORLD in entities else endpoint.entity
