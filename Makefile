@@ -43,6 +43,12 @@ demo: install  ## validate the Online Boutique example, ask it questions, draw i
 	$(TM) compile $(EXAMPLE) --target linkerd --environment prod --now $(NOW) --out $(OUT)/compiled/linkerd
 	$(TM) compile $(EXAMPLE) --target admission --environment prod --now $(NOW) --out $(OUT)/compiled/admission
 	@echo "compiled policies for every target are under $(OUT)/compiled/"
+	rm -f $(OUT)/flows.duckdb
+	$(TM) observe ingest $(EXAMPLE)/flows/observed.csv --format csv --db $(OUT)/flows.duckdb
+	@# drift exits 1 by design: the sample flows hold one undeclared call, one dropped call and one undeclared egress
+	-$(TM) drift $(EXAMPLE) --db $(OUT)/flows.duckdb --trend day --now $(NOW)
+	-$(TM) drift $(EXAMPLE) --db $(OUT)/flows.duckdb --trend day --now $(NOW) --format html -o $(OUT)/drift.html
+	@echo "open $(OUT)/drift.html in a browser to see drift and coverage"
 
 test: install system  ## run the whole test suite (fails if no test was collected)
 	@set +e; $(PY) -m pytest; rc=$$?; \
