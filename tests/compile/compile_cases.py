@@ -5,6 +5,9 @@ relative to the repository root; default ``input/`` beside it) and ``expected/``
 ``trustmap compile --out`` writes (``<namespace>.yaml``, ``_cluster.yaml``) plus
 ``diagnostics.txt``, the text report of every graph and compile diagnostic. Paths are loaded
 relative to the repository root, so annotations name files the same way on every machine.
+
+The expected files are what the CLI writes: the text path (:func:`render_paths`). The dict path
+(:func:`compile_paths`, the library API) must give the same bytes (``test_compile_text.py``).
 """
 
 from __future__ import annotations
@@ -17,7 +20,14 @@ from pathlib import Path
 
 import yaml
 
-from trustmap.dialects import TARGETS, Compilation, compile_paths, render_files
+from trustmap.dialects import (
+    TARGETS,
+    Compilation,
+    CompileResult,
+    Rendered,
+    compile_paths,
+    render_paths,
+)
 from trustmap.report import render_diagnostics
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,23 +57,34 @@ def at_root() -> Iterator[None]:
         os.chdir(before)
 
 
-def compile_case(case: Path) -> Compilation:
-    """Compile one case as its ``case.yaml`` says."""
+def case_settings(case: Path) -> tuple[list[str], str | None, dt.date]:
+    """Inputs, environment and date of a case, from its ``case.yaml``."""
     settings = yaml.safe_load((case / "case.yaml").read_text()) or {}
     relative = case.relative_to(ROOT)
     inputs = settings.get("inputs") or [str(relative / "input")]
     now = settings.get("now")
     today = now if isinstance(now, dt.date) else dt.date.fromisoformat(str(now))
+    return inputs, settings.get("environment"), today
+
+
+def compile_case(case: Path) -> Compilation[CompileResult]:
+    """Compile one case as its ``case.yaml`` says, into objects (the library's dict path)."""
+    inputs, environment, today = case_settings(case)
     with at_root():
-        return compile_paths(
-            inputs, case.parent.name, environment=settings.get("environment"), today=today
-        )
+        return compile_paths(inputs, case.parent.name, environment=environment, today=today)
+
+
+def write_case(case: Path) -> Compilation[Rendered]:
+    """Compile one case into YAML documents (the text path the CLI writes)."""
+    inputs, environment, today = case_settings(case)
+    with at_root():
+        return render_paths(inputs, case.parent.name, environment=environment, today=today)
 
 
 def render_case(case: Path) -> dict[str, str]:
     """The expected files of a case, as the current code produces them."""
-    run = compile_case(case)
-    files = render_files(run.result.objects)
+    run = write_case(case)
+    files = run.result.files()
     files[DIAGNOSTICS] = render_diagnostics(run.diagnostics, "text")
     return files
 

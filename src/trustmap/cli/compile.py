@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from trustmap.cli.common import UNREADABLE, fail, now_option, paths_argument, stderr
-from trustmap.dialects import TARGETS, Compilation, compile_paths, render_files, render_yaml
+from trustmap.dialects import TARGETS, Compilation, Rendered, render_paths
 from trustmap.errors import UsageError
 from trustmap.report import FORMATS, render_diagnostics, summary_line
 
@@ -75,7 +75,7 @@ def compile_command(
     """Compile declarations into enforcement for one target (allow what is declared)."""
     try:
         with stderr.status("compiling…", spinner="dots") if stderr.is_terminal else _Quiet():
-            run = compile_paths(list(paths) or ["."], target, environment=environment, today=today)
+            run = render_paths(list(paths) or ["."], target, environment=environment, today=today)
     except UsageError as exc:
         fail(str(exc), "see `trustmap compile --help`")
     _exit_if_unreadable(run)
@@ -89,17 +89,17 @@ def compile_command(
     sys.exit(1 if run.findings else 0)
 
 
-def _write(run: Compilation, out_dir: Path | None) -> None:
+def _write(run: Compilation[Rendered], out_dir: Path | None) -> None:
     if out_dir is None:
-        sys.stdout.write(render_yaml(run.result.objects))
+        sys.stdout.write(run.result.yaml)
         return
     out_dir.mkdir(parents=True, exist_ok=True)
-    for name, text in render_files(run.result.objects).items():
+    for name, text in run.result.files().items():
         (out_dir / name).write_text(text, encoding="utf-8")
 
 
-def _summary(run: Compilation, out_dir: Path | None, refused: bool) -> str:
-    objects = _count(len(run.result.objects), "object")
+def _summary(run: Compilation[Rendered], out_dir: Path | None, refused: bool) -> str:
+    objects = _count(run.result.objects, "object")
     where = f" to {out_dir}/" if out_dir is not None else ""
     done = f"refused to write {objects} (--strict)" if refused else f"{objects}{where}"
     findings = _count(len(run.findings), "finding") if run.findings else "no findings"
@@ -110,7 +110,7 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
-def _exit_if_unreadable(run: Compilation) -> None:
+def _exit_if_unreadable(run: Compilation[Rendered]) -> None:
     unreadable = [d for d in run.diagnostics if d.code in UNREADABLE]
     if unreadable and not run.graph.services and not run.graph.teams:
         sys.stderr.write(render_diagnostics(unreadable))

@@ -12,9 +12,9 @@ PolicyReport) instead of ``Enforce``.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Collection
 
-from trustmap.dialects.base import Compiler, CompileResult
+from trustmap.dialects.base import Compiler
 from trustmap.dialects.names import object_name
 from trustmap.dialects.provenance import AUDIT, MODE, Source, source
 from trustmap.manifests import AdmissionRule, ClusterPolicy
@@ -32,6 +32,7 @@ class Admission(Compiler):
     """``kyverno.io/v1`` ClusterPolicy."""
 
     TARGET = "admission"
+    SPLITS = False  # one ClusterPolicy for every namespace
     AUDIT_NOTE = (
         "audit mode: rules of audit namespaces use failureAction Audit, so undeclared pods are "
         "admitted and reported in Kyverno PolicyReports; compile for an enforce environment to "
@@ -53,11 +54,11 @@ class Admission(Compiler):
     def service_objects(self, service: Service) -> None:
         """Nothing per service: the namespace rule lists them all."""
 
-    def compile(self) -> CompileResult:
-        """Collect the namespace rules, then emit the one cluster-scoped policy."""
-        result = super().compile()
+    def _walk(self, namespaces: Collection[str] | None = None) -> None:
+        """Collect the namespace rules, then put the one cluster-scoped policy first."""
+        super()._walk(namespaces)
         if not self._rules:
-            return result
+            return
         audits = [r["name"] for r in self._rules if r["validate"]["failureAction"] == "Audit"]
         meta = self.metadata(POLICY_NAME, None, self._sources)
         if audits:
@@ -69,7 +70,7 @@ class Admission(Compiler):
             "metadata": meta,
             "spec": {"admission": True, "background": True, "rules": self._rules},
         }
-        return replace(result, objects=((("", policy), *result.objects)))
+        self.emit_first("", policy)
 
     def _rule(self, namespace: str, services: list[Service]) -> AdmissionRule:
         action = "Audit" if self.mode(namespace) == "audit" else "Enforce"

@@ -7,21 +7,32 @@ records a TM3xx diagnostic — the rule is either left out (fail closed) or wide
 diagnostic says which; nothing is dropped silently. Subclasses implement
 :meth:`~Compiler.namespace_objects`, :meth:`~Compiler.service_objects` and, if they need it,
 :meth:`~Compiler.cluster_objects`.
+
+Two outputs from one walk: :meth:`Compiler.compile` returns the objects as dicts (the library API,
+what the schema tests validate), :meth:`Compiler.write` returns them as YAML documents. On the text
+path the hot kinds (the per-service policies, where every edge is a peer in a rule and a line of
+provenance) are written straight from the plan with text fragments cached per peer, port list and
+source list, instead of building dicts and emitting them; every other object is built as a dict and
+dumped. Both paths give the same bytes (``tests/compile/test_compile_text.py``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import ClassVar
 
 from trustmap.diagnostics import Diagnostic, Span, diagnostic, sort_diagnostics
+from trustmap.dialects.emit import block, dump, entry, file_name, item
 from trustmap.dialects.names import Namer, object_name
 from trustmap.dialects.plan import Grant, Index, Outbound, grants_of
 from trustmap.dialects.provenance import (
     AUDIT,
+    DECLARED_AT,
     MANAGED_BY,
     MODE,
+    REASON,
+    Notes,
     Source,
     annotate,
     edge_source,
@@ -30,9 +41,9 @@ from trustmap.dialects.provenance import (
 )
 from trustmap.dialects.routes import speaks_http
 from trustmap.manifests import Manifest, ObjectMeta
-from trustmap.model import Edge, Egress, Graph, Interface, Mode, Service
+from trustmap.model import Edge, Egress, Graph, Interface, Labels, Mode, Service, ServiceRef
 
-__all__ = ["CompileResult", "Compiler"]
+__all__ = ["CompileResult", "Compiler", "Derived", "Rendered", "derived", "forget"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,20 +58,98 @@ class CompileResult:
     """TM3xx findings, sorted."""
 
 
-_LAST: list[tuple[Graph, Index, dict[int, Source]]] = []
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """One target compiled and written as YAML (what ``trustmap compile`` writes)."""
+
+    target: str
+    """Target name."""
+    documents: tuple[tuple[str, str], ...]
+    """``(namespace, document)`` in output order, each document without its ``---`` line;
+    ``""`` for cluster-scoped objects."""
+    diagnostics: tuple[Diagnostic, ...]
+    """TM3xx findings of the target, sorted."""
+
+    @property
+    def objects(self) -> int:
+        """How many objects it holds."""
+        return len(self.documents)
+
+    @property
+    def yaml(self) -> str:
+        """The multi-document YAML stream (built on each access)."""
+        return "".join(f"---\n{text}" for _, text in self.documents)
+
+    def files(self) -> dict[str, str]:
+        """One YAML stream per namespace file (``<namespace>.yaml``, ``_cluster.yaml``), sorted."""
+        grouped: dict[str, list[str]] = {}
+        for namespace, text in self.documents:
+            grouped.setdefault(file_name(namespace), []).append(f"---\n{text}")
+        return {name: "".join(grouped[name]) for name in sorted(grouped)}
 
 
-def _derived(graph: Graph) -> tuple[Index, dict[int, Source]]:
-    """The edge index and edge provenance of ``graph``, shared by compilers of the same graph.
+class Derived:
+    """What every target compiled from one graph computes alike, kept for the next target.
 
-    Compiling one graph for every target (CI, ``make demo``, the benchmark) builds them once.
-    Only the last graph is kept; edges are frozen, so their sources never change.
+    Compiling one graph for every target (CI, ``make demo``, the benchmark) builds these once:
+    the edge index, each edge's provenance, grants per service, and provenance annotations
+    written as text (per source list that the targets share, such as every edge into a service).
+    Only the last graph is kept (:func:`derived`); edges are frozen, so none of this goes stale.
     """
-    if _LAST and _LAST[0][0] is graph:
-        return _LAST[0][1], _LAST[0][2]
-    index, sources = Index.of(graph), dict[int, Source]()
-    _LAST[:] = [(graph, index, sources)]
-    return index, sources
+
+    __slots__ = (
+        "annotations",
+        "grants",
+        "graph",
+        "index",
+        "labels",
+        "notes",
+        "restricted",
+        "sources",
+    )
+
+    def __init__(self, graph: Graph) -> None:
+        self.graph = graph
+        self.index = Index.of(graph)
+        self.sources: dict[int, Source] = {}
+        """Provenance per edge, by ``id`` (the graph keeps the edges alive)."""
+        self.grants: dict[tuple[ServiceRef, frozenset[str]], tuple[Grant, ...]] = {}
+        """:func:`grants_of` per service and set of method-restricted interfaces."""
+        self.restricted: dict[ServiceRef, set[str]] = {}
+        """Interfaces of each service that some caller may use on named methods only."""
+        self.notes = Notes()
+        self.annotations: dict[object, str] = {}
+        """Annotation entries as text, per key naming a source list (see ``metadata_text``)."""
+        self.labels: dict[tuple[Labels, str], str] = {}
+        """Label sets as mapping entries, per indent (see ``Compiler.labels_text``)."""
+
+    def prepare(self) -> None:
+        """Compute every edge's provenance now (before forking workers that all need them)."""
+        sources = self.sources
+        for edge in self.graph.edges:
+            if id(edge) not in sources:
+                sources[id(edge)] = edge_source(edge)
+
+
+_LAST: list[Derived] = []
+
+
+def forget() -> None:
+    """Drop the :class:`Derived` state kept for the last graph (frees it; benchmarks time cold
+    runs with it)."""
+    _LAST.clear()
+
+
+def derived(graph: Graph) -> Derived:
+    """The :class:`Derived` state of ``graph`` (made on first use, replacing the last one)."""
+    if _LAST and _LAST[0].graph is graph:
+        return _LAST[0]
+    found = Derived(graph)
+    _LAST[:] = [found]
+    return found
+
+
+_ANNOTATED = frozenset({DECLARED_AT, REASON, MODE, AUDIT})
 
 
 class Compiler:
@@ -80,33 +169,65 @@ class Compiler:
     """Sees UDP and SCTP traffic (meshes proxy TCP only)."""
     AUDIT_NOTE: ClassVar[str] = ""
     """What the non-blocking (audit) form of this target does, annotated on every audit object."""
+    SPLITS: ClassVar[bool] = True
+    """Each namespace's objects and findings depend on that namespace alone, so the output can
+    be written in slices of namespaces (in parallel) and concatenated."""
 
     def __init__(self, graph: Graph, environment: str | None = None) -> None:
         self.graph = graph
         self.environment = environment
         self.organization = graph.organization
-        self.index, self._edge_sources = _derived(graph)
+        self.shared = derived(graph)
+        self.index = self.shared.index
+        self._edge_sources = self.shared.sources
         self.names = Namer()
         self._dns_clients = frozenset(graph.dns_clients)
+        self.text = False
+        """Whether objects are written as YAML documents (:meth:`write`) instead of dicts."""
         self._objects: list[tuple[str, Manifest]] = []
+        self._documents: list[tuple[str, str]] = []
         self._modes: dict[str, Mode] = {}
         self._notes: dict[int, tuple[object, dict[str, str]]] = {}
+        self._notes_text: dict[int, tuple[object, str]] = {}
+        self._fragments: dict[tuple[object, ...], str] = {}
+        """Text fragments of the text path, keyed by a tuple starting with an ``@tag`` naming
+        the kind of fragment (no name in a graph has an ``@``, so kinds never collide)."""
         self._diagnostics: list[Diagnostic] = []
 
     # --- driving -----------------------------------------------------------------------------
 
     def compile(self) -> CompileResult:
-        """Compile the whole graph: cluster objects, then per namespace its own and its services'."""
-        self.cluster_objects()
+        """Compile the whole graph into objects (dicts): cluster objects, then per namespace its
+        own and its services'."""
+        self._walk()
+        return CompileResult(self.TARGET, tuple(self._objects), self._sorted_diagnostics())
+
+    def write(self, namespaces: Collection[str] | None = None) -> Rendered:
+        """Compile the whole graph into YAML documents: the same bytes as :func:`dump` of each
+        object :meth:`compile` returns, written without building most of the dicts.
+
+        ``namespaces`` (targets that :attr:`SPLITS` only) limits the output to those namespaces'
+        objects, without cluster-scoped ones: a slice for one of several worker processes.
+        """
+        self.text = True
+        self._walk(namespaces)
+        return Rendered(self.TARGET, tuple(self._documents), self._sorted_diagnostics())
+
+    def _walk(self, namespaces: Collection[str] | None = None) -> None:
+        if namespaces is None:
+            self.cluster_objects()
         by_namespace: dict[str, list[Service]] = {}
         for service in self.graph.services.values():
             by_namespace.setdefault(service.ref.namespace, []).append(service)
         for namespace in sorted(by_namespace):
+            if namespaces is not None and namespace not in namespaces:
+                continue
             self.namespace_objects(namespace, by_namespace[namespace])
             for service in by_namespace[namespace]:
                 self.service_objects(service)
-        diagnostics = tuple(sort_diagnostics(self._diagnostics))
-        return CompileResult(self.TARGET, tuple(self._objects), diagnostics)
+
+    def _sorted_diagnostics(self) -> tuple[Diagnostic, ...]:
+        return tuple(sort_diagnostics(self._diagnostics))
 
     def cluster_objects(self) -> None:
         """Emit cluster-scoped objects (none by default)."""
@@ -120,8 +241,63 @@ class Compiler:
         raise NotImplementedError
 
     def emit(self, namespace: str, manifest: Manifest) -> None:
-        """Add an object to the output."""
-        self._objects.append((namespace, manifest))
+        """Add an object to the output (dumped right away on the text path)."""
+        if self.text:
+            self._documents.append((namespace, dump(manifest)))
+        else:
+            self._objects.append((namespace, manifest))
+
+    def emit_first(self, namespace: str, manifest: Manifest) -> None:
+        """Put an object before every other in the output."""
+        if self.text:
+            self._documents.insert(0, (namespace, dump(manifest)))
+        else:
+            self._objects.insert(0, (namespace, manifest))
+
+    def emit_text(self, namespace: str, document: str) -> None:
+        """Add an object already written as a YAML document (text path only)."""
+        self._documents.append((namespace, document))
+
+    def put(self, namespace: str, found: Manifest | str) -> None:
+        """Add an object a builder returned as a dict or, on the text path, as a document."""
+        if type(found) is str:
+            self._documents.append((namespace, found))
+        else:
+            self.emit(namespace, found)  # type: ignore[arg-type]
+
+    def fragment(self, key: tuple[object, ...], value: object, indent: str) -> str:
+        """``value`` as one block-sequence element at ``indent``, cached under ``key``.
+
+        ``key`` (``("@kind", ...)``) must determine ``value`` and ``indent``: the same peer, port
+        list or principal appears in thousands of rules, and is written once.
+        """
+        found = self._fragments.get(key)
+        if found is None:
+            found = self._fragments[key] = item(value, indent)
+        return found
+
+    def labels_text(self, labels: Labels, indent: str) -> str:
+        """``labels`` as the entries of a ``matchLabels``/``labels`` mapping at ``indent``
+        (shared by every target of the graph: each workload's labels are written once)."""
+        found = self.shared.labels.get((labels, indent))
+        if found is None:
+            found = self.shared.labels[(labels, indent)] = block(dict(labels), indent)
+        return found
+
+    def selector_text(self, key: str, labels: Labels, empty: str = "{}") -> str:
+        """``  <key>:`` with ``matchLabels`` of ``labels`` under it, at the indent of a spec's
+        entries; no labels give ``  <key>: <empty>`` (``{}`` selects everything)."""
+        if labels:
+            return f"  {key}:\n    matchLabels:\n{self.labels_text(labels, '      ')}"
+        return f"  {key}: {empty}\n"
+
+    def entries(self, key: tuple[object, ...], value: Mapping[str, object], indent: str) -> str:
+        """The entries of ``value`` at ``indent`` (see :func:`~trustmap.dialects.emit.block`),
+        cached under ``key``."""
+        found = self._fragments.get(key)
+        if found is None:
+            found = self._fragments[key] = block(value, indent)
+        return found
 
     def unsupported(self, code: str, span: Span | None, message: str, hint: str) -> None:
         """Record that this target cannot express a declaration as written (a TM3xx finding)."""
@@ -145,6 +321,11 @@ class Compiler:
         if found is None:
             found = self._edge_sources[id(edge)] = edge_source(edge)
         return found
+
+    def grant_sources(self, grants: Iterable[Grant]) -> list[Source]:
+        """Provenance of every edge of ``grants``, in order."""
+        known = self._edge_sources
+        return [known.get(id(e)) or self.edge_source(e) for g in grants for e in g.edges]
 
     def name(self, kind: str, namespace: str, *parts: str) -> str:
         """A unique, stable object name from ``parts``."""
@@ -170,6 +351,68 @@ class Compiler:
         if notes:
             meta["annotations"] = notes
         return meta
+
+    def metadata_text(
+        self, name: str, namespace: str, notes: str, extra: Mapping[str, str] | None = None
+    ) -> str:
+        """``metadata:`` of a namespaced object as YAML: :meth:`metadata` written as text.
+
+        ``notes`` are its provenance annotations as text (:meth:`notes`, :meth:`incoming_notes`,
+        :meth:`outbound_notes`); ``extra`` must not name the provenance or mode annotations.
+        """
+        if extra and not _ANNOTATED.isdisjoint(extra):
+            raise ValueError(f"extra annotations would replace trustmap's own: {sorted(extra)}")
+        head = self._fragments.get(("@metadata", namespace))
+        if head is None:
+            head = self.entries(("@metadata", namespace), {"namespace": namespace}, "  ")
+            head = self._fragments[("@metadata", namespace)] = head + block(
+                {"labels": dict(MANAGED_BY)}, "  "
+            )
+        if self.mode(namespace) == "audit":
+            notes += self.entries(("@audit",), {MODE: "audit", AUDIT: self.AUDIT_NOTE}, "    ")
+        if extra:
+            notes += block(extra, "    ")
+        name_line = entry("  name:", name, "    ")
+        if notes:
+            return f"metadata:\n{name_line}{head}  annotations:\n{notes}"
+        return f"metadata:\n{name_line}{head}"
+
+    def notes(self, sources: list[Source]) -> str:
+        """The provenance annotations of ``sources`` as text (see :meth:`metadata_text`).
+
+        As :meth:`metadata` does, a list shared by several objects is written once.
+        """
+        cached = self._notes_text.get(id(sources))
+        if cached is not None and cached[0] is sources:
+            return cached[1]
+        found = self.shared.notes.text(sources)
+        self._notes_text[id(sources)] = (sources, found)
+        return found
+
+    def incoming_notes(self, service: Service, grants: tuple[Grant, ...]) -> str:
+        """:meth:`notes` of the edges of ``grants``; written once per graph when they are every
+        edge into ``service`` (the usual case: every target's ingress policy says the same)."""
+        count = 0
+        for grant in grants:
+            count += len(grant.edges)
+        if count != len(self.index.incoming.get(service.ref, ())):
+            return self.notes(self.grant_sources(grants))
+        key = ("in", service.ref)
+        found = self.shared.annotations.get(key)
+        if found is None:
+            sources = self.grant_sources(grants)
+            found = self.shared.annotations[key] = self.shared.notes.text(sources)
+        return found
+
+    def outbound_notes(self, service: Service, outbound: Outbound) -> str:
+        """:meth:`notes` of :meth:`outbound_sources`, written once per graph (its calls are
+        always every declared call of ``service``; DNS and the outside vary by target)."""
+        key = ("out", service.ref, outbound.dns, outbound.external)
+        found = self.shared.annotations.get(key)
+        if found is None:
+            sources = self.outbound_sources(service, outbound)
+            found = self.shared.annotations[key] = self.shared.notes.text(sources)
+        return found
 
     def _annotations(self, sources: Iterable[Source]) -> dict[str, str]:
         # Several objects often share one list of sources (a Linkerd Server, its route and
@@ -200,13 +443,20 @@ class Compiler:
     def grants(self, service: Service) -> tuple[Grant, ...]:
         """Who may reach ``service``, grouped and filtered by what the target can express."""
         edges = self.index.incoming.get(service.ref, ())
-        restricted = {e.interface for e in edges if e.methods}
+        restricted = self.shared.restricted.get(service.ref)
+        if restricted is None:
+            restricted = self.shared.restricted[service.ref] = {
+                e.interface for e in edges if e.methods
+            }
         l7 = {
             i.name
             for i in service.interfaces
             if i.name in restricted and self._keeps_methods(service, i)
         }
-        found = grants_of(service, edges, by_methods=l7)
+        key = (service.ref, frozenset(l7))
+        found = self.shared.grants.get(key)
+        if found is None:
+            found = self.shared.grants[key] = grants_of(service, edges, by_methods=l7)
         kept = (self._admit(service, grant) for grant in found)
         return tuple(grant for grant in kept if grant is not None)
 
@@ -273,7 +523,8 @@ class Compiler:
 
     def outbound_sources(self, service: Service, outbound: Outbound) -> list[Source]:
         """Provenance of an egress object."""
-        sources = [self.edge_source(call.edge) for call in outbound.calls]
+        known = self._edge_sources
+        sources = [known.get(id(c.edge)) or self.edge_source(c.edge) for c in outbound.calls]
         sources += [egress_source(service.ref, egress) for egress in outbound.external]
         if outbound.dns:
             sources.append(

@@ -13,7 +13,8 @@ deny — and without L7 rules (Cilium's proxy would enforce those even so).
 
 from __future__ import annotations
 
-from trustmap.dialects.kubernetes import Kubernetes, distinct
+from trustmap.dialects.emit import block, item
+from trustmap.dialects.kubernetes import Kubernetes, distinct, peer_keys
 from trustmap.dialects.plan import Call, Grant, Outbound
 from trustmap.dialects.provenance import Source
 from trustmap.dialects.routes import Route, glob_regex, parse_route
@@ -69,7 +70,7 @@ class Cilium(Kubernetes):
             "endpointSelector": _selector(service.workload.pod_labels),
             "ingress": [self._cnp_ingress_rule(g) for g in grants],
         }
-        sources = [self.edge_source(e) for g in grants for e in g.edges]
+        sources = self.grant_sources(grants)
         name = self.name("CiliumNetworkPolicy", namespace, service.ref.name, "ingress")
         return self._cnp(name, namespace, sources, spec)
 
@@ -98,6 +99,90 @@ class Cilium(Kubernetes):
             "metadata": self.metadata(name, namespace, sources),
             "spec": spec,
         }
+
+    # --- the same objects as text (see Compiler.write) ----------------------------------------
+
+    def ingress_text(self, service: Service, grants: tuple[Grant, ...]) -> str:
+        """:meth:`ingress_policy` written as a YAML document."""
+        namespace = service.ref.namespace
+        name = self.name("CiliumNetworkPolicy", namespace, service.ref.name, "ingress")
+        audit = self.mode(namespace) == "audit"
+        parts = [
+            _CILIUM_POLICY,
+            self.metadata_text(name, namespace, self.incoming_notes(service, grants)),
+            "spec:\n",
+            self._endpoint_selector(service.workload.pod_labels),
+            "  ingress:\n",
+        ]
+        for grant in grants:
+            interface = grant.interface
+            methods = grant.methods if not audit else ()
+            key = ("@to-ports", interface.port, interface.protocol, methods)
+            to_ports = self._fragments.get(key)
+            if to_ports is None:
+                port_rule: CiliumPortRule = {"ports": [_port(interface.port, interface.protocol)]}
+                if methods:
+                    port_rule["rules"] = {"http": _http_rules(methods)}
+                to_ports = self.entries(key, {"toPorts": [port_rule]}, "    ")
+            if grant.world:
+                parts += (_FROM_ALL, to_ports)
+                continue
+            parts.append("  - fromEndpoints:\n")
+            parts += [self._endpoint_text(*k) for k in distinct(peer_keys(grant.callers))]
+            parts.append(to_ports)
+        if audit:
+            parts.append(_NO_DEFAULT_DENY)
+        return "".join(parts)
+
+    def egress_text(self, service: Service, outbound: Outbound) -> str:
+        """:meth:`egress_policy` written as a YAML document."""
+        namespace = service.ref.namespace
+        name = self.name("CiliumNetworkPolicy", namespace, service.ref.name, "egress")
+        parts = [
+            _CILIUM_POLICY,
+            self.metadata_text(name, namespace, self.outbound_notes(service, outbound)),
+            "spec:\n",
+            self._endpoint_selector(service.workload.pod_labels),
+            "  egress:\n",
+        ]
+        if outbound.dns:
+            proxy = any(e.host is not None for e in outbound.external)
+            dns = self._fragments.get(("@dns", proxy))
+            if dns is None:
+                rules = self._cnp_dns_rules(proxy)
+                dns = self._fragments[("@dns", proxy)] = "".join(item(r, "  ") for r in rules)
+            parts.append(dns)
+        for target, calls in outbound.by_target():
+            ports = tuple(distinct((c.interface.port, c.interface.protocol) for c in calls))
+            key = ("@call-ports", *ports)
+            to_ports = self._fragments.get(key)
+            if to_ports is None:
+                to_ports = self.entries(
+                    key, {"toPorts": [{"ports": [_port(*k) for k in ports]}]}, "    "
+                )
+            parts += (
+                "  - toEndpoints:\n",
+                self._endpoint_text(target.ref.namespace, target.workload.pod_labels),
+                to_ports,
+            )
+        parts += [item(self._cnp_external_rule(e), "  ") for e in outbound.external]
+        if self.mode(namespace) == "audit":
+            parts.append(_NO_DEFAULT_DENY)
+        return "".join(parts)
+
+    def _endpoint_selector(self, labels: Labels) -> str:
+        return self.selector_text("endpointSelector", labels)
+
+    def _endpoint_text(self, namespace: str, labels: Labels) -> str:
+        key = ("@endpoint", namespace, labels)
+        found = self._fragments.get(key)
+        if found is None:
+            if any(k == NAMESPACE_KEY for k, _ in labels):  # the labels override it: as dicts do
+                found = self.fragment(key, _endpoint(namespace, labels), "    ")
+            else:
+                head = self.fragment(("@endpoint", namespace), _endpoint(namespace, ()), "    ")
+                found = self._fragments[key] = head + self.labels_text(labels, "        ")
+        return found
 
     # --- rules -------------------------------------------------------------------------------
 
@@ -159,6 +244,11 @@ class Cilium(Kubernetes):
                 {"ports": [_port(*k) for k in distinct((p.port, p.protocol) for p in ports)]}
             ]
         return rule
+
+
+_CILIUM_POLICY = block({"apiVersion": "cilium.io/v2", "kind": "CiliumNetworkPolicy"})
+_FROM_ALL = item({"fromEntities": ["all"]}, "  ")
+_NO_DEFAULT_DENY = block({"enableDefaultDeny": {"ingress": False, "egress": False}}, "  ")
 
 
 def interface_namespace(grant: Grant) -> str:

@@ -19,7 +19,19 @@ import yaml
 
 from trustmap.manifests import Manifest
 
-__all__ = ["CLUSTER_FILE", "dump", "file_name", "paused_gc", "render_files", "render_yaml"]
+__all__ = [
+    "CLUSTER_FILE",
+    "block",
+    "dump",
+    "entry",
+    "file_name",
+    "item",
+    "paused_gc",
+    "render_files",
+    "render_yaml",
+    "resolves_to_str",
+    "scalar",
+]
 
 CLUSTER_FILE = "_cluster.yaml"
 """File for cluster-scoped objects when writing one file per namespace (``_`` sorts first and
@@ -27,37 +39,52 @@ cannot be a namespace name)."""
 
 _PLAIN = re.compile(r"^[A-Za-z0-9_/.(\\][A-Za-z0-9 _/.,'()\\+=@:$^*?-]*$")
 _RESOLVER = yaml.resolver.Resolver()
+_NAME = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 # Read as a number or boolean by some YAML parser (Go's yaml.v2 in kubectl: "1e3", "y"): quote it.
 _AMBIGUOUS = re.compile(
     r"^(?:[yYnN.]|[-+]?[0-9][0-9._]*(?:[eE][-+]?[0-9]+)?|[-+]?\.[0-9]+|0[xXoObB][0-9a-fA-F_]+)$"
 )
 
 
-def render_yaml(objects: Iterable[tuple[str, Manifest]]) -> str:
-    """All objects as one multi-document YAML stream (each document starts with ``---``)."""
+def render_yaml(objects: Iterable[tuple[str, Manifest | str]]) -> str:
+    """All objects as one multi-document YAML stream (each document starts with ``---``).
+
+    An object may already be a document (text from :func:`dump`, or written straight from the
+    plan by a compiler's text path); it is copied as it is.
+    """
     with paused_gc():
-        return "".join(f"---\n{dump(manifest)}" for _, manifest in objects)
+        return "".join(f"---\n{_document(manifest)}" for _, manifest in objects)
+
+
+def _document(manifest: Manifest | str) -> str:
+    return manifest if type(manifest) is str else dump(manifest)  # type: ignore[arg-type]
 
 
 @contextmanager
 def paused_gc() -> Iterator[None]:
-    """Pause the cycle collector while building or writing millions of acyclic dicts and lines.
+    """Pause the cycle collector while building or writing millions of acyclic objects.
 
     A large graph is millions of live objects; every full collection triggered by the
-    allocations would walk all of them again, for nothing to collect.
+    allocations would walk all of them again, for nothing to collect. On the way out, what was
+    made meanwhile goes straight to the oldest generation (freeze, then unfreeze, when nothing
+    else is frozen) instead of being walked by the young collections that re-enabling would
+    trigger at once; it is still collected, by the next full collection, like any old object.
     """
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
+        if gc.get_freeze_count() == 0:
+            gc.freeze()
+            gc.unfreeze()
         if enabled:
             gc.enable()
 
 
-def render_files(objects: Iterable[tuple[str, Manifest]]) -> dict[str, str]:
+def render_files(objects: Iterable[tuple[str, Manifest | str]]) -> dict[str, str]:
     """One YAML stream per namespace file (``<namespace>.yaml``, :data:`CLUSTER_FILE`), sorted."""
-    grouped: dict[str, list[tuple[str, Manifest]]] = {}
+    grouped: dict[str, list[tuple[str, Manifest | str]]] = {}
     for namespace, manifest in objects:
         grouped.setdefault(file_name(namespace), []).append((namespace, manifest))
     return {name: render_yaml(grouped[name]) for name in sorted(grouped)}
@@ -72,6 +99,36 @@ def dump(value: Mapping[str, object]) -> str:
     """One document, block style, two-space indent, sequences at their key's indent."""
     lines: list[str] = []
     _mapping(value, "", lines)
+    return "\n".join(lines) + "\n"
+
+
+def block(value: Mapping[str, object], indent: str = "") -> str:
+    """The entries of ``value`` as :func:`dump` writes them at ``indent`` inside a document.
+
+    Compilers that write documents as text build their fragments with this (and :func:`item`),
+    so the text path quotes and indents exactly as the dict path does.
+    """
+    lines: list[str] = []
+    _mapping(value, indent, lines)
+    return "\n".join(lines) + "\n" if lines else ""
+
+
+def item(value: object, indent: str) -> str:
+    """``value`` as one element of a block sequence whose dashes stand at ``indent``."""
+    lines: list[str] = []
+    _sequence([value], indent, lines)
+    return "\n".join(lines) + "\n"
+
+
+def entry(head: str, text: str, inner: str) -> str:
+    """``head`` (``<indent><key>:``) followed by ``text`` as :func:`dump` writes a string value;
+    ``inner`` is the indent of a literal block's lines."""
+    if _NAME.fullmatch(text) is not None and _unclaimed(text[0]):
+        return f"{head} {text}\n"  # an object name (DNS label) no resolver claims: plain
+    if "\n" not in text:
+        return f"{head} {_string(text)}\n"
+    lines: list[str] = []
+    _long_text(head, text, inner, lines)
     return "\n".join(lines) + "\n"
 
 
@@ -192,7 +249,7 @@ def _string(text: str) -> str:
         and ": " not in text
         and " #" not in text
         and _AMBIGUOUS.fullmatch(text) is None
-        and _resolves_to_str(text)
+        and resolves_to_str(text)
     )
     return text if plain else _quoted(text)
 
@@ -214,6 +271,15 @@ def _escape(char: str) -> str:
     return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
-def _resolves_to_str(text: str) -> bool:
+def _unclaimed(first: str) -> bool:
+    """No implicit resolver looks at text starting with ``first``: it reads as a string."""
+    implicit = _RESOLVER.yaml_implicit_resolvers
+    return first not in implicit and None not in implicit and not _RESOLVER.yaml_path_resolvers
+
+
+def resolves_to_str(text: str) -> bool:
+    """Whether a YAML parser reads ``text``, unquoted, as a string (not a number, bool, null...)."""
+    if text and _unclaimed(text[0]):
+        return True
     tag: str = _RESOLVER.resolve(yaml.ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
     return tag == "tag:yaml.org,2002:str"

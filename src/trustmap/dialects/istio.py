@@ -17,6 +17,7 @@ from collections import defaultdict
 from dataclasses import replace
 
 from trustmap.dialects.base import Compiler
+from trustmap.dialects.emit import block, item
 from trustmap.dialects.istio_egress import (
     API_SERVER_HOST,
     CLUSTER_DOMAIN,
@@ -74,9 +75,15 @@ class Istio(Compiler):
         """ALLOW policy for its callers, Sidecar for its calls."""
         namespace = service.ref.namespace
         grants = self.grants(service)
+        # DNS is plain UDP that the sidecar does not police: not part of the Sidecar's provenance.
+        if self.text:
+            if grants:
+                self.emit_text(namespace, self._authorization_text(service, grants))
+            outbound = replace(self.outbound(service), dns=False)
+            self.emit_text(namespace, self._sidecar_text(service, outbound))
+            return
         if grants:
             self.emit(namespace, self._authorization_policy(service, grants))
-        # DNS is plain UDP that the sidecar does not police: not part of the Sidecar's provenance.
         self.emit(namespace, self._sidecar(service, replace(self.outbound(service), dns=False)))
 
     def external(self, service: Service) -> tuple[Egress, ...]:
@@ -135,7 +142,7 @@ class Istio(Compiler):
             "action": "ALLOW",
             "rules": [self._rule(service, g) for g in grants],
         }
-        sources = [self.edge_source(e) for g in grants for e in g.edges]
+        sources = self.grant_sources(grants)
         name = self.name("AuthorizationPolicy", namespace, service.ref.name)
         return self._policy(name, namespace, sources, spec)
 
@@ -171,6 +178,86 @@ class Istio(Compiler):
                 "outboundTrafficPolicy": {"mode": policy},
             },
         }
+
+    # --- the same objects as text (see Compiler.write) ----------------------------------------
+
+    def _authorization_text(self, service: Service, grants: tuple[Grant, ...]) -> str:
+        namespace = service.ref.namespace
+        labels = service.workload.pod_labels
+        rules = [self._rule_text(service, g) for g in grants]
+        name = self.name("AuthorizationPolicy", namespace, service.ref.name)
+        extra = {DRY_RUN: "true"} if self.mode(namespace) == "audit" else None
+        head = (
+            f"  selector:\n    matchLabels:\n{self.labels_text(labels, '      ')}  action: ALLOW\n"
+            if labels
+            else "  selector:\n    matchLabels: {}\n  action: ALLOW\n"
+        )
+        return "".join(
+            [
+                _AUTHORIZATION_POLICY,
+                self.metadata_text(name, namespace, self.incoming_notes(service, grants), extra),
+                "spec:\n",
+                head,
+                "  rules:\n",
+                *rules,
+            ]
+        )
+
+    def _rule_text(self, service: Service, grant: Grant) -> str:
+        operations = self._operations_text(service, grant)
+        if grant.world:
+            return f"  - to:\n{operations}"
+        fragments = self._fragments
+        principals = []
+        for principal in sorted({self._principal(c) for c in grant.callers}):
+            found = fragments.get(("@principal", principal))
+            if found is None:
+                found = fragments[("@principal", principal)] = item(principal, "        ")
+            principals.append(found)
+        return f"{_FROM_PRINCIPALS}{''.join(principals)}    to:\n{operations}"
+
+    def _operations_text(self, service: Service, grant: Grant) -> str:
+        key = ("@to", grant.interface.port, grant.methods)
+        found = self._fragments.get(key)
+        if found is None or grant.methods:  # methods: check the routes again (TM303)
+            operations = self._operations(service, grant)
+            if found is None:
+                found = self._fragments[key] = "".join(item(o, "    ") for o in operations)
+        return found
+
+    def _sidecar_text(self, service: Service, outbound: Outbound) -> str:
+        namespace = service.ref.namespace
+        labels = service.workload.pod_labels
+        hosts = {_service_host(call.target) for call in outbound.calls}
+        hosts |= {
+            API_SERVER_HOST if e.api_server else f"./{external_host(e)}" for e in outbound.external
+        }
+        policy = "ALLOW_ANY" if self.mode(namespace) == "audit" else "REGISTRY_ONLY"
+        name = self.name("Sidecar", namespace, service.ref.name)
+        if outbound:
+            notes = self.outbound_notes(service, outbound)
+        else:
+            nothing = source(service.span, f"{service.ref}: calls nothing", "declares no calls")
+            notes = self.notes([nothing])
+        metadata = self.metadata_text(name, namespace, notes)
+        head = (
+            f"  workloadSelector:\n    labels:\n{self.labels_text(labels, '      ')}"
+            if labels
+            else "  workloadSelector:\n    labels: {}\n"
+        )
+        fragments = self._fragments
+        listed = []
+        for host in sorted(hosts) or ["~/*"]:
+            found = fragments.get(("@host", host))
+            if found is None:
+                found = fragments[("@host", host)] = item(host, "    ")
+            listed.append(found)
+        tail = self.entries(
+            ("@outbound", policy), {"outboundTrafficPolicy": {"mode": policy}}, "  "
+        )
+        return "".join(
+            [_SIDECAR, metadata, "spec:\n", head, "  egress:\n  - hosts:\n", *listed, tail]
+        )
 
     # --- rules -------------------------------------------------------------------------------
 
@@ -213,6 +300,11 @@ class Istio(Compiler):
             f"'{grant.interface.name}' of {service.ref} is allowed as '{pattern}'",
             "declare routes with '*' only at the start or the end",
         )
+
+
+_AUTHORIZATION_POLICY = block({"apiVersion": "security.istio.io/v1", "kind": "AuthorizationPolicy"})
+_SIDECAR = block({"apiVersion": "networking.istio.io/v1", "kind": "Sidecar"})
+_FROM_PRINCIPALS = "  - from:\n    - source:\n        principals:\n"
 
 
 def _service_host(target: Service) -> str:

@@ -10,10 +10,11 @@ to the port (TM301).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import TypeVar
 
 from trustmap.dialects.base import Compiler
+from trustmap.dialects.emit import block, item
 from trustmap.dialects.plan import Call, Grant, Outbound
 from trustmap.dialects.provenance import Source
 from trustmap.manifests import (
@@ -26,9 +27,9 @@ from trustmap.manifests import (
     NetworkPolicyPort,
     NetworkPolicySpec,
 )
-from trustmap.model import Egress, Labels, PortSpec, Service
+from trustmap.model import Egress, Endpoint, Labels, PortSpec, Service
 
-__all__ = ["NAMESPACE_LABEL", "Kubernetes", "distinct", "peer", "port", "selector"]
+__all__ = ["NAMESPACE_LABEL", "Kubernetes", "distinct", "peer", "peer_keys", "port", "selector"]
 
 T = TypeVar("T")
 
@@ -61,10 +62,16 @@ class Kubernetes(Compiler):
         namespace = service.ref.namespace
         grants = self.grants(service)
         if grants:
-            self.emit(namespace, self.ingress_policy(service, grants))
+            if self.text:
+                self.emit_text(namespace, self.ingress_text(service, grants))
+            else:
+                self.emit(namespace, self.ingress_policy(service, grants))
         outbound = self.outbound(service)
         if outbound:
-            self.emit(namespace, self.egress_policy(service, outbound))
+            if self.text:
+                self.emit_text(namespace, self.egress_text(service, outbound))
+            else:
+                self.emit(namespace, self.egress_policy(service, outbound))
 
     # --- objects -----------------------------------------------------------------------------
 
@@ -94,7 +101,7 @@ class Kubernetes(Compiler):
             "policyTypes": ["Ingress"],
             "ingress": [self._ingress_rule(g) for g in grants],
         }
-        sources = [self.edge_source(e) for g in grants for e in g.edges]
+        sources = self.grant_sources(grants)
         name = self.name("NetworkPolicy", namespace, service.ref.name, "ingress")
         return self._policy(name, namespace, sources, spec)
 
@@ -123,6 +130,83 @@ class Kubernetes(Compiler):
             "metadata": self.metadata(name, namespace, sources),
             "spec": spec,
         }
+
+    # --- the same objects as text (see Compiler.write) ----------------------------------------
+
+    def ingress_text(self, service: Service, grants: tuple[Grant, ...]) -> str:
+        """:meth:`ingress_policy` written as a YAML document."""
+        namespace = service.ref.namespace
+        name = self.name("NetworkPolicy", namespace, service.ref.name, "ingress")
+        parts = [
+            _NETWORK_POLICY,
+            self.metadata_text(name, namespace, self.incoming_notes(service, grants)),
+            "spec:\n",
+            self._pod_selector(service.workload.pod_labels),
+            "  policyTypes:\n  - Ingress\n  ingress:\n",
+        ]
+        for grant in grants:
+            ports = self._ports_text(((grant.interface.port, grant.interface.protocol),))
+            if grant.world:
+                parts += ("  -", ports[3:])
+                continue
+            parts.append("  - from:\n")
+            parts += [self._peer_text(*k) for k in distinct(peer_keys(grant.callers))]
+            parts.append(ports)
+        return "".join(parts)
+
+    def egress_text(self, service: Service, outbound: Outbound) -> str:
+        """:meth:`egress_policy` written as a YAML document."""
+        namespace = service.ref.namespace
+        name = self.name("NetworkPolicy", namespace, service.ref.name, "egress")
+        parts = [
+            _NETWORK_POLICY,
+            self.metadata_text(name, namespace, self.outbound_notes(service, outbound)),
+            "spec:\n",
+            self._pod_selector(service.workload.pod_labels),
+            "  policyTypes:\n  - Egress\n  egress:\n",
+        ]
+        if outbound.dns:
+            dns = self._fragments.get(("@dns",))
+            if dns is None:
+                dns = self._fragments[("@dns",)] = item(self._dns_rule(), "  ")
+            parts.append(dns)
+        for target, calls in outbound.by_target():
+            parts += (
+                "  - to:\n",
+                self._peer_text(target.ref.namespace, target.workload.pod_labels),
+                self._ports_text(distinct((c.interface.port, c.interface.protocol) for c in calls)),
+            )
+        parts += [
+            item(r, "  ") for e in outbound.external if (r := self._external_rule(e)) is not None
+        ]
+        return "".join(parts)
+
+    def _pod_selector(self, labels: Labels) -> str:
+        return self.selector_text("podSelector", labels)
+
+    def _peer_text(self, namespace: str, labels: Labels) -> str:
+        key = ("@peer", namespace, labels)
+        found = self._fragments.get(key)
+        if found is None:
+            head = self._fragments.get(("@peer-namespace", namespace))
+            if head is None:
+                selects = {"namespaceSelector": {"matchLabels": {NAMESPACE_LABEL: namespace}}}
+                head = self.fragment(("@peer-namespace", namespace), selects, "    ")
+            pods = (
+                f"      podSelector:\n        matchLabels:\n{self.labels_text(labels, '          ')}"
+                if labels
+                else "      podSelector: {}\n"
+            )
+            found = self._fragments[key] = head + pods
+        return found
+
+    def _ports_text(self, keys: Iterable[tuple[int, str]]) -> str:
+        ports = tuple(keys)
+        key = ("@ports", *ports)
+        found = self._fragments.get(key)
+        if found is None:
+            found = self._fragments[key] = block({"ports": [port(*k) for k in ports]}, "    ")
+        return found
 
     # --- rules -------------------------------------------------------------------------------
 
@@ -163,6 +247,13 @@ class Kubernetes(Compiler):
 
 
 _BOTH = ["Ingress", "Egress"]
+_NETWORK_POLICY = block({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy"})
+
+
+def peer_keys(callers: Iterable[Endpoint]) -> Iterator[tuple[str, Labels]]:
+    """``(namespace, pod labels)`` of each caller: what a label-based peer selects."""
+    for caller in callers:
+        yield caller.namespace, caller.pod_labels
 
 
 def selector(labels: Labels) -> LabelSelector:

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from typing import TypeVar
 
 from trustmap.dialects.base import Compiler
+from trustmap.dialects.emit import block, entry, item
 from trustmap.dialects.kubernetes import selector
 from trustmap.dialects.names import digest
 from trustmap.dialects.plan import Grant
@@ -89,31 +90,32 @@ class Linkerd(Compiler):
         for interface in service.interfaces:
             mine = tuple(g for g in grants if g.interface.name == interface.name)
             if mine:
-                for manifest in self._server_objects(service, interface, mine):
-                    self.emit(service.ref.namespace, manifest)
+                for found in self._server_objects(service, interface, mine):
+                    self.put(service.ref.namespace, found)
 
     def _access(self, namespace: str) -> str:
         return "audit" if self.mode(namespace) == "audit" else "deny"
 
-    # --- objects -----------------------------------------------------------------------------
+    # --- objects (dicts, or documents on the text path: see Compiler.write) ------------------
 
     def _server_objects(
         self, service: Service, interface: Interface, grants: tuple[Grant, ...]
-    ) -> list[Manifest]:
+    ) -> list[Manifest | str]:
         namespace = service.ref.namespace
         server = self.name("Server", namespace, service.ref.name, interface.name)
-        sources = [[self.edge_source(e) for e in g.edges] for g in grants]
-        everything = [x for src in sources for x in src]
-        found: list[Manifest] = [self._server(service, interface, server, everything)]
+        sources = [self.grant_sources((g,)) for g in grants]
+        # One list object per distinct source list: annotations are written once per list.
+        everything = sources[0] if len(sources) == 1 else [x for src in sources for x in src]
+        found: list[Manifest | str] = [self._server(service, interface, server, everything, grants)]
         names = [server if len(grants) == 1 else self._grant_name(server, g) for g in grants]
-        authns = [
+        found += [
             self._authentication(namespace, name, grant, src)
             for name, grant, src in zip(names, grants, sources, strict=True)
         ]
         refs: list[PolicyRef] = [
-            {"group": _GROUP, "kind": a["kind"], "name": a["metadata"]["name"]} for a in authns
+            {"group": _GROUP, "kind": _authentication_kind(grant), "name": name}
+            for name, grant in zip(names, grants, strict=True)
         ]
-        found += authns
         if any(g.methods for g in grants):
             return found + self._routes(namespace, server, grants, refs, sources)
         target: PolicyRef = {"group": _GROUP, "kind": "Server", "name": server}
@@ -128,13 +130,17 @@ class Linkerd(Compiler):
         grants: tuple[Grant, ...],
         refs: list[PolicyRef],
         sources: list[list[Source]],
-    ) -> list[Manifest]:
-        found: list[Manifest] = []
+    ) -> list[Manifest | str]:
+        found: list[Manifest | str] = []
         groups = route_groups(grants)
         for routes, members in groups:
             label = digest("\n".join(f"{r.method or '*'} {r.path}" for r in routes))
             parts = (server,) if len(groups) == 1 else (server, label)
-            mine = [x for m in members for x in sources[m]]
+            mine = (
+                sources[members[0]]
+                if len(members) == 1
+                else [x for m in members for x in sources[m]]
+            )
             for n, chunk in enumerate(_chunks(routes, _MATCHES_PER_RULE * _RULES_PER_ROUTE)):
                 route = self.name("HTTPRoute", namespace, *parts, str(n + 1) if n else "")
                 found.append(self._route(namespace, route, server, chunk, mine))
@@ -148,9 +154,9 @@ class Linkerd(Compiler):
         members: tuple[int, ...],
         refs: list[PolicyRef],
         sources: list[list[Source]],
-    ) -> list[Manifest]:
+    ) -> list[Manifest | str]:
         target: PolicyRef = {"group": _GROUP, "kind": "HTTPRoute", "name": route}
-        found: list[Manifest] = []
+        found: list[Manifest | str] = []
         for m in members:
             name = (
                 route
@@ -167,10 +173,37 @@ class Linkerd(Compiler):
         return self.name("MeshTLSAuthentication", namespace, server, label, methods)
 
     def _server(
-        self, service: Service, interface: Interface, name: str, sources: list[Source]
-    ) -> Server:
+        self,
+        service: Service,
+        interface: Interface,
+        name: str,
+        sources: list[Source],
+        grants: tuple[Grant, ...],
+    ) -> Server | str:
         namespace = service.ref.namespace
         protocol = _PROTOCOLS.get((interface.app_protocol or "").lower(), "unknown")
+        if self.text:
+            key = ("@server", interface.port, protocol, self._access(namespace))
+            rest = self._fragments.get(key)
+            if rest is None:
+                rest = self.entries(
+                    key, {"port": key[1], "proxyProtocol": protocol, "accessPolicy": key[3]}, "  "
+                )
+            every = len(self.index.incoming.get(service.ref, ()))
+            notes = (
+                self.incoming_notes(service, grants)
+                if len(sources) == every
+                else self.notes(sources)
+            )
+            return "".join(
+                [
+                    _SERVER,
+                    self.metadata_text(name, namespace, notes),
+                    "spec:\n",
+                    self.selector_text("podSelector", service.workload.pod_labels),
+                    rest,
+                ]
+            )
         return {
             "apiVersion": "policy.linkerd.io/v1beta3",
             "kind": "Server",
@@ -185,7 +218,9 @@ class Linkerd(Compiler):
 
     def _authentication(
         self, namespace: str, name: str, grant: Grant, sources: list[Source]
-    ) -> MeshTLSAuthentication | NetworkAuthentication:
+    ) -> MeshTLSAuthentication | NetworkAuthentication | str:
+        if self.text:
+            return self._authentication_text(namespace, name, grant, sources)
         meta = self.metadata(name, namespace, sources)
         if grant.world:
             networks = [{"cidr": "0.0.0.0/0"}, {"cidr": "::/0"}]
@@ -207,9 +242,40 @@ class Linkerd(Compiler):
             },
         }
 
+    def _authentication_text(
+        self, namespace: str, name: str, grant: Grant, sources: list[Source]
+    ) -> str:
+        metadata = self.metadata_text(name, namespace, self.notes(sources))
+        if grant.world:
+            return f"{_NETWORK_AUTHENTICATION}{metadata}{_WORLD}"
+        fragments = self._fragments
+        refs = []
+        for ref in sorted({(c.namespace, c.service_account or "") for c in grant.callers}):
+            found = fragments.get(("@identity", *ref))
+            if found is None:
+                value = {"kind": "ServiceAccount", "name": ref[1], "namespace": ref[0]}
+                found = fragments[("@identity", *ref)] = item(value, "  ")
+            refs.append(found)
+        return "".join([_MESH_TLS_AUTHENTICATION, metadata, "spec:\n  identityRefs:\n", *refs])
+
+    def _ref_text(self, ref: PolicyRef, indent: str) -> str:
+        """A policy reference's entries at ``indent`` (as in a mapping or, cut, a list item)."""
+        key = ("@ref", ref["group"], ref["kind"], indent)
+        head = self._fragments.get(key)
+        if head is None:
+            head = self.entries(key, {"group": ref["group"], "kind": ref["kind"]}, indent)
+        return head + entry(f"{indent}name:", ref["name"], indent + "  ")
+
     def _authorization(
         self, namespace: str, name: str, target: PolicyRef, authn: PolicyRef, sources: list[Source]
-    ) -> LinkerdAuthorizationPolicy:
+    ) -> LinkerdAuthorizationPolicy | str:
+        if self.text:
+            metadata = self.metadata_text(name, namespace, self.notes(sources))
+            required = self._ref_text(authn, "    ")
+            return (
+                f"{_AUTHORIZATION_POLICY}{metadata}spec:\n  targetRef:\n"
+                f"{self._ref_text(target, '    ')}  requiredAuthenticationRefs:\n  -{required[3:]}"
+            )
         return {
             "apiVersion": "policy.linkerd.io/v1alpha1",
             "kind": "AuthorizationPolicy",
@@ -219,11 +285,18 @@ class Linkerd(Compiler):
 
     def _route(
         self, namespace: str, name: str, server: str, routes: Sequence[Route], sources: list[Source]
-    ) -> LinkerdHTTPRoute:
+    ) -> LinkerdHTTPRoute | str:
         matches = [_match(r) for r in routes]
         rules: list[HTTPRouteRule] = [
             {"matches": list(chunk)} for chunk in _chunks(matches, _MATCHES_PER_RULE)
         ]
+        if self.text:
+            metadata = self.metadata_text(name, namespace, self.notes(sources))
+            parent = self._ref_text({"group": _GROUP, "kind": "Server", "name": server}, "    ")
+            return (
+                f"{_HTTP_ROUTE}{metadata}spec:\n  parentRefs:\n  -{parent[3:]}"
+                f"{block({'rules': rules}, '  ')}"
+            )
         return {
             "apiVersion": "policy.linkerd.io/v1beta3",
             "kind": "HTTPRoute",
@@ -233,6 +306,24 @@ class Linkerd(Compiler):
                 "rules": rules,
             },
         }
+
+
+def _authentication_kind(grant: Grant) -> str:
+    return "NetworkAuthentication" if grant.world else "MeshTLSAuthentication"
+
+
+_SERVER = block({"apiVersion": "policy.linkerd.io/v1beta3", "kind": "Server"})
+_HTTP_ROUTE = block({"apiVersion": "policy.linkerd.io/v1beta3", "kind": "HTTPRoute"})
+_AUTHORIZATION_POLICY = block(
+    {"apiVersion": "policy.linkerd.io/v1alpha1", "kind": "AuthorizationPolicy"}
+)
+_MESH_TLS_AUTHENTICATION = block(
+    {"apiVersion": "policy.linkerd.io/v1alpha1", "kind": "MeshTLSAuthentication"}
+)
+_NETWORK_AUTHENTICATION = block(
+    {"apiVersion": "policy.linkerd.io/v1alpha1", "kind": "NetworkAuthentication"}
+)
+_WORLD = block({"spec": {"networks": [{"cidr": "0.0.0.0/0"}, {"cidr": "::/0"}]}})
 
 
 def route_groups(grants: Sequence[Grant]) -> list[tuple[tuple[Route, ...], tuple[int, ...]]]:

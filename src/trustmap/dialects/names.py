@@ -18,6 +18,8 @@ LABEL_LIMIT = 63
 
 _INVALID = re.compile(r"[^a-z0-9-]+")
 _DASHES = re.compile(r"-{2,}")
+_LABEL = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+"""Already a name: what the clean-up below leaves unchanged."""
 
 
 def digest(text: str, length: int = 8) -> str:
@@ -32,6 +34,8 @@ def object_name(*parts: str, limit: int = LABEL_LIMIT) -> str:
     ``-<8 hex digits>`` of the full name, so different long names stay different.
     """
     joined = "-".join(p for p in parts if p)
+    if len(joined) <= limit and _LABEL.fullmatch(joined):
+        return joined
     name = _DASHES.sub("-", _INVALID.sub("-", joined.lower())).strip("-") or "x"
     if len(name) <= limit:
         return name

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from trustmap.dialects.admission import Admission
-from trustmap.dialects.base import Compiler, CompileResult
+from trustmap.dialects.base import Compiler, CompileResult, Rendered
 from trustmap.dialects.cilium import Cilium
 from trustmap.dialects.emit import paused_gc
 from trustmap.dialects.istio import Istio
@@ -15,7 +15,7 @@ from trustmap.errors import UsageError
 from trustmap.model import Graph
 from trustmap.names import did_you_mean
 
-__all__ = ["TARGETS", "compile_graph", "compiler_for"]
+__all__ = ["TARGETS", "compile_graph", "compiler_for", "render_graph"]
 
 TARGETS: Mapping[str, type[Compiler]] = {
     cls.TARGET: cls for cls in (Kubernetes, Cilium, Istio, Linkerd, Admission)
@@ -41,6 +41,19 @@ def compile_graph(graph: Graph, target: str, environment: str | None = None) -> 
     compiler = compiler_for(graph, target, environment)
     with paused_gc():
         return compiler(graph, environment).compile()
+
+
+def render_graph(graph: Graph, target: str, environment: str | None = None) -> Rendered:
+    """Compile ``graph`` for ``target`` straight into YAML documents (what ``trustmap compile``
+    writes): the same bytes as :func:`~trustmap.dialects.emit.render_yaml` of
+    :func:`compile_graph`'s objects, several times faster on large graphs.
+
+    Raises:
+        UsageError: as :func:`compile_graph`.
+    """
+    compiler = compiler_for(graph, target, environment)
+    with paused_gc():
+        return compiler(graph, environment).write()
 
 
 def compiler_for(graph: Graph, target: str, environment: str | None) -> type[Compiler]:
