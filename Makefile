@@ -36,12 +36,8 @@ demo: install  ## validate the Online Boutique example, ask it questions, draw i
 	mkdir -p $(OUT)
 	$(TM) graph $(EXAMPLE) --format html -o $(OUT)/online-boutique.html --now $(NOW)
 	@echo "open $(OUT)/online-boutique.html in a browser to see the graph"
-	@# kubernetes exits 1 by design: NetworkPolicy cannot enforce gRPC methods (TM301 findings)
-	-$(TM) compile $(EXAMPLE) --target kubernetes --environment prod --now $(NOW) --out $(OUT)/compiled/kubernetes
-	$(TM) compile $(EXAMPLE) --target cilium --environment prod --now $(NOW) --out $(OUT)/compiled/cilium
-	$(TM) compile $(EXAMPLE) --target istio --environment prod --now $(NOW) --out $(OUT)/compiled/istio
-	$(TM) compile $(EXAMPLE) --target linkerd --environment prod --now $(NOW) --out $(OUT)/compiled/linkerd
-	$(TM) compile $(EXAMPLE) --target admission --environment prod --now $(NOW) --out $(OUT)/compiled/admission
+	@# exits 1 by design: kubernetes NetworkPolicy cannot enforce gRPC methods (TM301 findings)
+	-$(TM) compile $(EXAMPLE) --target all --environment prod --now $(NOW) --out $(OUT)/compiled
 	@echo "compiled policies for every target are under $(OUT)/compiled/"
 	rm -f $(OUT)/flows.duckdb
 	$(TM) observe ingest $(EXAMPLE)/flows/observed.csv --format csv --db $(OUT)/flows.duckdb

@@ -96,3 +96,27 @@ def test_help_lists_targets_and_examples() -> None:
     assert code == 0
     for word in ("kubernetes", "cilium", "istio", "linkerd", "admission", "Examples:", "--strict"):
         assert word in out
+
+
+def test_all_targets_load_once_and_write_the_golden_files_per_target(tmp_path: Path) -> None:
+    code, out, err = run(*BOUTIQUE, "--target", "all", "--out", str(tmp_path))
+    assert code == 1  # kubernetes cannot enforce methods (TM301)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["admission", "cilium", "istio", "kubernetes", "linkerd"]
+    )
+    for target in ("admission", "cilium", "istio", "kubernetes", "linkerd"):
+        written = {p.name: p.read_text() for p in (tmp_path / target).iterdir()}
+        assert written == golden(target), target
+        assert f"{target}: " in err
+    assert out.count("warning TM301") == 10
+
+
+def test_several_targets_need_out_and_repeats_count_once(tmp_path: Path) -> None:
+    code, _, err = run(*BOUTIQUE, "-t", "cilium", "-t", "istio")
+    assert code == 2
+    assert "2 targets need --out DIR" in err
+    code, _, err = run(
+        *BOUTIQUE, "-t", "cilium", "-t", "cilium", "-t", "istio", "--out", str(tmp_path)
+    )
+    assert code == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cilium", "istio"]

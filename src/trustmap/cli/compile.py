@@ -9,7 +9,8 @@ from pathlib import Path
 import click
 
 from trustmap.cli.common import UNREADABLE, fail, now_option, paths_argument, stderr
-from trustmap.dialects import TARGETS, Compilation, Rendered, render_paths
+from trustmap.diagnostics import sort_diagnostics
+from trustmap.dialects import TARGETS, Compilation, Rendered, render_paths, render_targets
 from trustmap.errors import UsageError
 from trustmap.report import FORMATS, render_diagnostics, summary_line
 
@@ -21,6 +22,8 @@ Examples:
   trustmap compile teams/ --target cilium --out compiled/cilium --environment prod
   trustmap compile teams/ --target istio --environment staging   # audit namespaces: dry run
   trustmap compile teams/ --target admission --strict --format github
+  trustmap compile teams/ --target all --out compiled/        # compiled/<target>/<namespace>.yaml
+  trustmap compile teams/ -t cilium -t admission --out compiled/
 
 \b
 Targets: kubernetes (NetworkPolicy), cilium (CiliumNetworkPolicy, L7 and FQDN), istio
@@ -30,7 +33,8 @@ MeshTLSAuthentication, AuthorizationPolicy, HTTPRoute), admission (Kyverno Clust
 \b
 Without --out the YAML goes to stdout and diagnostics to stderr; with --out DIR one file per
 namespace (DIR/<namespace>.yaml, cluster-scoped objects in DIR/_cluster.yaml) is written and
-diagnostics go to stdout. Dependencies that are not effective (unconsented, expired, ...) are
+diagnostics go to stdout. Several targets (repeat --target, or --target all) load the
+declarations once, compile on every core and need --out: DIR/<target>/ per target. Dependencies that are not effective (unconsented, expired, ...) are
 left out (fail closed); everything else compiles.
 
 \b
@@ -43,7 +47,13 @@ there are findings.
 @click.command("compile", epilog=_EPILOG)
 @paths_argument
 @click.option(
-    "--target", "-t", type=click.Choice(list(TARGETS)), required=True, help="What to compile for."
+    "--target",
+    "-t",
+    "targets",
+    type=click.Choice([*TARGETS, "all"]),
+    multiple=True,
+    required=True,
+    help="What to compile for; repeat it, or say `all`, for several (with --out).",
 )
 @click.option(
     "--out",
@@ -65,28 +75,48 @@ there are findings.
 )
 def compile_command(
     paths: tuple[str, ...],
-    target: str,
+    targets: tuple[str, ...],
     out_dir: Path | None,
     environment: str | None,
     today: dt.date,
     strict: bool,
     fmt: str,
 ) -> None:
-    """Compile declarations into enforcement for one target (allow what is declared)."""
+    """Compile declarations into enforcement for each target (allow what is declared)."""
+    chosen = list(
+        dict.fromkeys(t for name in targets for t in (TARGETS if name == "all" else [name]))
+    )
+    if len(chosen) > 1 and out_dir is None:
+        fail(f"{len(chosen)} targets need --out DIR", "add --out compiled/ (one folder per target)")
     try:
         with stderr.status("compiling…", spinner="dots") if stderr.is_terminal else _Quiet():
-            run = render_paths(list(paths) or ["."], target, environment=environment, today=today)
+            runs = _compile(list(paths) or ["."], chosen, environment, today)
     except UsageError as exc:
         fail(str(exc), "see `trustmap compile --help`")
-    _exit_if_unreadable(run)
-    refused = strict and bool(run.findings)
-    if not refused:
-        _write(run, out_dir)
+    _exit_if_unreadable(runs[0])
+    findings = {d for run in runs for d in run.findings}
+    refused = strict and bool(findings)
+    for run in runs:
+        if not refused:
+            _write(
+                run, out_dir if len(runs) == 1 or out_dir is None else out_dir / run.result.target
+            )
     report = sys.stdout if out_dir is not None else sys.stderr
-    report.write(render_diagnostics(run.diagnostics, fmt))
+    diagnostics = sort_diagnostics({d for run in runs for d in run.diagnostics})
+    report.write(render_diagnostics(diagnostics, fmt))
     if fmt == "text":
-        stderr.print(_summary(run, out_dir, refused), highlight=False)
-    sys.exit(1 if run.findings else 0)
+        for run in runs:
+            where = out_dir if len(runs) == 1 or out_dir is None else out_dir / run.result.target
+            stderr.print(_summary(run, where, refused), highlight=False)
+    sys.exit(1 if findings else 0)
+
+
+def _compile(
+    paths: list[str], targets: list[str], environment: str | None, today: dt.date
+) -> list[Compilation[Rendered]]:
+    if len(targets) == 1:
+        return [render_paths(paths, targets[0], environment=environment, today=today)]
+    return render_targets(paths, targets, environment=environment, today=today)
 
 
 def _write(run: Compilation[Rendered], out_dir: Path | None) -> None:

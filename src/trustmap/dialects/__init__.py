@@ -8,7 +8,7 @@
 straight into YAML documents (the same bytes, several times faster on large graphs).
 :func:`compile_paths` (dicts) and :func:`render_paths` (documents: what the CLI writes) load, check,
 compile, and say what counts as a finding (graph errors and every TM3xx). :func:`compile_targets`
-writes several targets at once.
+writes several targets at once, :func:`render_targets` loads files once for several targets.
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ __all__ = [
     "render_files",
     "render_graph",
     "render_paths",
+    "render_targets",
     "render_yaml",
 ]
 
@@ -101,6 +102,23 @@ def render_paths(
     """
     graph = load_graph(paths, today)
     return _compilation(graph, render_graph(graph, target, environment))
+
+
+def render_targets(
+    paths: Sequence[str | os.PathLike[str]],
+    targets: Sequence[str],
+    *,
+    environment: str | None = None,
+    today: dt.date | None = None,
+) -> list[Compilation[Rendered]]:
+    """Load and check ``paths`` once, then write every one of ``targets`` (on all cores, see
+    :func:`compile_targets`); one compilation per target, in the order given.
+
+    Raises:
+        UsageError: see :func:`compile_graph` (checked before any target is compiled).
+    """
+    graph = load_graph(paths, today)
+    return [_compilation(graph, r) for r in compile_targets(graph, targets, environment)]
 
 
 def _compilation(graph: Graph, result: R) -> Compilation[R]:
