@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
+from operator import attrgetter
 
+from trustmap.bulk import building
 from trustmap.errors import UsageError
 from trustmap.model import (
     Edge,
@@ -16,7 +18,6 @@ from trustmap.model import (
     Graph,
     Interface,
     RejectedDependency,
-    Service,
     ServiceRef,
     Team,
 )
@@ -74,20 +75,56 @@ class Index:
     """Adjacency of a graph's effective edges, built once per graph."""
 
     def __init__(self, graph: Graph) -> None:
+        with building():
+            self._index(graph)
+
+    def _index(self, graph: Graph) -> None:
         self.graph = graph
         self.into: dict[ServiceRef, list[Edge]] = defaultdict(list)
         self.out_of: dict[ServiceRef, list[Edge]] = defaultdict(list)
-        for edge in graph.edges:
-            self.into[edge.target].append(edge)
-            source = edge.source.ref
-            if source is not None:
-                self.out_of[source].append(edge)
+        into, out_of = self.into, self.out_of
+        refs: dict[tuple[str, str], ServiceRef] = {}  # one ServiceRef per caller, not per edge
+        target, callers = None, []
+        for edge in graph.edges:  # sorted by target: look each target up once
+            if edge.target is not target:
+                target = edge.target
+                callers = into[target]
+            callers.append(edge)
+            source = edge.source
+            if source.kind == "service":
+                key = (source.namespace, source.name)
+                ref = refs.get(key)
+                if ref is None:
+                    ref = refs[key] = ServiceRef(*key)
+                out_of[ref].append(edge)
+        self._callers: dict[ServiceRef, list[ServiceRef]] | None = None
+        self._callees: dict[ServiceRef, list[ServiceRef]] | None = None
 
     def neighbours(self, ref: ServiceRef, *, reverse: bool) -> list[ServiceRef]:
-        """Services one effective dependency away (callers when ``reverse``)."""
-        if reverse:
-            return sorted({r for e in self.into.get(ref, ()) if (r := e.source.ref) is not None})
-        return sorted({e.target for e in self.out_of.get(ref, ())})
+        """Services one effective dependency away (callers when ``reverse``), sorted."""
+        return self._adjacency(reverse).get(ref, [])
+
+    def _adjacency(self, reverse: bool) -> dict[ServiceRef, list[ServiceRef]]:
+        """Sorted service neighbours of every service, computed on first use."""
+        found = self._callers if reverse else self._callees
+        if found is None:
+            with building():
+                found = self._neighbours(reverse)
+            if reverse:
+                self._callers = found
+            else:
+                self._callees = found
+        return found
+
+    def _neighbours(self, reverse: bool) -> dict[ServiceRef, list[ServiceRef]]:
+        sets: dict[ServiceRef, set[ServiceRef]] = defaultdict(set)
+        for source, edges in self.out_of.items():
+            for edge in edges:
+                if reverse:
+                    sets[edge.target].add(source)
+                else:
+                    sets[source].add(edge.target)
+        return {ref: sorted(near) for ref, near in sets.items()}
 
 
 def resolve_ref(graph: Graph, text: str) -> ServiceRef:
@@ -135,16 +172,26 @@ def dependencies(graph: Graph, ref: ServiceRef, index: Index | None = None) -> l
 
 
 def _reach(index: Index, start: ServiceRef, *, reverse: bool) -> list[Reach]:
+    with building():
+        return _walk(index._adjacency(reverse), start)
+
+
+def _walk(near: dict[ServiceRef, list[ServiceRef]], start: ServiceRef) -> list[Reach]:
+    """Breadth-first from ``start``: each service reached, its distance and first hop."""
     seen: dict[ServiceRef, Reach] = {}
     queue: deque[tuple[ServiceRef, int, ServiceRef | None]] = deque([(start, 0, None)])
     while queue:
         ref, depth, via = queue.popleft()
-        for nxt in index.neighbours(ref, reverse=reverse):
+        for nxt in near.get(ref, ()):
             if nxt in seen or nxt == start:
                 continue
             seen[nxt] = Reach(nxt, depth + 1, via or nxt)
             queue.append((nxt, depth + 1, via or nxt))
-    return sorted(seen.values(), key=lambda r: (r.depth, r.service))
+    return sorted(seen.values(), key=_by_depth)
+
+
+_by_depth = attrgetter("depth", "service")
+_by_target = attrgetter("target", "interface")
 
 
 def path(
@@ -156,7 +203,7 @@ def path(
     queue = deque([start])
     while queue and end not in previous:
         ref = queue.popleft()
-        for edge in sorted(index.out_of.get(ref, ()), key=lambda e: (e.target, e.interface)):
+        for edge in sorted(index.out_of.get(ref, ()), key=_by_target):
             if edge.target not in previous and edge.target != start:
                 previous[edge.target] = edge
                 queue.append(edge.target)
@@ -170,18 +217,32 @@ def path(
 
 def exposed(graph: Graph) -> list[Exposure]:
     """Interfaces reachable beyond their own namespace: from the world, ingress, or other namespaces."""
+    with building():
+        return _exposed(graph)
+
+
+def _exposed(graph: Graph) -> list[Exposure]:
     sources: dict[tuple[ServiceRef, str], set[str]] = defaultdict(set)
-    for edge in graph.edges:
-        if (
-            edge.kind in (EdgeKind.WORLD, EdgeKind.INGRESS)
-            or edge.source.namespace != edge.target.namespace
-        ):
-            sources[(edge.target, edge.interface)].add(str(edge.source))
+    names: dict[tuple[str, str, str], str] = {}  # str() of each distinct caller, once
+    beyond = (EdgeKind.WORLD, EdgeKind.INGRESS)
+    into: tuple[ServiceRef | None, str] = (None, "")
+    callers: set[str] = set()
+    for edge in graph.edges:  # sorted by target and interface: look each pair up once
+        source = edge.source
+        if edge.kind in beyond or source.namespace != edge.target.namespace:
+            key = (source.namespace, source.name, source.kind)
+            name = names.get(key)
+            if name is None:
+                name = names[key] = str(source)
+            if edge.target is not into[0] or edge.interface != into[1]:
+                into = (edge.target, edge.interface)
+                callers = sources[into]
+            callers.add(name)
     offered: dict[tuple[ServiceRef, str], Interface] = {}
     for service in graph.services.values():
         for interface in service.interfaces:
             offered[(service.ref, interface.name)] = interface
-            wide = [c for c in interface.consumers if c == "*" or _other_namespace(c, service)]
+            wide = [c for c in interface.consumers if _other_namespace(c, service.ref.namespace)]
             if wide:
                 sources[(service.ref, interface.name)].update(f"consumers: {c}" for c in wide)
     return [
@@ -191,10 +252,11 @@ def exposed(graph: Graph) -> list[Exposure]:
     ]
 
 
-def _other_namespace(consumer: str, service: Service) -> bool:
-    if consumer.startswith("namespace:"):
-        return consumer[10:] != service.ref.namespace
-    return consumer.startswith("team:")
+def _other_namespace(consumer: str, namespace: str) -> bool:
+    """Whether a ``consumers`` entry admits callers from outside ``namespace``."""
+    if consumer[:10] == "namespace:":
+        return consumer[10:] != namespace
+    return consumer == "*" or consumer[:5] == "team:"
 
 
 def egress(graph: Graph) -> list[ExternalEdge]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -74,11 +75,19 @@ def load(paths: Sequence[str], today: dt.date, *, exit_unreadable: bool = True) 
         stderr.status("loading declarations…", spinner="dots") if stderr.is_terminal else _nothing()
     ):
         graph = load_graph(list(paths) or ["."], today)
+    if len(graph.services) >= _LARGE:
+        # The command keeps the graph until it exits: spare the cyclic collector from rescanning
+        # its hundreds of thousands of objects during the rest of the command (~1 s at 10,000).
+        gc.freeze()
     unreadable = [d for d in graph.diagnostics if d.code in UNREADABLE]
     if exit_unreadable and unreadable and not graph.services and not graph.teams:
         sys.stderr.write(render_diagnostics(unreadable))
         sys.exit(2)
     return graph
+
+
+_LARGE = 1000
+"""Services from which freezing the loaded graph out of garbage collection pays."""
 
 
 class _nothing:

@@ -8,14 +8,23 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
+from trustmap.bulk import building
+from trustmap.diagnostics import Diagnostic
 from trustmap.graph.build import build_graph
-from trustmap.loader import Limits, LoadResult, load_paths, load_text
+from trustmap.loader import (
+    Document,
+    Limits,
+    LoadResult,
+    declaration_files,
+    load_text,
+    parse_files,
+)
 from trustmap.model import Graph
-from trustmap.schema import parse_documents
+from trustmap.schema import Declarations, parse_documents
 
-__all__ = ["build_graph", "graph_from_load", "graph_from_text", "load_graph"]
+__all__ = ["build_graph", "graph_from_load", "graph_from_text", "load_declarations", "load_graph"]
 
 
 def load_graph(
@@ -36,7 +45,36 @@ def load_graph(
     Returns:
         The graph; every problem found is in ``graph.diagnostics``. Nothing is raised for bad input.
     """
-    return graph_from_load(load_paths(paths, limits, workers), today)
+    with building():
+        declarations, problems = load_declarations(paths, limits=limits, workers=workers)
+        return build_graph(declarations, today or dt.date.today(), problems)
+
+
+def load_declarations(
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    limits: Limits = Limits(),
+    workers: int | None = None,
+) -> tuple[Declarations, list[Diagnostic]]:
+    """Every valid declaration under ``paths``, and every file and schema problem (TM1xx).
+
+    Each file's documents are validated as soon as they are parsed, while worker processes
+    still parse the rest, so validation overlaps parsing.
+    """
+    files, problems = declaration_files(paths)
+    with building():
+        parsed = parse_files(files, limits, workers)
+        declarations, found = parse_documents(_documents(parsed, problems))
+    return declarations, [*problems, *found]
+
+
+def _documents(
+    parsed: Iterator[tuple[list[Document], list[Diagnostic]]], problems: list[Diagnostic]
+) -> Iterator[Document]:
+    """Every document of every file in order; each file's problems go to ``problems``."""
+    for documents, found in parsed:
+        problems += found
+        yield from documents
 
 
 def graph_from_text(text: str, file: str = "<input>", today: dt.date | None = None) -> Graph:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from collections.abc import Iterable
 
+from trustmap.bulk import building
 from trustmap.diagnostics import Diagnostic, diagnostic, sort_diagnostics
 from trustmap.graph import rules
 from trustmap.graph.dependencies import Context, resolve_dependency
@@ -35,28 +37,38 @@ def build_graph(
         today: the date expiry is judged against.
         prior: diagnostics from loading and schema validation, kept in the graph's list.
     """
+    with building():
+        return _build_graph(declarations, today, prior)
+
+
+def _build_graph(
+    declarations: Declarations, today: dt.date, prior: Iterable[Diagnostic] = ()
+) -> Graph:
     problems = list(prior)
     organization = _organization(declarations.organizations, problems)
     teams = _teams(declarations.teams, problems)
     services = _services(declarations.services, problems)
     ordered = list(services.values())
+    names = {f"{ref.namespace}/{ref.name}" for ref in services}
     for service in ordered:
         problems += rules.check_team(service, teams)
         problems += rules.check_interfaces(service)
-        problems += rules.check_consumers(service, services, teams)
+        problems += rules.check_consumers(service, services, teams, names)
         problems += rules.check_egress(service, organization)
     problems += rules.check_selector_overlap(ordered)
     problems += rules.check_service_accounts(ordered)
     problems += rules.check_platform_consumers(organization, ordered)
-    edges, rejected = _dependency_edges(ordered, services, teams, organization, today, problems)
+    edges, rejected, calls = _dependency_edges(
+        ordered, services, teams, organization, today, problems
+    )
     infrastructure, found = infrastructure_edges(organization, ordered)
-    problems += found + rules.check_cycles(_calls(edges), services)
+    problems += found + rules.check_cycles(calls, services)
     external = _external_edges(ordered, organization, problems)
     return Graph(
         organization=organization,
         teams=dict(sorted(teams.items())),
         services=dict(sorted(services.items())),
-        edges=tuple(sorted(edges + infrastructure, key=_edge_key)),
+        edges=_sorted_edges(edges + infrastructure),
         external=tuple(sorted(external, key=lambda e: (e.source, e.egress.span))),
         rejected=tuple(rejected),
         diagnostics=tuple(sort_diagnostics(problems)),
@@ -65,18 +77,33 @@ def build_graph(
     )
 
 
-def _edge_key(edge: Edge) -> tuple[str, str, str, str, str, str, int, str]:
-    target, source = edge.target, edge.source
-    return (
-        target.namespace,
-        target.name,
-        edge.interface,
-        edge.kind.value,
-        source.namespace,
-        source.name,
-        edge.port,
-        edge.protocol,
-    )
+def _sorted_edges(edges: list[Edge]) -> tuple[Edge, ...]:
+    """Edges by target, interface, kind, caller, port and protocol (a stable sort).
+
+    Grouping by target first and sorting each small group is twice as fast as one sort of
+    tens of thousands of edges on an eight-part key, with the same result.
+    """
+    by_target: dict[tuple[str, str], list[Edge]] = {}
+    for edge in edges:
+        key = (edge.target.namespace, edge.target.name)
+        group = by_target.get(key)
+        if group is None:
+            by_target[key] = [edge]
+        else:
+            group.append(edge)
+    ordered: list[Edge] = []
+    for key in sorted(by_target):
+        group = by_target[key]
+        if len(group) > 1:
+            group.sort(key=_within_target)
+        ordered += group
+    return tuple(ordered)
+
+
+# EdgeKind is a str, so the key is built and compared in C.
+_within_target = operator.attrgetter(
+    "interface", "kind", "source.namespace", "source.name", "port", "protocol"
+)
 
 
 def _organization(
@@ -148,7 +175,8 @@ def _dependency_edges(
     organization: Organization | None,
     today: dt.date,
     problems: list[Diagnostic],
-) -> tuple[list[Edge], list[RejectedDependency]]:
+) -> tuple[list[Edge], list[RejectedDependency], list[tuple[ServiceRef, ServiceRef]]]:
+    """Effective edges, rejected dependencies, and the caller → target pair of each edge."""
     by_namespace: dict[str, list[str]] = {}
     for ref in services:
         by_namespace.setdefault(ref.namespace, []).append(ref.name)
@@ -161,6 +189,7 @@ def _dependency_edges(
     )
     edges: list[Edge] = []
     rejected: list[RejectedDependency] = []
+    calls: list[tuple[ServiceRef, ServiceRef]] = []
     for service in ordered:
         seen: dict[tuple[ServiceRef, str], Edge] = {}
         for dep in service.depends_on:
@@ -179,7 +208,8 @@ def _dependency_edges(
                 problems.append(_self(service, dep.span))
             seen[key] = result.edge
             edges.append(result.edge)
-    return edges, rejected
+            calls.append((service.ref, result.edge.target))
+    return edges, rejected, calls
 
 
 def _duplicate(service: Service, span: object, first: Edge) -> Diagnostic:
@@ -220,8 +250,3 @@ def _external_edges(
                 continue
             found.append(ExternalEdge(service.ref, egress))
     return found
-
-
-def _calls(edges: list[Edge]) -> list[tuple[ServiceRef, ServiceRef]]:
-    """Caller → target pairs of dependency edges (whose sources are all declared services)."""
-    return [(ServiceRef(e.source.namespace, e.source.name), e.target) for e in edges]

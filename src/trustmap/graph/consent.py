@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from trustmap.model import Interface, Service
 
-__all__ = ["consents"]
+__all__ = ["consents", "consumer_entries"]
 
 
 def consents(interface: Interface, caller: Service) -> bool:
@@ -16,11 +16,10 @@ def consents(interface: Interface, caller: Service) -> bool:
     """
     if interface.exposure == "world":
         return True
+    return not frozenset(interface.consumers).isdisjoint(consumer_entries(caller))
+
+
+def consumer_entries(caller: Service) -> tuple[str, ...]:
+    """The ``consumers`` entries any one of which admits ``caller``."""
     ref = caller.ref
-    wanted = (
-        "*",
-        f"{ref.namespace}/{ref.name}",
-        f"team:{caller.team}",
-        f"namespace:{ref.namespace}",
-    )
-    return not frozenset(interface.consumers).isdisjoint(wanted)
+    return ("*", f"{ref.namespace}/{ref.name}", f"team:{caller.team}", f"namespace:{ref.namespace}")

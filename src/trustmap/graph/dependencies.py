@@ -9,11 +9,11 @@ diagnostic *and* a line in :class:`~trustmap.model.RejectedDependency`, so ``exp
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from trustmap.diagnostics import Diagnostic, diagnostic
-from trustmap.graph.consent import consents
+from trustmap.graph.consent import consumer_entries
 from trustmap.model import (
     Dependency,
     Edge,
@@ -35,31 +35,69 @@ _BLOCKING = frozenset({"TM203", "TM204", "TM210", "TM211", "TM212", "TM213", "TM
 
 @dataclass(slots=True)
 class Resolution:
-    """The outcome for one dependency: its edge, or the reasons it has none."""
+    """The outcome for one dependency: its edge, or the reasons it has none.
+
+    The lists start as shared empty tuples: most dependencies have no finding, and there are
+    tens of thousands of them.
+    """
 
     edge: Edge | None = None
     target: ServiceRef | None = None
     interface: Interface | None = None
-    failed: list[str] = field(default_factory=list)
-    codes: list[str] = field(default_factory=list)
-    diagnostics: list[Diagnostic] = field(default_factory=list)
+    failed: Sequence[str] = ()
+    codes: Sequence[str] = ()
+    diagnostics: Sequence[Diagnostic] = ()
 
     def add(self, found: Diagnostic, condition: str) -> None:
-        self.diagnostics.append(found)
+        self.diagnostics = [*self.diagnostics, found]
         if found.code in _BLOCKING:
-            self.failed.append(condition)
-            self.codes.append(found.code)
+            self.failed = [*self.failed, condition]
+            self.codes = [*self.codes, found.code]
 
 
 @dataclass(frozen=True, slots=True)
 class Context:
-    """What resolving needs to know about the whole organisation."""
+    """What resolving needs to know about the whole organisation, plus memos of derived values.
+
+    An organisation has tens of thousands of dependencies on far fewer services and interfaces,
+    so what depends only on a target, an interface or a caller is computed once.
+    """
 
     services: Mapping[ServiceRef, Service]
     by_namespace: Mapping[str, tuple[str, ...]]
     teams: Mapping[str, Team]
     rules: Rules
     today: dt.date
+    targets: dict[str, Service | None] = field(default_factory=dict)
+    """The declared service each ``service:`` text names."""
+    offers: dict[int, tuple[frozenset[str], frozenset[str]]] = field(default_factory=dict)
+    """Consumers and methods of each interface (keyed by identity) as sets."""
+    callers: dict[ServiceRef, tuple[Endpoint, tuple[str, ...]]] = field(default_factory=dict)
+    """Each caller's edge endpoint and the ``consumers`` entries that admit it."""
+
+    def target(self, text: str) -> Service | None:
+        """The declared service that a ``service:`` reference names, if any."""
+        if text in self.targets:
+            return self.targets[text]
+        parts = parse_service_ref(text)
+        found = self.services.get(ServiceRef(parts[1], parts[2])) if parts else None
+        self.targets[text] = found
+        return found
+
+    def offer(self, interface: Interface) -> tuple[frozenset[str], frozenset[str]]:
+        """``(consumers, methods)`` of ``interface`` as sets."""
+        found = self.offers.get(id(interface))
+        if found is None:
+            found = (frozenset(interface.consumers), frozenset(interface.methods))
+            self.offers[id(interface)] = found
+        return found
+
+    def caller(self, service: Service) -> tuple[Endpoint, tuple[str, ...]]:
+        """The endpoint edges from ``service`` start at, and the entries that consent to it."""
+        found = self.callers.get(service.ref)
+        if found is None:
+            found = self.callers[service.ref] = (endpoint_of(service), consumer_entries(service))
+        return found
 
 
 def endpoint_of(service: Service) -> Endpoint:
@@ -78,20 +116,26 @@ def resolve_dependency(caller: Service, dep: Dependency, ctx: Context) -> Resolu
     if interface is None:
         return result
     result.target, result.interface = target.ref, interface
-    _check_consent(caller, target, interface, dep, ctx, result)
+    endpoint, entries = ctx.caller(caller)
+    consumers, offered = ctx.offer(interface)
+    if consumers.isdisjoint(entries):
+        _check_consent(caller, target, interface, dep, ctx, result)
     _check_reason(dep, ctx, result)
-    _check_expiry(dep, ctx, result)
-    methods = _check_methods(interface, dep, result)
+    if dep.expires is not None:
+        _check_expiry(dep, ctx, result)
+    methods = dep.methods
+    if len(methods) != 1 or (interface.methods and methods[0] not in offered):
+        methods = _check_methods(interface, dep, result, ctx)
     if not result.failed:
-        result.edge = _edge(caller, target, interface, dep, methods)
+        result.edge = _edge(endpoint, target, interface, dep, methods)
     return result
 
 
 def _target(caller: Service, dep: Dependency, ctx: Context, result: Resolution) -> Service | None:
-    parts = parse_service_ref(dep.service)
-    ref = ServiceRef(parts[1], parts[2]) if parts else None
-    target = ctx.services.get(ref) if ref else None
+    target = ctx.target(dep.service)
     if target is None:
+        parts = parse_service_ref(dep.service)
+        ref = ServiceRef(parts[1], parts[2]) if parts else None
         result.add(
             diagnostic(
                 "TM203",
@@ -126,10 +170,10 @@ def _suggest(ref: ServiceRef | None, ctx: Context) -> str:
 
 
 def _interface(target: Service, dep: Dependency, result: Resolution) -> Interface | None:
-    names = [i.name for i in target.interfaces]
     if dep.interface is not None:
         found = target.interface(dep.interface)
         if found is None:
+            names = [i.name for i in target.interfaces]
             result.add(
                 diagnostic(
                     "TM204",
@@ -143,6 +187,7 @@ def _interface(target: Service, dep: Dependency, result: Resolution) -> Interfac
         return found
     if len(target.interfaces) == 1:
         return target.interfaces[0]
+    names = [i.name for i in target.interfaces]
     if not target.interfaces:
         result.add(
             diagnostic(
@@ -174,7 +219,9 @@ def _check_consent(
     ctx: Context,
     result: Resolution,
 ) -> None:
-    if not ctx.rules.require_provider_consent or consents(interface, caller):
+    if not ctx.rules.require_provider_consent or interface.exposure == "world":
+        return
+    if not ctx.offer(interface)[0].isdisjoint(ctx.caller(caller)[1]):
         return
     owners = ctx.teams.get(target.team)
     who = f"the owners of team {target.team}" + (f" ({', '.join(owners.owners)})" if owners else "")
@@ -254,12 +301,14 @@ def _check_expiry(dep: Dependency, ctx: Context, result: Resolution) -> None:
         )
 
 
-def _check_methods(interface: Interface, dep: Dependency, result: Resolution) -> tuple[str, ...]:
+def _check_methods(
+    interface: Interface, dep: Dependency, result: Resolution, ctx: Context
+) -> tuple[str, ...]:
     if not dep.methods:
         return interface.methods
     if not interface.methods:
         return tuple(sorted(set(dep.methods)))
-    offered = set(interface.methods)
+    offered = ctx.offer(interface)[1]
     missing = [m for m in dep.methods if m not in offered]
     if missing:
         first = missing[0]
@@ -277,23 +326,24 @@ def _check_methods(interface: Interface, dep: Dependency, result: Resolution) ->
 
 
 def _edge(
-    caller: Service,
+    source: Endpoint,
     target: Service,
     interface: Interface,
     dep: Dependency,
     methods: tuple[str, ...],
 ) -> Edge:
+    # Positional: one edge per dependency, and keyword calls cost more.
     return Edge(
-        source=endpoint_of(caller),
-        target=target.ref,
-        interface=interface.name,
-        port=interface.port,
-        protocol=interface.protocol,
-        methods=methods,
-        kind=EdgeKind.DEPENDENCY,
-        reason=dep.reason,
-        declared_at=dep.span,
-        offered_at=interface.span,
-        approved_by=dep.approved_by,
-        expires=dep.expires,
+        source,  # source
+        target.ref,  # target
+        interface.name,  # interface
+        interface.port,  # port
+        interface.protocol,  # protocol
+        methods,  # methods
+        EdgeKind.DEPENDENCY,  # kind
+        dep.reason,  # reason
+        dep.span,  # declared_at
+        interface.span,  # offered_at
+        dep.approved_by,  # approved_by
+        dep.expires,  # expires
     )

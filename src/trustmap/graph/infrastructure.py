@@ -17,7 +17,20 @@ def infrastructure_edges(
     edges: list[Edge] = []
     problems: list[Diagnostic] = []
     controllers = organization.ingress_controllers if organization else ()
-    consumers = organization.platform_consumers if organization else ()
+    consumers = [
+        (
+            consumer,
+            Endpoint(
+                consumer.namespace,
+                consumer.name,
+                consumer.pod_labels,
+                consumer.service_account,
+                "platform",
+            ),
+            f"platform consumer {consumer.name} (Organization)",
+        )
+        for consumer in (organization.platform_consumers if organization else ())
+    ]
     for service in services:
         for interface in service.interfaces:
             if interface.exposure == "ingress":
@@ -27,16 +40,8 @@ def infrastructure_edges(
             elif interface.exposure == "world":
                 world = Endpoint("", "world", (), None, "world")
                 edges.append(_edge(world, service, interface, EdgeKind.WORLD, "exposure: world"))
-            for consumer in consumers:
+            for consumer, caller, reason in consumers:
                 if interface.name in consumer.interfaces:
-                    caller = Endpoint(
-                        consumer.namespace,
-                        consumer.name,
-                        consumer.pod_labels,
-                        consumer.service_account,
-                        "platform",
-                    )
-                    reason = f"platform consumer {consumer.name} (Organization)"
                     edges.append(
                         _edge(caller, service, interface, EdgeKind.PLATFORM, reason, organization)
                     )

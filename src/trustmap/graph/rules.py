@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
-
-import networkx as nx
+from collections.abc import Container, Iterable, Mapping, Sequence
 
 from trustmap.diagnostics import Diagnostic, diagnostic
+from trustmap.graph.cycles import adjacency, first_cycle, strongly_connected
 from trustmap.model import Organization, Service, ServiceRef, Team
 from trustmap.names import did_you_mean
 
@@ -82,9 +81,15 @@ def check_interfaces(service: Service) -> list[Diagnostic]:
 
 
 def check_consumers(
-    service: Service, known: Mapping[ServiceRef, Service], teams: Mapping[str, Team]
+    service: Service,
+    known: Mapping[ServiceRef, Service],
+    teams: Mapping[str, Team],
+    names: Container[str] | None = None,
 ) -> list[Diagnostic]:
-    """TM215 wildcard on an internal interface; TM223 consumers that name nothing declared."""
+    """TM215 wildcard on an internal interface; TM223 consumers that name nothing declared.
+
+    ``names`` may hold every ``namespace/name`` of ``known``, computed once for many calls.
+    """
     found: list[Diagnostic] = []
     for interface in service.interfaces:
         span = interface.consumers_span or interface.span
@@ -97,7 +102,7 @@ def check_consumers(
                     found.append(_unknown_consumer(entry, span, [f"team:{t}" for t in teams]))
             elif entry.startswith("namespace:"):
                 continue
-            elif not _known(entry, known):
+            elif not (entry in names if names is not None else _known(entry, known)):
                 found.append(_unknown_consumer(entry, span, _nearby(entry, known)))
     return found
 
@@ -207,13 +212,12 @@ def check_cycles(
     """TM216 (info): strongly connected groups of services in the effective dependency graph."""
     ids = {ref: n for n, ref in enumerate(services)}
     refs = list(services)
-    graph: nx.DiGraph[int] = nx.DiGraph()
-    graph.add_edges_from({(ids[a], ids[b]) for a, b in calls if a != b})
+    succ = adjacency({(ids[a], ids[b]) for a, b in calls if a != b})
     found = []
-    for component in nx.strongly_connected_components(graph):
+    for component in strongly_connected(succ):
         if len(component) < 2:
             continue
-        cycle = [refs[n] for n in _one_cycle(graph.subgraph(component))]
+        cycle = [refs[n] for n in first_cycle(succ, component)]
         loop = " → ".join(str(r) for r in [*cycle, cycle[0]])
         found.append(
             diagnostic(
@@ -228,11 +232,6 @@ def check_cycles(
             )
         )
     return found
-
-
-def _one_cycle(component: nx.DiGraph[int]) -> list[int]:
-    start = min(component.nodes)
-    return [edge[0] for edge in nx.find_cycle(component, source=start)]
 
 
 def check_platform_consumers(

@@ -5,6 +5,10 @@ same files. Entries are keyed by the file's bytes, trustmap's version and the li
 file, upgrade or limit is a miss. The cache lives in ``$TRUSTMAP_CACHE_DIR`` (default
 ``$XDG_CACHE_HOME/trustmap`` or ``~/.cache/trustmap``); ``TRUSTMAP_NO_CACHE=1`` turns it off.
 A damaged or unreadable entry is a miss, never an error.
+
+An entry is the pickled result; identical files share it, so a hit from a file with another
+name is relabelled. Parse workers write entries themselves and hand the same bytes to the main
+process, so a cold run pickles each file's documents once.
 """
 
 from __future__ import annotations
@@ -21,10 +25,10 @@ from trustmap.loader.compose import Limits
 from trustmap.loader.document import Document
 from trustmap.version import __version__
 
-__all__ = ["ParseCache"]
+__all__ = ["ParseCache", "Parsed"]
 
 Parsed = tuple[list[Document], list[Diagnostic]]
-_PLACEHOLDER = "\x00file"
+"""One file's documents and problems."""
 
 
 class ParseCache:
@@ -65,29 +69,47 @@ class ParseCache:
             return None
         try:
             with open(self.directory / key[:2] / key, "rb") as handle:
-                documents, problems = pickle.load(handle)
+                return self.loads(handle.read(), file)
         except Exception:  # a damaged entry is a miss, whatever it raises
             return None
-        return _relabel(documents, problems, file)
 
     def put(self, key: str | None, result: Parsed) -> None:
         """Store ``result`` under ``key`` (atomically; errors are ignored)."""
+        if key is not None and self.directory is not None:
+            self.write(key, self.dumps(result))
+
+    @staticmethod
+    def dumps(result: Parsed) -> bytes:
+        """An entry's bytes: ``result``, pickled."""
+        return pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+
+    @staticmethod
+    def loads(entry: bytes, file: str) -> Parsed:
+        """The result an entry holds, labelled with ``file``."""
+        documents, problems = pickle.loads(entry)
+        if any(d.file != file for d in documents[:1]) or any(
+            p.span is not None and p.span.file != file for p in problems
+        ):
+            return _relabel(documents, problems, file)
+        return documents, problems
+
+    def write(self, key: str | None, entry: bytes) -> None:
+        """Store an entry made by :meth:`dumps` under ``key`` (atomically; errors are ignored)."""
         if key is None or self.directory is None:
             return
-        documents, problems = _relabel(*result, _PLACEHOLDER)
         folder = self.directory / key[:2]
         try:
             folder.mkdir(parents=True, exist_ok=True)
             with tempfile.NamedTemporaryFile("wb", dir=folder, delete=False) as handle:
-                pickle.dump((documents, problems), handle, protocol=pickle.HIGHEST_PROTOCOL)
+                handle.write(entry)
             os.replace(handle.name, folder / key)
         except OSError:
             return
 
 
 def _relabel(documents: list[Document], problems: list[Diagnostic], file: str) -> Parsed:
-    """Put ``file`` into documents and spans: entries are shared by identical files."""
-    relabelled = [dataclasses.replace(d, file=file) for d in documents]
+    """Put ``file`` into documents and spans."""
+    relabelled = [Document(file, d.index, d.data, d.positions) for d in documents]
     fixed = [
         dataclasses.replace(p, span=dataclasses.replace(p.span, file=file)) if p.span else p
         for p in problems

@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-__all__ = ["ScalarError", "resolve_scalar"]
+__all__ = ["NUMERIC_START", "TYPED_WORDS", "ScalarError", "resolve_scalar"]
 
 _RESOLVER = yaml.resolver.Resolver()
 _CONSTRUCTOR = yaml.SafeLoader("")
@@ -25,6 +25,10 @@ for _truth, _words in (
 ):
     for _word in _words.split():
         _WORDS[_word] = _truth
+NUMERIC_START = _NUMERIC_START
+"""A plain scalar not starting with one of these, and not one of :data:`TYPED_WORDS`, is a string."""
+TYPED_WORDS = frozenset(_WORDS)
+"""Plain scalars that are null, booleans or the merge key rather than strings."""
 _KNOWN_TAGS = {
     "tag:yaml.org,2002:str",
     "tag:yaml.org,2002:int",

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, TypeAdapter, ValidationError
 
+from trustmap.bulk import building
 from trustmap.diagnostics import Diagnostic, diagnostic
 from trustmap.model import Organization, Service, Team
 from trustmap.names import did_you_mean
@@ -36,6 +37,11 @@ class Declarations:
 
 def parse_documents(documents: Iterable[Located]) -> tuple[Declarations, list[Diagnostic]]:
     """Validate each document against its kind's schema; invalid documents are reported and left out."""
+    with building():
+        return _parse_documents(documents)
+
+
+def _parse_documents(documents: Iterable[Located]) -> tuple[Declarations, list[Diagnostic]]:
     organizations: list[Organization] = []
     teams: list[Team] = []
     services: list[Service] = []

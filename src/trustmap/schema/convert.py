@@ -57,6 +57,26 @@ class _LazySpans(Mapping[str, Span]):
         return len(self._keys)
 
 
+class _EntrySpans(Mapping[str, Span]):
+    """Spans of a ``dependsOn`` entry's fields, found from the entry only when asked."""
+
+    __slots__ = ("_base", "_raw", "_source")
+
+    def __init__(self, source: Located, base: tuple[str | int, ...], raw: Mapping[str, object]):
+        self._source, self._base, self._raw = source, base, raw
+
+    def __getitem__(self, key: str) -> Span:
+        if key not in _DEPENDENCY_KEYS or key not in self._raw:
+            raise KeyError(key)
+        return self._source.span((*self._base, key))
+
+    def __iter__(self) -> Iterator[str]:
+        return (key for key in _DEPENDENCY_KEYS if key in self._raw)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
 def _ports(items: list[PortSpecDoc] | list[int | PortSpecDoc]) -> tuple[PortSpec, ...]:
     return tuple(PortSpec(i) if isinstance(i, int) else PortSpec(i.port, i.protocol) for i in items)
 
@@ -158,8 +178,7 @@ def _interface(doc: InterfaceDoc, source: Located, path: tuple[str | int, ...]) 
 
 
 def _dependency(doc: DependencyDoc, source: Located, path: tuple[str | int, ...]) -> Dependency:
-    raw = source.data["spec"]["dependsOn"][path[-1]]
-    spans = _LazySpans(source, {key: (*path, key) for key in _DEPENDENCY_KEYS if key in raw})
+    spans = _EntrySpans(source, path, source.data["spec"]["dependsOn"][path[-1]])
     return Dependency(
         service=doc.service,
         interface=doc.interface,

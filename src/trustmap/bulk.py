@@ -1,0 +1,35 @@
+"""Pausing CPython's cyclic garbage collector while an organisation is built.
+
+Loading 10,000 services allocates millions of small, long-lived objects (values, tuples, frozen
+dataclasses) that form no reference cycles. The cyclic collector runs after every few hundred
+allocations and keeps rescanning that growing heap while finding nothing to free; during a load
+it cost about a third of the time. Reference counting still frees everything acyclic while the
+collector is paused. Afterwards what was built is moved straight to the oldest generation: it
+is long-lived, and the young generations' collections would otherwise scan it twice more. Any
+cyclic garbage is still found, by the next full collection. A process that has frozen its heap
+(``gc.freeze()``: a command that keeps what it loaded until it exits) gets what is built
+frozen too.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+__all__ = ["building"]
+
+
+@contextmanager
+def building() -> Iterator[None]:
+    """Pause the cyclic collector for the ``with`` block (nesting is fine)."""
+    enabled, frozen = gc.isenabled(), gc.get_freeze_count() > 0
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.freeze()
+            if not frozen:
+                gc.unfreeze()  # freeze + unfreeze = move every object to the oldest generation
+            gc.enable()
