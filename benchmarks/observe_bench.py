@@ -6,6 +6,11 @@ Hubble prints a real capture (compare ``../shared/samples/hubble``): the SYN, SY
 FIN packets each seen at two observation points on two nodes, L7 HTTP/2 request and response
 records with headers for gRPC calls, DNS lookups to kube-dns, Prometheus scrapes, some
 undeclared calls, some policy drops with SYN retransmits, and a few REDIRECTED verdicts.
+Endpoints carry what Cilium 1.15+ prints (``cluster_name``, ``workloads``), and the local
+endpoint ``ID`` only on the node hosting the pod, as real captures do. Lines average ~1.46 KB,
+like the real captures in ``../shared/samples/hubble`` (1.27-1.71 KB by flow type).
+``write_parts`` splits a capture into consecutive files (a rotated exporter file) written on
+every core; ``observe_e2e_bench.py`` uses it.
 
     python benchmarks/observe_bench.py --flows 1000000 --work /tmp/flows
     python benchmarks/observe_bench.py --flows 200000 --engines duckdb python --work /tmp/flows
@@ -20,6 +25,8 @@ import argparse
 import datetime as dt
 import gzip
 import json
+import multiprocessing
+import os
 import random
 import subprocess
 import sys
@@ -39,15 +46,19 @@ Event = tuple[float, dict[str, Any]]
 
 
 class Pod:
-    """One pod of the synthetic cluster and its Hubble endpoint object."""
+    """One pod of the synthetic cluster and its Hubble endpoint objects.
+
+    Hubble prints the local endpoint ``ID`` only on the node that hosts the pod; the other
+    node's observation of the same packet carries the endpoint without it.
+    """
 
     def __init__(self, number: int, namespace: str, app: str, replica: int, node: int) -> None:
         self.ip = f"10.{(number >> 16) & 255}.{(number >> 8) & 255}.{number & 255}"
         self.node = f"worker-{node:02d}"
         self.name = f"{app}-7d9f{number % 997:03d}c5b-{replica:02d}x{number % 89:02d}"
-        self.endpoint = {
-            "ID": 100 + number % 4000,
+        self.remote: dict[str, Any] = {
             "identity": 20000 + number // 2,
+            "cluster_name": "prod-eu-1",
             "namespace": namespace,
             "labels": [
                 f"k8s:app={app}",
@@ -60,6 +71,11 @@ class Pod:
             "pod_name": self.name,
             "workloads": [{"name": app, "kind": "Deployment"}],
         }
+        self.local = {"ID": 100 + number % 4000, **self.remote}
+
+    def endpoint(self, node: str) -> dict[str, Any]:
+        """The endpoint as the Cilium agent on ``node`` prints it."""
+        return self.local if node == self.node else self.remote
 
 
 def cluster(services: int, edges: int, seed: int) -> tuple[list[list[Pod]], dict[int, list[int]]]:
@@ -75,19 +91,21 @@ def cluster(services: int, edges: int, seed: int) -> tuple[list[list[Pod]], dict
         for n, (_, ns, app) in enumerate(names)
     ]
     for pod in pods[-1]:
-        pod.endpoint["labels"][0] = "k8s:k8s-app=kube-dns"
+        pod.remote["labels"][0] = "k8s:k8s-app=kube-dns"
     return pods, deps
 
 
-def _flow(t: float, src: Pod, dst: Pod, sport: int, dport: int, **extra: Any) -> dict[str, Any]:
+def _flow(
+    t: float, src: Pod, dst: Pod, sport: int, dport: int, node: str, **extra: Any
+) -> dict[str, Any]:
     return {
         "time": (EPOCH + dt.timedelta(seconds=t)).strftime("%Y-%m-%dT%H:%M:%S.%f000Z"),
         "verdict": "FORWARDED",
         "ethernet": {"source": "46:e5:ea:1f:95:ff", "destination": "d6:ec:b0:4a:ff:46"},
         "IP": {"source": src.ip, "destination": dst.ip, "ipVersion": "IPv4"},
         "l4": {"TCP": {"source_port": sport, "destination_port": dport}},
-        "source": src.endpoint,
-        "destination": dst.endpoint,
+        "source": src.endpoint(node),
+        "destination": dst.endpoint(node),
         "Type": "L3_L4",
         **extra,
     }
@@ -103,7 +121,7 @@ def _packet(
     at_dst: bool,
 ) -> Event:
     node = dst.node if at_dst else src.node
-    flow = _flow(t, src, dst, *ports)
+    flow = _flow(t, src, dst, *ports, node)
     flow["l4"]["TCP"]["flags"] = dict.fromkeys(flags, True)
     flow.update(
         node_name=node,
@@ -134,10 +152,10 @@ def _l7(
     sport, dport = (ports[1], ports[0]) if response else ports
     http: dict[str, Any] = {
         "method": "POST" if path.startswith("/pkg") else "GET",
-        "url": f"http://{server.endpoint['workloads'][0]['name']}:{ports[1]}{path}",
+        "url": f"http://{server.remote['workloads'][0]['name']}:{ports[1]}{path}",
         "protocol": "HTTP/2",
         "headers": [
-            {"key": ":authority", "value": f"{server.endpoint['workloads'][0]['name']}:{ports[1]}"},
+            {"key": ":authority", "value": f"{server.remote['workloads'][0]['name']}:{ports[1]}"},
             {"key": "content-type", "value": "application/grpc"},
             {"key": "user-agent", "value": "grpc-go/1.62.1"},
             {"key": "x-request-id", "value": f"{int(t * 1e6) % 999983:06d}-4b1e-9c6a-0242ac120002"},
@@ -145,7 +163,7 @@ def _l7(
     }
     if response:
         http["code"] = code
-    flow = _flow(t, src, dst, sport, dport)
+    flow = _flow(t, src, dst, sport, dport, client.node)
     flow.update(
         Type="L7",
         node_name=client.node,
@@ -198,9 +216,8 @@ def dns(rng: random.Random, t: float, client: Pod, resolver: Pod, target: str) -
     out = []
     for response in (False, True):
         src, dst = (resolver, client) if response else (client, resolver)
-        flow = _flow(
-            t + (0.0005 if response else 0), src, dst, *((53, sport) if response else (sport, 53))
-        )
+        ports = (53, sport) if response else (sport, 53)
+        flow = _flow(t + (0.0005 if response else 0), src, dst, *ports, client.node)
         flow["l4"] = {"UDP": flow["l4"]["TCP"]}
         query = {
             "query": f"{target}.svc.cluster.local.",
@@ -217,13 +234,23 @@ def dns(rng: random.Random, t: float, client: Pod, resolver: Pod, target: str) -
     return out
 
 
-def events(flows: int, services: int, edges: int, seed: int) -> Iterator[dict[str, Any]]:
-    """About ``flows`` Hubble flow objects, in the order a capture would print them."""
-    rng = random.Random(seed)
+LINES_PER_SECOND = 29_000
+"""About how many lines the traffic mix below makes per second of capture (2,000 connections/s)."""
+
+
+def events(
+    flows: int, services: int, edges: int, seed: int, part: int = 0
+) -> Iterator[dict[str, Any]]:
+    """About ``flows`` Hubble flow objects, in the order a capture would print them.
+
+    ``part`` numbers consecutive stretches of one capture (rotated files): each has its own
+    random stream and starts where the previous one ends on average.
+    """
+    rng = random.Random(seed * 1_000_003 + part)
     pods, deps = cluster(services, edges, seed)
     prometheus, resolver = pods[-2][0], pods[-1][0]
     callers = [n for n in range(services) if deps[n]]
-    t, written = 0.0, 0
+    t, written = part * flows / LINES_PER_SECOND, 0
     while written < flows:
         t += rng.expovariate(2000.0)
         roll = rng.random()
@@ -247,16 +274,45 @@ def events(flows: int, services: int, edges: int, seed: int) -> Iterator[dict[st
         written += len(batch)
 
 
-def write_capture(path: Path, flows: int, services: int, edges: int, seed: int) -> None:
-    """``hubble observe -o json`` lines (gzip when the name ends in .gz)."""
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "wb") as out:  # type: ignore[operator]
+def write_capture(
+    path: Path, flows: int, services: int, edges: int, seed: int, part: int = 0, gz: bool = False
+) -> None:
+    """``hubble observe -o json`` lines (gzip -6 when ``gz`` or the name ends in .gz)."""
+    with gzip.open(path, "wb", 6) if gz or path.suffix == ".gz" else path.open("wb") as out:
         handle: IO[bytes] = out
-        for count, flow in enumerate(events(flows, services, edges, seed)):
+        for count, flow in enumerate(events(flows, services, edges, seed, part)):
             if count >= flows:
                 break
             line = {"flow": flow, "node_name": flow["node_name"], "time": flow["time"]}
             handle.write(orjson.dumps(line) + b"\n")
+
+
+def _write_part(job: tuple[Path, int, int, int, int, int]) -> Path:
+    path, flows, services, edges, seed, part = job
+    tmp = path.with_name(path.name + ".partial")
+    write_capture(tmp, flows, services, edges, seed, part, gz=path.suffix == ".gz")
+    tmp.rename(path)
+    return path
+
+
+def write_parts(
+    folder: Path, flows: int, services: int, edges: int, seed: int, parts: int, compress: bool
+) -> list[Path]:
+    """A capture of ``flows`` lines split into ``parts`` consecutive files (the way the Hubble
+    exporter rotates its file), written on every core; files already there are kept."""
+    folder.mkdir(parents=True, exist_ok=True)
+    sizes = [flows // parts + (1 if k < flows % parts else 0) for k in range(parts)]
+    suffix = ".jsonl.gz" if compress else ".jsonl"
+    paths = [folder / f"hubble-{k:03d}-of-{parts:03d}{suffix}" for k in range(parts)]
+    jobs = [
+        (path, size, services, edges, seed, k)
+        for k, (path, size) in enumerate(zip(paths, sizes, strict=True))
+        if not path.exists()
+    ]
+    if jobs:
+        with multiprocessing.Pool(min(len(jobs), os.cpu_count() or 1)) as pool:
+            pool.map(_write_part, jobs, chunksize=1)
+    return paths
 
 
 _CHILD = """

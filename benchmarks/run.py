@@ -19,6 +19,7 @@ BENCHMARKS = {
     "compile": ["compile_bench.py"],
     "analyze": ["analyze_bench.py"],
     "observe": ["observe_bench.py"],
+    "observe-e2e": ["observe_e2e_bench.py"],
     "registry": ["registry_bench.py"],
 }
 

@@ -35,6 +35,7 @@ Examples:
   hubble observe -o json --since 1h > flows.json
   trustmap observe ingest flows.json --format hubble
   trustmap observe ingest node-*.json.gz --format hubble --db prod.duckdb
+  trustmap observe ingest day-*.json --format hubble --memory-limit 4GB
   kubectl logs -n foo httpbin-7f9c -c istio-proxy > httpbin.log
   trustmap observe ingest httpbin.log --format istio --reporter foo/httpbin-7f9c
   trustmap observe ingest export.csv --format csv -o json
@@ -77,6 +78,13 @@ def observe() -> None:
 @click.option("--year", type=int, help="Year of timestamps printed without one (hubble-compact).")
 @click.option("--force", is_flag=True, help="Ingest files already ingested by an earlier run.")
 @click.option(
+    "--memory-limit",
+    default="1GB",
+    show_default=True,
+    metavar="SIZE",
+    help="DuckDB memory cap (512MB, 4GB...); beyond it, collapsing spills to DB.tmp/.",
+)
+@click.option(
     "-o", "--output", type=click.Choice(("text", "json")), default="text", show_default=True
 )
 def ingest(
@@ -87,6 +95,7 @@ def ingest(
     window: float,
     year: int | None,
     force: bool,
+    memory_limit: str,
     output: str,
 ) -> None:
     """Read flow records (Hubble, Envoy, Istio, Linkerd, CSV) into the flow database."""
@@ -97,6 +106,7 @@ def ingest(
             report = run_ingest(
                 files, fmt, db_path, reporter=reporter, progress=progress,
                 window=dt.timedelta(seconds=window), year=year, force=force,
+                memory_limit=memory_limit,
             )  # fmt: skip
     except UsageError as err:
         fail(str(err))

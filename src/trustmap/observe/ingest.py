@@ -10,6 +10,7 @@ into ``flows`` in one transaction at the end, so a batch is either fully there o
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,13 +28,23 @@ from trustmap.observe.formats.base import (
     open_flow_file,
 )
 from trustmap.observe.formats.csv import HeaderError
-from trustmap.observe.store import FileRow, FlowStore, StageRejected, StoreError
+from trustmap.observe.store import FileRow, FlowStore, OutOfMemory, StageRejected, StoreError
 
-__all__ = ["DEFAULT_DB", "DEFAULT_WINDOW", "FileReport", "IngestReport", "Progress", "ingest"]
+__all__ = [
+    "DEFAULT_DB",
+    "DEFAULT_MEMORY",
+    "DEFAULT_WINDOW",
+    "FileReport",
+    "IngestReport",
+    "Progress",
+    "ingest",
+]
 
 DEFAULT_DB: Final = Path(".trustmap/flows.duckdb")
 DEFAULT_WINDOW: Final = dt.timedelta(seconds=5)
 """Observations of one flow key in the same bucket of this length are one row."""
+DEFAULT_MEMORY: Final = "1GB"
+"""DuckDB's memory cap while ingesting (10 million Hubble flows stay under 1.1 GiB of RSS)."""
 
 Progress = Callable[[int, int], None]
 """Called with (bytes read so far, bytes to read) over all files of the run."""
@@ -129,6 +140,24 @@ class IngestReport:
 
 
 @dataclass(frozen=True, slots=True)
+class _Job:
+    """A file to read: its number in the run, path and size."""
+
+    file_no: int
+    path: str
+    size: int
+
+
+@dataclass(slots=True)
+class _Staged:
+    """What the Hubble SQL statements staged: how many did, and how many flows had a side
+    without an address (their peers are told apart by identity when the batch is written)."""
+
+    statements: int = 0
+    anonymous: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class _Options:
     fmt: str
     reporter: str | None
@@ -169,6 +198,7 @@ def ingest(
     year: int | None = None,
     engine: Engine = "auto",
     force: bool = False,
+    memory_limit: str | None = DEFAULT_MEMORY,
 ) -> IngestReport:
     """Read flow files of format ``fmt`` into the DuckDB database ``db_path`` as one batch.
 
@@ -182,22 +212,32 @@ def ingest(
         year: year for timestamps printed without one (Hubble compact); default this year.
         engine: ``auto`` (DuckDB for Hubble JSON, Python otherwise), ``duckdb`` or ``python``.
         force: ingest files that an earlier batch already holds (same path, size and mtime).
+        memory_limit: DuckDB's memory cap (``1GB``, ``512MB``...); collapsing spills to a
+            ``<db>.tmp`` folder beyond it. ``None``: DuckDB's default, 80 % of the machine.
 
     Returns:
         Counts and TM5xx diagnostics; unreadable files are reported, not raised.
 
     Raises:
-        UsageError: for an unknown format or engine, or a malformed ``reporter``.
-        InputError: when the database cannot be opened.
+        UsageError: for an unknown format or engine, a malformed ``reporter`` or memory limit,
+            or when DuckDB runs out of the memory it was allowed.
+        InputError: when the database cannot be opened or written.
     """
     options = _options(fmt, reporter, year, engine, force, window)
     files = [str(p) for p in paths]
     try:
-        store = FlowStore(Path(db_path))
+        store = FlowStore(Path(db_path), memory_limit=memory_limit)
     except StoreError as err:
+        if memory_limit and "memory limit" in str(err):
+            raise UsageError(str(err)) from err
         raise InputError(str(err)) from err
     with store:
-        return _run(store, files, options, str(db_path), window, progress)
+        try:
+            return _run(store, files, options, str(db_path), window, progress)
+        except OutOfMemory as err:
+            raise UsageError(str(err)) from err
+        except StoreError as err:
+            raise InputError(str(err)) from err
 
 
 def _options(
@@ -230,31 +270,65 @@ def _run(
     window: dt.timedelta,
     progress: Progress | None,
 ) -> IngestReport:
-    sizes = [_stat(Path(f))[0] or 0 for f in files]
-    meter = _Bytes(sum(sizes), progress)
-    reports: list[FileReport] = []
-    rows: list[FileRow] = []
+    stats = [_stat(Path(f)) for f in files]
+    meter = _Bytes(sum(size or 0 for size, _ in stats), progress)
     diagnostics: list[Diagnostic] = []
-    for file_no, (path, size) in enumerate(zip(files, sizes, strict=True), start=1):
-        report, row = _one_file(store, path, file_no, options, meter, diagnostics)
-        meter.finish(size)
-        reports.append(report)
-        if row is not None:
-            rows.append(row)
-    lost = sum(r.lost_events for r in reports)
-    if not rows:
-        return _report(db_path, options.fmt, None, reports, 0, 0, None, None, diagnostics)
+    reports: dict[int, FileReport] = {}
+    pending: list[_Job] = []
+    for file_no, (path, (size, mtime)) in enumerate(zip(files, stats, strict=True), start=1):
+        early = _precheck(store, path, size, mtime, options, diagnostics)
+        if early is None:
+            pending.append(_Job(file_no, path, size or 0))
+        else:
+            reports[file_no] = early
+    collapsed = _read(store, pending, options, meter, reports, diagnostics)
+    ordered = [reports[n] for n in range(1, len(files) + 1)]
+    if not pending:
+        return _report(db_path, options.fmt, None, ordered, 0, 0, None, None, diagnostics)
+    rows = [
+        FileRow(job.path, *stats[job.file_no - 1], reports[job.file_no].records_read,
+                reports[job.file_no].malformed, reports[job.file_no].skipped)
+        for job in pending
+    ]  # fmt: skip
     totals = store.commit_batch(
         source_format=options.fmt,
         reporter=options.reporter,
         files=rows,
         window=window,
-        lost_events=lost,
+        lost_events=sum(r.lost_events for r in ordered),
+        collapsed=collapsed,
     )
     return _report(
-        db_path, options.fmt, totals.batch_id, reports, totals.stored,
+        db_path, options.fmt, totals.batch_id, ordered, totals.stored,
         totals.staged - totals.stored, totals.first_time, totals.last_time, diagnostics,
     )  # fmt: skip
+
+
+def _read(
+    store: FlowStore,
+    pending: Sequence[_Job],
+    options: _Options,
+    meter: _Bytes,
+    reports: dict[int, FileReport],
+    diagnostics: list[Diagnostic],
+) -> bool:
+    """Stage every pending file into ``reports``: Hubble files through DuckDB first, the rest
+    (and what DuckDB could not read) through the Python parsers. Returns whether the staged
+    flows are collapsed already (one DuckDB statement staged them all)."""
+    fast = options.fmt == "hubble" and options.engine != "python"
+    staged = _Staged()
+    if fast:
+        reports.update(_hubble_fast(store, pending, meter, options.window, staged))
+    for job in pending:
+        if job.file_no not in reports:
+            meter.total += job.size if fast else 0  # read again, by the Python parser
+            reports[job.file_no] = _python(
+                store, job.path, job.file_no, options, meter, diagnostics
+            )
+            meter.finish(job.size)
+        _file_findings(reports[job.file_no], options.fmt, diagnostics)
+    by_duckdb = all(reports[job.file_no].engine == "duckdb" for job in pending)
+    return by_duckdb and staged.statements == 1 and not staged.anonymous
 
 
 def _report(
@@ -294,18 +368,18 @@ def _stat(path: Path) -> tuple[int | None, dt.datetime | None]:
     return info.st_size, mtime
 
 
-def _one_file(
+def _precheck(
     store: FlowStore,
     path: str,
-    file_no: int,
+    size: int | None,
+    mtime: dt.datetime | None,
     options: _Options,
-    meter: _Bytes,
     diagnostics: list[Diagnostic],
-) -> tuple[FileReport, FileRow | None]:
-    size, mtime = _stat(Path(path))
+) -> FileReport | None:
+    """The report of a file that will not be read (missing, or ingested before), else None."""
     if size is None or not Path(path).is_file():
         diagnostics.append(_unreadable(path, "no such file" if size is None else "not a file"))
-        return FileReport(path, 0, 0, 0, 0, 0, "none", False), None
+        return FileReport(path, 0, 0, 0, 0, 0, "none", False)
     earlier = store.ingested_before(path, size, mtime)
     if earlier is not None and not options.force:
         diagnostics.append(
@@ -314,36 +388,98 @@ def _one_file(
                 "pass --force to ingest it again (its flows would be counted twice)",
             )
         )  # fmt: skip
-        return FileReport(path, 0, 0, 0, 0, 0, "none", True), None
-    report = None
-    if options.fmt == "hubble" and options.engine != "python":
-        report = _hubble_fast(store, path, file_no, size, meter, options.window)
-    if report is None:
-        report = _python(store, path, file_no, options, meter, diagnostics)
-    _file_findings(report, options.fmt, diagnostics)
-    row = FileRow(path, size, mtime, report.records_read, report.malformed, report.skipped)
-    return report, row
+        return FileReport(path, 0, 0, 0, 0, 0, "none", True)
+    return None
 
 
 def _hubble_fast(
-    store: FlowStore, path: str, file_no: int, size: int, meter: _Bytes, window: dt.timedelta
-) -> FileReport | None:
+    store: FlowStore, jobs: Sequence[_Job], meter: _Bytes, window: dt.timedelta, staged: _Staged
+) -> dict[int, FileReport]:
+    """Reports of the Hubble files DuckDB read cleanly; the others are left to Python."""
+    done: dict[int, FileReport] = {}
+    rounds = itertools.count(1)
+    for compression, group in _rounds(jobs):
+        done.update(_fast_round(store, group, compression, meter, window, (rounds, staged)))
+    return done
+
+
+def _rounds(jobs: Sequence[_Job]) -> list[tuple[str, list[_Job]]]:
+    """Files that can share one statement: same compression, each path at most once."""
+    rounds: dict[tuple[str, int], list[_Job]] = {}
+    seen: dict[tuple[str, str], int] = {}
+    for job in jobs:
+        try:
+            compression = "gzip" if is_gzip(Path(job.path)) else "none"
+        except OSError:
+            continue  # the Python reader reports it
+        occurrence = seen.get((compression, job.path), 0)
+        seen[(compression, job.path)] = occurrence + 1
+        rounds.setdefault((compression, occurrence), []).append(job)
+    return [(compression, group) for (compression, _), group in rounds.items()]
+
+
+def _fast_round(
+    store: FlowStore,
+    group: list[_Job],
+    compression: str,
+    meter: _Bytes,
+    window: dt.timedelta,
+    state: tuple[Iterator[int], _Staged],
+) -> dict[int, FileReport]:
+    """Stage ``group`` in one statement; files DuckDB rejects, or holding lines it cannot vouch
+    for, are left out (the others are read again without them)."""
+    size = sum(job.size for job in group)
+    params: dict[str, object] = {
+        "paths": [job.path for job in group],
+        "files": [job.file_no for job in group],
+        "round": -next(state[0]),
+        "columns": hubble_sql.COLUMNS,
+        "window": _us(window),
+    }
     try:
-        compression = "gzip" if is_gzip(Path(path)) else "none"
-        store.stage_sql(
-            hubble_sql.stage_sql(file_no, compression),
-            {"path": path, "columns": hubble_sql.COLUMNS, "window": _us(window)},
-            meter.fraction(size),
-        )
-    except (StageRejected, OSError):
-        return None
-    flows, skipped, bad, lost, lost_lines = store.query(hubble_sql.COUNTS_SQL, [file_no])[0]
-    if bad:
-        store.unstage(file_no)
-        return None
-    store.query(hubble_sql.PRUNE_SQL, [file_no])
-    read = flows + skipped + lost_lines
-    return FileReport(path, read, flows, 0, skipped + lost_lines, int(lost), "duckdb", True)
+        store.stage_sql(hubble_sql.stage_sql(compression), params, meter.fraction(size))
+    except StageRejected:
+        store.unstage(hubble_sql.UNSTAGE_SQL, {k: params[k] for k in ("round", "files")})
+        if len(group) == 1:
+            return {}
+        meter.total += size  # each file is read again on its own to find the one DuckDB rejects
+        done: dict[int, FileReport] = {}
+        for job in group:
+            done.update(_fast_round(store, [job], compression, meter, window, state))
+        return done
+    meter.finish(size)
+    reports, anonymous = _fast_reports(store, group)
+    if len(reports) == len(group):
+        store.query(hubble_sql.PRUNE_SQL)
+        state[1].statements += 1
+        state[1].anonymous += anonymous
+        return reports
+    store.unstage(hubble_sql.UNSTAGE_SQL, {k: params[k] for k in ("round", "files")})
+    clean = [job for job in group if job.file_no in reports]
+    if not clean:
+        return {}
+    meter.total += sum(job.size for job in clean)
+    return _fast_round(store, clean, compression, meter, window, state)
+
+
+def _fast_reports(store: FlowStore, group: list[_Job]) -> tuple[dict[int, FileReport], int]:
+    """Reports of the files of ``group`` without a line DuckDB could not vouch for, and how
+    many flows of the group had a side without an address."""
+    counts = {
+        row[0]: row[1:]
+        for row in store.query(hubble_sql.COUNTS_SQL, {"files": [j.file_no for j in group]})
+    }
+    done: dict[int, FileReport] = {}
+    anonymous = 0
+    for job in group:
+        flows, skipped, bad, lost, lost_lines, nameless = counts.get(job.file_no, (0,) * 6)
+        anonymous += int(nameless)
+        if not bad:
+            read = flows + skipped + lost_lines
+            done[job.file_no] = FileReport(
+                job.path, read, flows, 0, skipped + lost_lines, int(lost), "duckdb", True
+            )
+    return done, anonymous
 
 
 def _python(

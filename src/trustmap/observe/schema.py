@@ -1,7 +1,11 @@
-"""The flow tables' columns and the collapse (dedup) query, as plain data and SQL text.
+"""The flow tables' columns and the staging shape, as plain data.
 
-Shared by :mod:`trustmap.observe.store` (which runs it) and the Hubble SQL path (which collapses
-each file as DuckDB reads it). ``docs/observe.md`` documents every column.
+``flows`` is the public table (``docs/observe.md`` documents every column). Before a batch is
+written, records are *staged* in a narrow temporary table: the flow key and counters per row,
+and each peer as a 64-bit hash of its description (:data:`ENDPOINT_COLUMNS`), whose description
+is staged once as an ``endpoint`` row. A capture names the same few thousand pods millions of
+times; hashing them keeps the staged rows small, so tens of millions of records collapse in
+memory, and the descriptions are derived (Cilium labels split) once per distinct peer.
 """
 
 from __future__ import annotations
@@ -9,18 +13,18 @@ from __future__ import annotations
 from typing import Final
 
 __all__ = [
+    "ENDPOINT_COLUMNS",
     "FLOW_COLUMNS",
     "KEY",
-    "LIST_COLUMNS",
     "LIST_SEP",
-    "RECORD_COLUMNS",
+    "PEER_COLUMNS",
     "STAGE_COLUMNS",
-    "collapse_sql",
+    "endpoint_hash",
+    "endpoint_rank",
 ]
 
 LIST_SEP: Final = "\x1f"
-"""Staged list columns are strings joined by this (unit separator): grouping and ``max()`` on
-strings is several times cheaper in DuckDB than on lists."""
+"""Staged list values (labels, DNS names) are strings joined by this (unit separator)."""
 
 _PEER: Final = (
     ("cluster", "VARCHAR"),
@@ -34,7 +38,15 @@ _PEER: Final = (
     ("port", "INTEGER"),
     ("entity", "VARCHAR"),
 )
-_AFTER_PEERS: Final = (
+PEER_COLUMNS: Final = tuple(name for name, _ in _PEER)
+"""Per-side columns of ``flows`` (``src_<name>``, ``dst_<name>``)."""
+
+FLOW_COLUMNS: Final = (
+    ("batch_id", "INTEGER"),
+    ("time", "TIMESTAMP"),
+    ("last_time", "TIMESTAMP"),
+    *((f"src_{name}", kind) for name, kind in _PEER),
+    *((f"dst_{name}", kind) for name, kind in _PEER),
     ("dst_names", "VARCHAR[]"),
     ("dst_service_namespace", "VARCHAR"),
     ("dst_service_name", "VARCHAR"),
@@ -49,38 +61,6 @@ _AFTER_PEERS: Final = (
     ("l7_status", "INTEGER"),
     ("mtls", "BOOLEAN"),
     ("reporter", "VARCHAR"),
-)
-RECORD_COLUMNS: Final = (
-    ("time", "TIMESTAMP"),
-    *((f"src_{name}", kind) for name, kind in _PEER),
-    *((f"dst_{name}", kind) for name, kind in _PEER),
-    *_AFTER_PEERS,
-    ("count", "BIGINT"),
-)
-"""One record, in :class:`~trustmap.observe.record.FlowRecord` order."""
-
-LIST_COLUMNS: Final = ("src_labels", "dst_labels", "dst_names")
-
-STAGE_COLUMNS: Final = (
-    *((name, "VARCHAR" if name in LIST_COLUMNS else kind) for name, kind in RECORD_COLUMNS),
-    ("last_time", "TIMESTAMP"),
-    ("records", "BIGINT"),
-    ("file_no", "INTEGER"),
-    ("kind", "VARCHAR"),
-    ("src_labels_raw", "VARCHAR"),
-    ("dst_labels_raw", "VARCHAR"),
-)
-"""Staged rows: a (possibly already collapsed) record with list columns joined by
-:data:`LIST_SEP`; the last observation; how many input records it stands for; the file; the
-kind (``flow``, or transiently ``skip`` / ``lost`` / ``bad`` on the Hubble SQL path); and the
-peers' raw Cilium labels, which the Hubble SQL path leaves for the store to split once per
-distinct list."""
-
-FLOW_COLUMNS: Final = (
-    ("batch_id", "INTEGER"),
-    ("time", "TIMESTAMP"),
-    ("last_time", "TIMESTAMP"),
-    *RECORD_COLUMNS[1:-1],
     ("source_format", "VARCHAR"),
     ("count", "BIGINT"),
 )
@@ -102,33 +82,81 @@ KEY: Final = (
 )
 """What makes two observations the same flow (plus the peer's identity when it has no IP)."""
 
-_SUMMED: Final = ("count", "records")
+ENDPOINT_COLUMNS: Final = (
+    ("cluster", "VARCHAR"),
+    ("namespace", "VARCHAR"),
+    ("pod", "VARCHAR"),
+    ("workload", "VARCHAR"),
+    ("workload_kind", "VARCHAR"),
+    ("service_account", "VARCHAR"),
+    ("labels", "VARCHAR"),
+    ("labels_raw", "VARCHAR"),
+    ("entity", "VARCHAR"),
+    ("names", "VARCHAR"),
+    ("service_namespace", "VARCHAR"),
+    ("service_name", "VARCHAR"),
+    ("service_port", "INTEGER"),
+)
+"""What is known of one peer, as staged: ``labels`` and ``names`` joined by :data:`LIST_SEP`
+(Python parsers); ``labels_raw`` is a Cilium label list as JSON text (the Hubble SQL path),
+split once per distinct list when the batch is written. The ``names`` and ``service_*`` of the
+server side become ``dst_names`` and ``dst_service_*``."""
+
+STAGE_COLUMNS: Final = (
+    ("part", "VARCHAR"),
+    ("kind", "VARCHAR"),
+    ("file_no", "INTEGER"),
+    ("time", "TIMESTAMP"),
+    ("last_time", "TIMESTAMP"),
+    ("src_ip", "VARCHAR"),
+    ("src_port", "INTEGER"),
+    ("dst_ip", "VARCHAR"),
+    ("dst_port", "INTEGER"),
+    ("protocol", "VARCHAR"),
+    ("verdict", "VARCHAR"),
+    ("drop_reason", "VARCHAR"),
+    ("direction", "VARCHAR"),
+    ("l7_protocol", "VARCHAR"),
+    ("l7_method", "VARCHAR"),
+    ("l7_path", "VARCHAR"),
+    ("l7_status", "INTEGER"),
+    ("mtls", "BOOLEAN"),
+    ("reporter", "VARCHAR"),
+    ("count", "BIGINT"),
+    ("records", "BIGINT"),
+    ("anonymous", "BIGINT"),
+    ("src_pick", "HUGEINT"),
+    ("dst_pick", "HUGEINT"),
+    ("ep", "UBIGINT"),
+    *((f"ep_{name}", kind) for name, kind in ENDPOINT_COLUMNS),
+)
+"""Staged rows, by ``part``:
+
+* ``flow``: a (possibly already collapsed) record, oriented client → server, with its peers as
+  :func:`endpoint_rank` values (``src_pick``, ``dst_pick``: the most complete description
+  seen, and its hash); ``records`` input records it stands for, ``count`` observations.
+* ``endpoint``: ``ep`` and the ``ep_*`` description it hashes (:func:`endpoint_hash`).
+* ``count``: how many lines of one file (``file_no``) were of each ``kind`` (``flow``,
+  ``skip``, ``lost``, ``bad``) on the Hubble SQL path, which reads many files at once, and how
+  many flows had no address on a side (``anonymous``).
+"""
 
 
-def collapse_sql(source: str, *, by_kind: bool = False) -> str:
-    """``SELECT`` collapsing staged-shape rows of ``source`` into one row per flow key, peer
-    identity (when the peer has no IP) and window bucket ``epoch_us(time) // $window``.
+_RANK_BASE: Final = "CAST(18446744073709551616 AS HUGEINT)"
+"""2**64: a rank is ``known fields * 2**64 + hash``."""
 
-    Buckets make this a hash aggregation (no sort), fast on tens of millions of rows; two
-    observations of one flow that straddle a bucket boundary stay two rows. ``by_kind`` also
-    groups by ``kind`` (the Hubble SQL path, before bad lines are ruled out).
-    """
-    who = [
-        f"CASE WHEN {side}_ip IS NULL THEN concat_ws('/', {side}_cluster, {side}_namespace, "
-        f"{side}_pod, {side}_workload, {side}_service_account) END"
-        for side in ("src", "dst")
-    ]
-    group = [*(f'"{k}"' for k in KEY), *who, "epoch_us(time) // $window"]
-    if by_kind:
-        group.append("kind")
-    select = []
-    for name, _ in STAGE_COLUMNS:
-        if name in KEY or (by_kind and name == "kind"):
-            select.append(f'"{name}"')
-        elif name in _SUMMED:
-            select.append(f'sum("{name}") AS "{name}"')
-        elif name == "time":
-            select.append('min("time") AS "time"')
-        else:
-            select.append(f'max("{name}") AS "{name}"')
-    return f"SELECT {', '.join(select)} FROM {source} GROUP BY {', '.join(group)}"
+_KNOWN: Final = tuple(name for name, _ in ENDPOINT_COLUMNS if name != "service_port")
+
+
+def endpoint_rank(prefix: str, hashed: str) -> str:
+    """SQL ranking a peer description (columns ``<prefix><name>``) whose hash is ``hashed``:
+    descriptions with more known fields rank higher, then by hash; ``max()`` of ranks picks the
+    most complete description seen, the same one whatever the order of the records."""
+    known = " + ".join(f"CAST({prefix}{name} IS NOT NULL AS INTEGER)" for name in _KNOWN)
+    return f"CAST({known} AS HUGEINT) * {_RANK_BASE} + {hashed}"
+
+
+def endpoint_hash(prefix: str) -> str:
+    """SQL hashing a peer description held in columns ``<prefix><name>`` of
+    :data:`ENDPOINT_COLUMNS` (DuckDB's 64-bit ``hash``, the same on every path)."""
+    return f"hash({', '.join(f'{prefix}{name}' for name, _ in ENDPOINT_COLUMNS)})"

@@ -1,10 +1,12 @@
 """The flow database: one DuckDB file holding every ingested flow and every ingest batch.
 
 Records are first staged in a temporary table (in Arrow batches from the Python parsers, or
-straight from DuckDB's JSON reader for Hubble), then collapsed into ``flows``: observations with
-the same 5-tuple, direction, verdict and L7 request in the same dedup window bucket become one
-row whose ``count`` says how many they were (see :func:`trustmap.observe.schema.collapse_sql`). Each ingest run is one row of
-``batches`` so drift can compare windows. The schema is documented in ``docs/observe.md``.
+straight from DuckDB's JSON reader for Hubble) in a narrow shape where each peer is a hash of its
+description (:mod:`trustmap.observe.schema`), then collapsed into ``flows`` in one transaction
+(:mod:`trustmap.observe.collapse`): observations with the same 5-tuple, direction, verdict and L7
+request in the same dedup window bucket become one row whose ``count`` says how many they were.
+Each ingest run is one row of ``batches`` so drift can compare windows. The schema is documented
+in ``docs/observe.md``.
 """
 
 from __future__ import annotations
@@ -20,15 +22,20 @@ from typing import Any, Final
 import duckdb
 import pyarrow as pa
 
-from trustmap.observe.formats.hubble_sql import labelset_select
-from trustmap.observe.record import FlowRecord
+from trustmap.observe.collapse import (
+    COLLAPSED_FLOWS_SQL,
+    ENDPOINTS_SQL,
+    ENDPOINTS_UNIQUE_SQL,
+    FLOWS_SQL,
+)
+from trustmap.observe.record import FlowRecord, Peer
 from trustmap.observe.schema import (
+    ENDPOINT_COLUMNS,
     FLOW_COLUMNS,
-    LIST_COLUMNS,
     LIST_SEP,
-    RECORD_COLUMNS,
     STAGE_COLUMNS,
-    collapse_sql,
+    endpoint_hash,
+    endpoint_rank,
 )
 
 __all__ = [
@@ -37,6 +44,7 @@ __all__ = [
     "BatchTotals",
     "FileRow",
     "FlowStore",
+    "OutOfMemory",
     "StageRejected",
     "StoreError",
 ]
@@ -47,12 +55,32 @@ BATCH_ROWS: Final = 50_000
 
 _ARROW: Final[dict[str, pa.DataType]] = {
     "VARCHAR": pa.string(),
-    "VARCHAR[]": pa.list_(pa.string()),
     "INTEGER": pa.int32(),
     "BIGINT": pa.int64(),
     "BOOLEAN": pa.bool_(),
     "TIMESTAMP": pa.timestamp("us"),
 }
+_RECORD: Final = (
+    ("time", "TIMESTAMP"),
+    ("src_ip", "VARCHAR"),
+    ("src_port", "INTEGER"),
+    ("dst_ip", "VARCHAR"),
+    ("dst_port", "INTEGER"),
+    ("protocol", "VARCHAR"),
+    ("verdict", "VARCHAR"),
+    ("drop_reason", "VARCHAR"),
+    ("direction", "VARCHAR"),
+    ("l7_protocol", "VARCHAR"),
+    ("l7_method", "VARCHAR"),
+    ("l7_path", "VARCHAR"),
+    ("l7_status", "INTEGER"),
+    ("mtls", "BOOLEAN"),
+    ("reporter", "VARCHAR"),
+    ("count", "BIGINT"),
+    *((f"src_{name}", kind) for name, kind in ENDPOINT_COLUMNS),
+    *((f"dst_{name}", kind) for name, kind in ENDPOINT_COLUMNS),
+)
+"""An Arrow batch of parsed records: the flow, then both peers' descriptions."""
 
 _SCHEMA_SQL: Final = f"""
 CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
@@ -73,6 +101,10 @@ CREATE TABLE IF NOT EXISTS flows ({", ".join(f'"{n}" {t}' for n, t in FLOW_COLUM
 
 class StoreError(Exception):
     """The database file cannot be opened or is not a trustmap flow database."""
+
+
+class OutOfMemory(StoreError):
+    """DuckDB ran out of the memory it was allowed (``memory_limit``)."""
 
 
 class StageRejected(Exception):
@@ -119,20 +151,27 @@ class FlowStore:
     def __init__(self, path: Path, *, memory_limit: str | None = None) -> None:
         """Open (creating it and its folder if needed) the database at ``path``.
 
+        ``memory_limit`` (DuckDB syntax, e.g. ``1GB``) caps DuckDB's buffer memory; beyond it
+        collapsing spills to ``<db>.tmp``. Default: DuckDB's (80 % of the machine's memory).
+
         Raises:
-            StoreError: when the file cannot be opened as a DuckDB database.
+            StoreError: when the file cannot be opened as a DuckDB database, or
+                ``memory_limit`` is not a size.
         """
+        config: dict[str, str | bool | int | float | list[str]] = {}
+        if memory_limit:
+            config["memory_limit"] = memory_limit
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self.con = duckdb.connect(str(path))
+            self.con = duckdb.connect(str(path), config=config)
+        except (duckdb.ParserException, duckdb.InvalidInputException) as err:
+            raise StoreError(f"memory limit '{memory_limit}' is not a size such as 1GB") from err
         except (OSError, duckdb.Error) as err:
             raise StoreError(f"{path}: cannot open the flow database: {err}") from err
         self.con.execute(
             "SET enable_progress_bar = true; SET enable_progress_bar_print = false; "
             "SET preserve_insertion_order = false"
         )
-        if memory_limit:
-            self.con.execute(f"SET memory_limit = '{memory_limit}'")
         self._create_schema(path)
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE _stage ({_columns_sql(STAGE_COLUMNS)})")
 
@@ -163,8 +202,9 @@ class FlowStore:
         """Stage ``records`` in Arrow batches of :data:`BATCH_ROWS`; returns how many."""
         total = 0
         for chunk in _chunks(iter(records), BATCH_ROWS):
-            arrow_batch = _arrow_table(chunk, file_no)  # noqa: F841 - read by DuckDB below
-            self.con.execute("INSERT INTO _stage SELECT * FROM arrow_batch")
+            arrow_batch = _arrow_table(chunk)  # noqa: F841 - read by DuckDB below
+            self.con.execute(_STAGE_RECORDS_SQL, [file_no])
+            self.con.execute(_STAGE_PEERS_SQL)
             total += len(chunk)
         return total
 
@@ -174,10 +214,17 @@ class FlowStore:
         """Run an ``INSERT INTO _stage`` statement, reporting its progress (0-1) meanwhile.
 
         Raises:
-            StageRejected: when the statement fails; nothing of it is staged then.
+            StageRejected: when DuckDB cannot read a file (a malformed line, a value of the
+                wrong type, an I/O error); nothing of the statement is staged then.
+            OutOfMemory: when DuckDB runs out of memory.
         """
         try:
             self._run_with_progress(sql, params, progress)
+        except duckdb.OutOfMemoryException as err:
+            raise OutOfMemory(
+                f"out of memory while reading flows ({str(err).splitlines()[0]}); "
+                "raise --memory-limit or ingest fewer files per run"
+            ) from err
         except duckdb.Error as err:
             raise StageRejected(str(err).splitlines()[0]) from err
 
@@ -209,9 +256,9 @@ class FlowStore:
         """Rows of a read-only query (for checks and tests)."""
         return self.con.execute(sql, params).fetchall()
 
-    def unstage(self, file_no: int) -> None:
-        """Forget what was staged for one file (before falling back to another parser)."""
-        self.con.execute("DELETE FROM _stage WHERE file_no = ?", [file_no])
+    def unstage(self, sql: str, params: dict[str, object]) -> None:
+        """Forget what one statement staged (before the files are read another way)."""
+        self.con.execute(sql, params)
 
     # batches -----------------------------------------------------------------------------
 
@@ -231,16 +278,23 @@ class FlowStore:
         files: Sequence[FileRow],
         window: dt.timedelta,
         lost_events: int,
+        collapsed: bool = False,
     ) -> BatchTotals:
-        """Collapse the staged records into ``flows`` as a new batch and record it."""
+        """Collapse the staged records into ``flows`` as a new batch and record it.
+
+        ``collapsed``: the staged flows are collapsed already (one Hubble SQL statement staged
+        every file of the run), they are written as they are.
+        """
         self.con.execute("BEGIN TRANSACTION")
         try:
-            totals = self._write_batch(source_format, reporter, files, window, lost_events)
+            totals = self._write_batch(
+                source_format, reporter, files, window, lost_events, collapsed
+            )
             self.con.execute("COMMIT")
         except BaseException:
             self.con.execute("ROLLBACK")
             raise
-        self.con.execute("DELETE FROM _stage")
+        self.con.execute("DELETE FROM _stage; DROP TABLE IF EXISTS _endpoints")
         return totals
 
     def _write_batch(
@@ -250,14 +304,23 @@ class FlowStore:
         files: Sequence[FileRow],
         window: dt.timedelta,
         lost_events: int,
+        collapsed: bool,
     ) -> BatchTotals:
         row = self.con.execute("SELECT coalesce(max(batch_id), 0) + 1 FROM batches").fetchone()
         batch_id = int(row[0]) if row else 1
         before = self._flow_count()
-        staged = self.con.execute("SELECT coalesce(sum(records), 0) FROM _stage").fetchone()
-        self.con.execute(
-            _flows_sql(), {"batch": batch_id, "fmt": source_format, "window": _us(window)}
-        )
+        staged = self.con.execute(
+            "SELECT coalesce(sum(records), 0) FROM _stage WHERE part = 'flow'"
+        ).fetchone()
+        self.con.execute(ENDPOINTS_SQL)
+        unique = self.con.execute(ENDPOINTS_UNIQUE_SQL).fetchone()
+        if not (unique and unique[0]):
+            raise StoreError("two different peers hashed alike; ingest the files in two runs")
+        params: dict[str, object] = {"batch": batch_id, "fmt": source_format}
+        if collapsed:
+            self.con.execute(COLLAPSED_FLOWS_SQL, params)
+        else:
+            self.con.execute(FLOWS_SQL, {**params, "window": _us(window)})
         stored = self._flow_count() - before
         first, last = self.con.execute(
             "SELECT min(time), max(last_time) FROM flows WHERE batch_id = ?", [batch_id]
@@ -292,44 +355,6 @@ def _columns_sql(columns: Iterable[tuple[str, str]]) -> str:
     return ", ".join(f'"{name}" {kind}' for name, kind in columns)
 
 
-_DERIVED: Final = ("cluster", "namespace", "service_account", "labels", "entity")
-"""Peer columns that may instead come from raw Cilium labels (``*_labels_raw``)."""
-
-
-def _flows_sql() -> str:
-    """Collapse the stage into one batch of ``flows`` (parameters ``$batch``, ``$fmt``,
-    ``$window``), splitting raw Cilium label lists once per distinct list."""
-    output = [
-        "$batch", "g.time", "g.last_time",
-        *(_final(name) for name, _ in RECORD_COLUMNS[1:-1]),
-        "$fmt", "g.count",
-    ]  # fmt: skip
-    return f"""
-    INSERT INTO flows
-    WITH grouped AS ({collapse_sql("_stage")}),
-    labelsets AS (
-        SELECT raw, {labelset_select(f"string_split(raw, '{LIST_SEP}')")} FROM (
-            SELECT src_labels_raw AS raw FROM grouped WHERE src_labels_raw IS NOT NULL
-            UNION SELECT dst_labels_raw FROM grouped WHERE dst_labels_raw IS NOT NULL)
-    )
-    SELECT {", ".join(output)}
-    FROM grouped AS g
-    LEFT JOIN labelsets AS ls ON g.src_labels_raw = ls.raw
-    LEFT JOIN labelsets AS ld ON g.dst_labels_raw = ld.raw
-    """
-
-
-def _final(name: str) -> str:
-    value = f'g."{name}"'
-    if name in LIST_COLUMNS:
-        value = f"string_split(nullif({value}, ''), '{LIST_SEP}')"
-    side, _, column = name.partition("_")
-    if side in ("src", "dst") and column in _DERIVED:
-        alias = "ls" if side == "src" else "ld"
-        return f'coalesce({value}, {alias}."{column}")'
-    return value
-
-
 def _us(window: dt.timedelta) -> int:
     return window // dt.timedelta(microseconds=1)
 
@@ -343,31 +368,60 @@ def _chunks(records: Iterator[FlowRecord], size: int) -> Iterator[list[FlowRecor
         yield chunk
 
 
-def _arrow_table(records: list[FlowRecord], file_no: int) -> pa.Table:
-    columns: list[list[object]] = [[] for _ in STAGE_COLUMNS]
+_FLOW_NAMES: Final = ", ".join(name for name, _ in _RECORD[:16])
+_STAGE_RECORDS_SQL: Final = f"""
+INSERT INTO _stage BY NAME
+SELECT 'flow' AS part, 'flow' AS kind, ? AS file_no, {_FLOW_NAMES}, time AS last_time,
+    1 AS records, {endpoint_rank("src_", endpoint_hash("src_"))} AS src_pick,
+    {endpoint_rank("dst_", endpoint_hash("dst_"))} AS dst_pick
+FROM arrow_batch
+"""
+_STAGE_PEERS_SQL: Final = f"""
+INSERT INTO _stage BY NAME
+SELECT DISTINCT 'endpoint' AS part, * FROM (
+    SELECT {endpoint_hash("src_")} AS ep,
+        {", ".join(f"src_{name} AS ep_{name}" for name, _ in ENDPOINT_COLUMNS)} FROM arrow_batch
+    UNION ALL
+    SELECT {endpoint_hash("dst_")},
+        {", ".join(f"dst_{name}" for name, _ in ENDPOINT_COLUMNS)} FROM arrow_batch)
+"""
+
+
+def _arrow_table(records: list[FlowRecord]) -> pa.Table:
+    columns: list[list[object]] = [[] for _ in _RECORD]
     (
-        time, sc, sn, sp, sw, sk, ssa, sl, si, spt, se,
-        dc, dn, dp, dw, dk, dsa, dl, di, dpt, de,
-        names, svc_ns, svc_name, svc_port, proto, verdict, drop, direction,
-        l7p, l7m, l7path, l7s, mtls, reporter, count,
-        last_time, seen, file, kind, src_raw, dst_raw,
+        time, si, spt, di, dpt, proto, verdict, drop, direction,
+        l7p, l7m, l7path, l7s, mtls, reporter, count, *peers,
     ) = (column.append for column in columns)  # fmt: skip
+    src, dst = peers[: len(ENDPOINT_COLUMNS)], peers[len(ENDPOINT_COLUMNS) :]
     join = LIST_SEP.join
     for r in records:
-        s, d = r.src, r.dst
-        time(r.time), last_time(r.time)
-        sc(s.cluster), sn(s.namespace), sp(s.pod), sw(s.workload), sk(s.workload_kind)
-        ssa(s.service_account), sl(join(s.labels) or None), si(s.ip), spt(s.port), se(s.entity)
-        dc(d.cluster), dn(d.namespace), dp(d.pod), dw(d.workload), dk(d.workload_kind)
-        dsa(d.service_account), dl(join(d.labels) or None), di(d.ip), dpt(d.port), de(d.entity)
-        names(join(r.dst_names) or None), svc_ns(r.dst_service_namespace)
-        svc_name(r.dst_service_name), svc_port(r.dst_service_port), proto(r.protocol)
-        verdict(r.verdict), drop(r.drop_reason), direction(r.direction)
+        time(r.time), si(r.src.ip), spt(r.src.port), di(r.dst.ip), dpt(r.dst.port)
+        proto(r.protocol), verdict(r.verdict), drop(r.drop_reason), direction(r.direction)
         l7p(r.l7_protocol), l7m(r.l7_method), l7path(r.l7_path), l7s(r.l7_status)
-        mtls(r.mtls), reporter(r.reporter), count(r.count), seen(1), file(file_no)
-        kind("flow"), src_raw(None), dst_raw(None)
+        mtls(r.mtls), reporter(r.reporter), count(r.count)
+        _peer(src, r.src, None, None, None, None)
+        svc = (r.dst_service_namespace, r.dst_service_name, r.dst_service_port)
+        _peer(dst, r.dst, join(r.dst_names) or None, *svc)
     arrays = [
         pa.array(values, type=_ARROW[kind])
-        for values, (_, kind) in zip(columns, STAGE_COLUMNS, strict=True)
+        for values, (_, kind) in zip(columns, _RECORD, strict=True)
     ]
-    return pa.Table.from_arrays(arrays, names=[name for name, _ in STAGE_COLUMNS])
+    return pa.Table.from_arrays(arrays, names=[name for name, _ in _RECORD])
+
+
+def _peer(
+    out: list[Callable[[object], None]],
+    peer: Peer,
+    names: str | None,
+    service_namespace: str | None,
+    service_name: str | None,
+    service_port: int | None,
+) -> None:
+    """Append one peer's description, in :data:`ENDPOINT_COLUMNS` order."""
+    (cluster, namespace, pod, workload, kind, account, labels, raw, entity, dns,
+     svc_ns, svc_name, svc_port) = out  # fmt: skip
+    cluster(peer.cluster), namespace(peer.namespace), pod(peer.pod), workload(peer.workload)
+    kind(peer.workload_kind), account(peer.service_account)
+    labels(LIST_SEP.join(peer.labels) or None), raw(None), entity(peer.entity), dns(names)
+    svc_ns(service_namespace), svc_name(service_name), svc_port(service_port)

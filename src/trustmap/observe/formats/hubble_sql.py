@@ -1,11 +1,17 @@
 """The Hubble mapping of :mod:`trustmap.observe.formats.hubble`, done by DuckDB's JSON reader.
 
 Parsing JSON in DuckDB runs in parallel and without a Python object per line, several times
-faster than the Python parser on large captures. It is optimistic: every line must be a strict
-``{"flow": ...}`` envelope (or node status / lost events) with RFC 3339 ``Z`` times. When DuckDB
-rejects a line, or the classification finds a line it cannot vouch for, the caller drops what
-was staged for the file and runs the Python parser, which reports bad lines with their numbers.
-Tests check that both give the same rows on every sample.
+faster than the Python parser on large captures. One statement reads every Hubble file of a run
+(plain files split across cores, gzip files one core each) and, in one pass of grouping sets,
+collapses the lines into flows, lists each peer description once (flows point at it by hash, see
+:mod:`trustmap.observe.schema`) and counts each file's lines by kind, so only collapsed rows are
+ever held. Cilium label lists stay JSON text until they are split once per distinct list.
+
+It is optimistic: every line must be a strict ``{"flow": ...}`` envelope (or node status / lost
+events) with RFC 3339 ``Z`` times. When DuckDB rejects a line, or the classification finds a line
+it cannot vouch for, the caller drops what the statement staged, reads the other files again
+without that file and leaves it to the Python parser, which reports bad lines with their
+numbers. Tests check that both give the same rows on every sample.
 """
 
 from __future__ import annotations
@@ -13,12 +19,20 @@ from __future__ import annotations
 from typing import Final
 
 from trustmap.observe.formats.hubble import DROP_REASONS
-from trustmap.observe.schema import LIST_SEP, collapse_sql
+from trustmap.observe.schema import ENDPOINT_COLUMNS, LIST_SEP, endpoint_hash, endpoint_rank
 
-__all__ = ["COLUMNS", "COUNTS_SQL", "PRUNE_SQL", "labelset_select", "stage_sql"]
+__all__ = [
+    "COLUMNS",
+    "COUNTS_SQL",
+    "PRUNE_SQL",
+    "UNSTAGE_SQL",
+    "labelset_select",
+    "stage_sql",
+    "url_path",
+]
 
 _ENDPOINT: Final = (
-    "STRUCT(cluster_name VARCHAR, namespace VARCHAR, labels VARCHAR[], pod_name VARCHAR, "
+    "STRUCT(cluster_name VARCHAR, namespace VARCHAR, labels JSON, pod_name VARCHAR, "
     "workloads STRUCT(name VARCHAR, kind VARCHAR)[])"
 )
 _PORTS: Final = "STRUCT(source_port BIGINT, destination_port BIGINT)"
@@ -51,22 +65,30 @@ COLUMNS: Final = {
     "agent_event": "JSON",
     "debug_event": "JSON",
 }
-"""What DuckDB reads of each line; every other field is ignored."""
+"""What DuckDB reads of each line; every other field is ignored. Cilium label lists are kept as
+their JSON text: they are only split once per distinct list (see :func:`labelset_select`)."""
 
 _SEP: Final = f"chr({ord(LIST_SEP)})"
 _STRICT_TIME: Final = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z"
 
 COUNTS_SQL: Final = """
-SELECT coalesce(sum(records) FILTER (WHERE kind = 'flow'), 0),
+SELECT file_no,
+       coalesce(sum(records) FILTER (WHERE kind = 'flow'), 0),
        coalesce(sum(records) FILTER (WHERE kind = 'skip'), 0),
        coalesce(sum(records) FILTER (WHERE kind = 'bad'), 0),
        coalesce(sum(count) FILTER (WHERE kind = 'lost'), 0),
-       coalesce(sum(records) FILTER (WHERE kind = 'lost'), 0)
-FROM _stage WHERE file_no = ?
+       coalesce(sum(records) FILTER (WHERE kind = 'lost'), 0),
+       coalesce(sum(anonymous), 0)
+FROM _stage WHERE part = 'count' AND list_contains($files, file_no) GROUP BY file_no
 """
-"""(flows, skipped, bad, lost events, lost-event lines) staged for one file."""
+"""Per file of ``$files``: (file, flows, skipped, bad, lost events, lost-event lines, flows
+without an address) read."""
 
-PRUNE_SQL: Final = "DELETE FROM _stage WHERE file_no = ? AND kind <> 'flow'"
+PRUNE_SQL: Final = "DELETE FROM _stage WHERE part = 'count' OR (part = 'flow' AND kind <> 'flow')"
+"""Drop the line counts and what lines that hold no flow left behind."""
+
+UNSTAGE_SQL: Final = "DELETE FROM _stage WHERE file_no = $round OR (part = 'count' AND list_contains($files, file_no))"
+"""Forget everything one statement (``$round``, reading ``$files``) staged."""
 
 
 def _nz(expr: str) -> str:
@@ -134,120 +156,183 @@ _L7_PROTOCOL: Final = """CASE
     WHEN f.l7.http IS NOT NULL THEN 'http' WHEN f.l7.dns IS NOT NULL THEN 'dns'
     WHEN f.l7.kafka IS NOT NULL THEN 'kafka' END"""
 
-_URL_PATH: Final = r"""CASE WHEN nullif(f.l7.http.url, '') IS NULL THEN NULL ELSE coalesce(nullif(
-    regexp_extract(CASE WHEN regexp_matches(f.l7.http.url, '^[^/]+://')
-        THEN regexp_extract(f.l7.http.url, '^[^/]+://[^/]*(.*)$', 1) ELSE f.l7.http.url END,
-        '^([^?#]*)', 1), ''), '/') END"""
+
+def url_path(url: str) -> str:
+    """SQL taking the path of the HTTP URL expression ``url``: the mirror of
+    :func:`hubble.split_url` (no scheme and host, query or fragment; ``/`` when empty; NULL for
+    no URL). String functions, not regular expressions: it runs on every HTTP line."""
+    at = f"strpos({url}, '://')"
+    rest = f"substr({url}, {at} + 3)"
+    local = (
+        f"CASE WHEN {at} > 1 AND NOT contains(left({url}, {at} - 1), '/') THEN "
+        f"CASE WHEN strpos({rest}, '/') > 0 THEN substr({rest}, strpos({rest}, '/')) ELSE '' END "
+        f"ELSE {url} END"
+    )
+    path = f"split_part(split_part({local}, '?', 1), '#', 1)"
+    return (
+        f"CASE WHEN nullif({url}, '') IS NULL THEN NULL ELSE coalesce(nullif({path}, ''), '/') END"
+    )
 
 
-_PEER_FIELDS: Final = ("cluster", "namespace", "pod", "workload", "workload_kind", "labels_raw",
-                       "ip", "port", "names", "svc_namespace", "svc_name")  # fmt: skip
+_SIDE: Final = (*(name for name, _ in ENDPOINT_COLUMNS), "ip", "port")
+_KEY: Final = ("src_ip", "src_port", "dst_ip", "dst_port", "protocol", "direction", "verdict",
+               "drop_reason", "l7_protocol", "l7_method", "l7_path", "l7_status")  # fmt: skip
+""":data:`trustmap.observe.schema.KEY`, of each line as printed (before a reply's sides are
+swapped back: with ``direction`` in the key, grouping either way gives the same groups)."""
 
 
 def _side(name: str, prefix: str) -> list[str]:
-    """Scalars of one side of the flow as observed (``source`` or ``destination``)."""
-    ep, port = f"f.{name}", f"f.l4.TCP.{name}_port"
-    ports = f"coalesce({port}, f.l4.UDP.{name}_port, f.l4.SCTP.{name}_port)"
-    values = (
-        _nz(f"{ep}.cluster_name"),
-        _nz(f"{ep}.namespace"),
-        _nz(f"{ep}.pod_name"),
-        _nz(f"{ep}.workloads[1].name"),
-        _nz(f"{ep}.workloads[1].kind"),
-        _nz(f"array_to_string({ep}.labels, {_SEP})"),
-        _nz(f"f.IP.{name}"),
-        f"CAST(nullif({ports}, 0) AS INTEGER)",
-        _nz(f"array_to_string(f.{name}_names, {_SEP})"),
-        _nz(f"f.{name}_service.namespace"),
-        _nz(f"f.{name}_service.name"),
-    )
-    return [f"{v} AS {prefix}_{field}" for v, field in zip(values, _PEER_FIELDS, strict=True)]
+    """One side of the flow as printed (``source`` or ``destination``): its description
+    (:data:`ENDPOINT_COLUMNS`, NULL where Hubble has no such field), address and port."""
+    ep = f"f.{name}"
+    ports = f"coalesce(f.l4.TCP.{name}_port, f.l4.UDP.{name}_port, f.l4.SCTP.{name}_port)"
+    values = {
+        "cluster": _nz(f"{ep}.cluster_name"),
+        "namespace": _nz(f"{ep}.namespace"),
+        "pod": _nz(f"{ep}.pod_name"),
+        "workload": _nz(f"{ep}.workloads[1].name"),
+        "workload_kind": _nz(f"{ep}.workloads[1].kind"),
+        "labels_raw": f"nullif(CAST({ep}.labels AS VARCHAR), '[]')",
+        "names": _nz(f"array_to_string(f.{name}_names, {_SEP})"),
+        "service_namespace": _nz(f"f.{name}_service.namespace"),
+        "service_name": _nz(f"f.{name}_service.name"),
+    }
+    kinds = dict(ENDPOINT_COLUMNS)
+    short = "src" if prefix == "s" else "dst"
+    return [
+        *(f"{values.get(field, f'CAST(NULL AS {kinds[field]})')} AS {prefix}_{field}"
+          for field, _ in ENDPOINT_COLUMNS),
+        f"{_nz(f'f.IP.{name}')} AS {short}_ip",
+        f"CAST(nullif({ports}, 0) AS INTEGER) AS {short}_port",
+    ]  # fmt: skip
 
 
 def _read(compression: str) -> str:
-    """Each line as scalars, before the reply swap; ``kind`` classifies the line."""
-    stamp = _nz("coalesce(nullif(flow.time, ''), \"time\")")
+    """Each line as values, before the reply swap; ``kind`` classifies the line."""
     agg = "f.aggregate"
     total = (
         f"coalesce({agg}.ingress_flow_count, 0) + coalesce({agg}.egress_flow_count, 0) "
         f"+ coalesce({agg}.unknown_direction_flow_count, 0)"
     )
+    l7 = _L7_PROTOCOL
     columns = [
-        "CAST(stamp AS TIMESTAMP) AS time",
+        "when_ AS time",
+        "epoch_us(when_) // $window AS bucket",
         *_side("source", "s"),
         *_side("destination", "d"),
         f"{_PROTOCOL} AS protocol",
         f"nullif({_nz('f.verdict')}, 'VERDICT_UNKNOWN') AS verdict",
         f"{_drop_reason_sql()} AS drop_reason",
         f"{_DIRECTION} AS direction",
-        f"{_L7_PROTOCOL} AS l7_protocol",
-        f"""CASE {_L7_PROTOCOL} WHEN 'http' THEN {_nz("f.l7.http.method")}
-            WHEN 'dns' THEN {_nz("array_to_string(f.l7.dns.qtypes, ',')")}
-            WHEN 'kafka' THEN {_nz("f.l7.kafka.api_key")} END AS l7_method""",
-        f"""CASE {_L7_PROTOCOL} WHEN 'http' THEN {_URL_PATH}
-            WHEN 'dns' THEN {_nz("f.l7.dns.query")}
-            WHEN 'kafka' THEN {_nz("f.l7.kafka.topic")} END AS l7_path""",
-        f"""CAST(CASE {_L7_PROTOCOL} WHEN 'http' THEN nullif(f.l7.http.code, 0)
+        f"{l7} AS l7_protocol",
+        f"""{
+            _nz(
+                f"CASE {l7} WHEN 'http' THEN f.l7.http.method "
+                "WHEN 'dns' THEN array_to_string(f.l7.dns.qtypes, ',') "
+                "WHEN 'kafka' THEN f.l7.kafka.api_key END"
+            )
+        } AS l7_method""",
+        f"""CASE {l7} WHEN 'http' THEN {url_path("f.l7.http.url")}
+            WHEN 'dns' THEN {_nz("f.l7.dns.query")} WHEN 'kafka' THEN {_nz("f.l7.kafka.topic")}
+            END AS l7_path""",
+        f"""CAST(CASE {l7} WHEN 'http' THEN nullif(f.l7.http.code, 0)
             WHEN 'dns' THEN f.l7.dns.rcode WHEN 'kafka' THEN f.l7.kafka.error_code END
             AS INTEGER) AS l7_status""",
         f"coalesce({_nz('f.node_name')}, {_nz('env_node')}) AS reporter",
         "CASE WHEN kind = 'lost' THEN coalesce(lost_events.num_events_lost, 0) "
         f"WHEN ({total}) > 0 THEN ({total}) ELSE 1 END AS count",
         "kind",
+        "filename",
     ]
+    labels_ok = " AND ".join(
+        f"(flow.{side}.labels IS NULL OR starts_with(CAST(flow.{side}.labels AS VARCHAR), '['))"
+        for side in ("source", "destination")
+    )
+    stamp = _nz("coalesce(nullif(flow.time, ''), \"time\")")
     return f"""
-    SELECT {", ".join(columns)} FROM (
-        SELECT flow AS f, node_name AS env_node, {stamp} AS stamp, lost_events,
+    SELECT *, {endpoint_hash("s_")} AS sh, {endpoint_hash("d_")} AS dh,
+        {endpoint_rank("s_", "sh")} AS s_pick, {endpoint_rank("d_", "dh")} AS d_pick
+    FROM (SELECT {", ".join(columns)} FROM (
+        SELECT flow AS f, node_name AS env_node, lost_events, filename,
+            CASE WHEN regexp_full_match(stamp, '{_STRICT_TIME}')
+                THEN CAST(stamp AS TIMESTAMP) END AS when_,
             CASE
-                WHEN flow IS NOT NULL AND (stamp IS NULL OR NOT regexp_full_match(stamp,
-                    '{_STRICT_TIME}')) THEN 'bad'
+                WHEN flow IS NOT NULL AND (when_ IS NULL OR NOT ({labels_ok})) THEN 'bad'
                 WHEN flow IS NOT NULL THEN 'flow'
                 WHEN lost_events IS NOT NULL THEN 'lost'
                 WHEN node_status IS NOT NULL OR agent_event IS NOT NULL
                     OR debug_event IS NOT NULL THEN 'skip'
                 ELSE 'bad' END AS kind
-        FROM read_json($path, format = 'newline_delimited', columns = $columns,
-                       compression = '{compression}', maximum_object_size = 67108864))
+        FROM (SELECT *, {stamp} AS stamp FROM read_json(
+            $paths, format = 'newline_delimited', columns = $columns, filename = true,
+            compression = '{compression}'))))
     """
 
 
-def _oriented(file_no: int) -> str:
-    """Client → server: a reply's sides are swapped back; peer columns get their names."""
-    columns = ["time"]
-    for side, (mine, other) in (("src", ("s", "d")), ("dst", ("d", "s"))):
-        for field in _PEER_FIELDS:
-            if field in ("names", "svc_namespace", "svc_name") and side == "src":
-                continue
-            target = {
-                "names": "dst_names",
-                "svc_namespace": "dst_service_namespace",
-                "svc_name": "dst_service_name",
-            }.get(field, f"{side}_{field}")
-            columns.append(
-                f"CASE WHEN direction = 'reply' THEN {other}_{field} ELSE {mine}_{field} END "
-                f"AS {target}"
-            )
-    null = "CAST(NULL AS VARCHAR)"
-    columns += [
-        *(f"{null} AS {side}_{c}" for side in ("src", "dst")
-          for c in ("service_account", "labels", "entity")),
-        "CAST(NULL AS INTEGER) AS dst_service_port",
+_FLOWS, _SOURCES, _DESTINATIONS, _COUNTS = 7, 3, 5, 6
+"""``GROUPING(sh, dh, filename)`` of each grouping set: a bit is set for a column left out."""
+
+
+def _grouped() -> str:
+    """In one pass: the flows collapsed, both peers' descriptions per hash, lines per file."""
+    described = [name for name, _ in ENDPOINT_COLUMNS]
+    who = "CASE WHEN {0}_ip IS NULL THEN {1} END"
+    sets = (
+        f"({', '.join(_KEY)}, src_who, dst_who, bucket, kind)",
+        f"(sh, {', '.join(f's_{name}' for name in described)})",
+        f"(dh, {', '.join(f'd_{name}' for name in described)})",
+        "(filename, kind)",
+    )
+    return f"""
+    SELECT {", ".join(_KEY)}, sh, dh, kind, filename,
+        {", ".join(f"s_{name}, d_{name}" for name in described)},
+        GROUPING(sh, dh, filename) AS grouping_set,
+        min(time) AS time, max(time) AS last_time, sum(count) AS count, count(*) AS records,
+        max(reporter) AS reporter, max(s_pick) AS s_pick, max(d_pick) AS d_pick,
+        count(*) FILTER (WHERE kind = 'flow' AND (src_ip IS NULL OR dst_ip IS NULL))
+            AS anonymous
+    FROM (SELECT *, {who.format("src", "sh")} AS src_who, {who.format("dst", "dh")} AS dst_who
+          FROM read)
+    GROUP BY GROUPING SETS ({", ".join(sets)})
+    """
+
+
+def _staged() -> str:
+    """The groups as staged rows: flows oriented client → server, then peers and counts."""
+    reply = "direction = 'reply'"
+    columns = [
+        f"CASE grouping_set WHEN {_FLOWS} THEN 'flow' WHEN {_COUNTS} THEN 'count' "
+        "ELSE 'endpoint' END AS part",
+        "kind",
+        f"CASE grouping_set WHEN {_COUNTS} THEN $files[list_position($paths, filename)] "
+        "ELSE $round END AS file_no",
+        "time", "last_time",
+        *(f"CASE WHEN {reply} THEN {b}_{field} ELSE {a}_{field} END AS {a}_{field}"
+          for a, b in (("src", "dst"), ("dst", "src")) for field in ("ip", "port")),
         "protocol", "verdict", "drop_reason", "direction", "l7_protocol", "l7_method",
-        "l7_path", "l7_status", "CAST(NULL AS BOOLEAN) AS mtls", "reporter", "count",
-        "time AS last_time", "1 AS records", f"{int(file_no)} AS file_no", "kind",
+        "l7_path", "l7_status", "reporter", "count", "records", "anonymous",
+        f"CASE WHEN grouping_set = {_FLOWS} THEN CASE WHEN {reply} THEN d_pick ELSE s_pick END"
+        " END AS src_pick",
+        f"CASE WHEN grouping_set = {_FLOWS} THEN CASE WHEN {reply} THEN s_pick ELSE d_pick END"
+        " END AS dst_pick",
+        f"CASE grouping_set WHEN {_SOURCES} THEN sh WHEN {_DESTINATIONS} THEN dh END AS ep",
+        *(f"CASE grouping_set WHEN {_SOURCES} THEN s_{name} WHEN {_DESTINATIONS} "
+          f"THEN d_{name} END AS ep_{name}" for name, _ in ENDPOINT_COLUMNS),
     ]  # fmt: skip
-    return f"SELECT {', '.join(columns)} FROM read"
+    return f"SELECT {', '.join(columns)} FROM grouped"
 
 
-def stage_sql(file_no: int, compression: str) -> str:
-    """``INSERT INTO _stage`` for one Hubble file, collapsed as it is read; parameters
-    ``$path``, ``$columns`` and ``$window`` (microseconds).
+def stage_sql(compression: str) -> str:
+    """``INSERT INTO _stage`` for Hubble files, collapsed as they are read; parameters
+    ``$paths`` (the files), ``$files`` (their file numbers, in the same order), ``$round``
+    (a negative number marking what this statement stages), ``$columns`` (:data:`COLUMNS`) and
+    ``$window`` (microseconds).
 
     ``compression`` is ``gzip`` or ``none`` (sniffed from the magic bytes by the caller).
     """
     return f"""
     INSERT INTO _stage BY NAME
     WITH read AS ({_read(compression)}),
-    projected AS ({_oriented(file_no)})
-    {collapse_sql("projected", by_kind=True)}
+    grouped AS ({_grouped()})
+    {_staged()}
     """
