@@ -13,13 +13,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-import duckdb
 import ibis
 
 from trustmap.diagnostics import Diagnostic, Span, diagnostic
@@ -27,8 +24,7 @@ from trustmap.discover.assemble import ServiceBuilder, finish
 from trustmap.discover.draft import Discovery, Evidence, FlowStats, Unresolved
 from trustmap.discover.flowpeers import Endpoint, Identity, identify
 from trustmap.discover.interfaces import InterfaceBuilder, Interfaces
-from trustmap.errors import InputError
-from trustmap.observe.observed import flows_table
+from trustmap.observe.observed import flows_table, open_flow_db
 
 __all__ = ["discover_flows"]
 
@@ -234,30 +230,11 @@ def _rows(db_path: Path, start: dt.datetime | None) -> list[_Row]:
         count=rows["count"].sum(), first_seen=rows.time.min(), last_seen=rows.last_time.max()
     )
     sql = ibis.to_sql(expr, dialect="duckdb")
-    with _connect(db_path) as con:
+    with open_flow_db(db_path) as con:
         cursor = con.execute(sql)
         names = [column[0] for column in cursor.description]
         records = [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
     return sorted((_row(r) for r in records), key=_order)
-
-
-@contextmanager
-def _connect(db_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    if not db_path.is_file():
-        raise InputError(f"{db_path}: no flow database; run `trustmap observe ingest` first")
-    try:
-        con = duckdb.connect(str(db_path), read_only=True)
-    except duckdb.Error as err:
-        raise InputError(f"{db_path}: cannot open the flow database: {err}") from err
-    try:
-        tables = con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'flows'"
-        ).fetchall()
-        if not tables[0][0]:
-            raise InputError(f"{db_path}: not a trustmap flow database (no `flows` table)")
-        yield con
-    finally:
-        con.close()
 
 
 def _endpoint(record: dict[str, Any], side: str, names: tuple[str, ...] = ()) -> Endpoint:

@@ -34,6 +34,7 @@ __all__ = [
     "groups_from_records",
     "groups_sql",
     "observed_groups",
+    "open_flow_db",
 ]
 
 _PEER: Final = ("namespace", "workload", "service_account", "labels", "entity", "pod", "ip")
@@ -144,7 +145,7 @@ def observed_groups(
     Raises:
         InputError: when the file is missing or is not a flow database.
     """
-    with _connect(db_path) as con:
+    with open_flow_db(db_path) as con:
         cursor = con.execute(groups_sql("duckdb", start, window=window))
         names = [column[0] for column in cursor.description]
         records = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
@@ -188,7 +189,7 @@ def flows_to_parquet(db_path: Path, directory: Path) -> Path:
     """
     target = directory / "flows.parquet"
     quoted = str(target).replace("'", "''")
-    with _connect(db_path) as con:
+    with open_flow_db(db_path) as con:
         try:
             directory.mkdir(parents=True, exist_ok=True)
             con.execute(f"COPY flows TO '{quoted}' (FORMAT parquet)")
@@ -203,7 +204,7 @@ def batches(db_path: Path) -> dict[int, BatchInfo]:
     Raises:
         InputError: when the file is missing or is not a flow database.
     """
-    with _connect(db_path) as con:
+    with open_flow_db(db_path) as con:
         rows = con.execute(
             "SELECT batch_id, format, first_time, last_time FROM batches ORDER BY batch_id"
         ).fetchall()
@@ -211,7 +212,12 @@ def batches(db_path: Path) -> dict[int, BatchInfo]:
 
 
 @contextmanager
-def _connect(db_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+def open_flow_db(db_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection to a flow database written by ``trustmap observe ingest``.
+
+    Raises:
+        InputError: when the file is missing, unreadable or has no ``flows`` table.
+    """
     if not db_path.is_file():
         raise InputError(f"{db_path}: no flow database; run `trustmap observe ingest` first")
     try:
