@@ -283,3 +283,20 @@ def test_cli_query_of_an_unknown_service_exits_2_with_a_suggestion() -> None:
     result = _run("query", "callers", "cartservce")
     assert result.exit_code == 2
     assert "did you mean 'cartservice'" in result.stderr
+
+
+def test_long_answers_print_as_plain_aligned_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rich needs seconds to lay out 10,000 rows; past LARGE_TABLE rows the table is plain text."""
+    args = ["query", "dependents", "productcatalogservice", str(EXAMPLE), "--now", "2026-11-23"]
+    rich = CliRunner().invoke(cli, args)
+    monkeypatch.setattr("trustmap.report.tables.LARGE_TABLE", 1)
+    plain = CliRunner().invoke(cli, args)
+    assert rich.exit_code == plain.exit_code == 0
+    lines = plain.stdout.splitlines()
+    assert lines[0] == "what breaks if productcatalogservice goes (4)"
+    assert lines[1].split() == ["service", "hops", "via"]
+    assert set(lines[2].replace(" ", "")) == {"-"}
+    services = sorted(line.split()[0] for line in lines[3:])
+    assert services == sorted(
+        line.split("│")[1].strip() for line in rich.stdout.splitlines() if "default/" in line
+    )

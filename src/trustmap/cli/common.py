@@ -12,6 +12,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 from rich.console import Console
 from rich.markup import escape
+from rich.table import Table
 
 from trustmap.diagnostics import Diagnostic, has_errors
 from trustmap.model import Graph
@@ -37,6 +38,17 @@ UNREADABLE = frozenset({"TM100", "TM104", "TM106", "TM116"})
 
 out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 stderr = Console(stderr=True, soft_wrap=True, width=None if sys.stderr.isatty() else 200)
+
+
+def print_table(table: Table) -> None:
+    """Print ``table`` with rich, or as plain aligned text when it is too long for rich to lay
+    out quickly (see :data:`trustmap.report.tables.LARGE_TABLE`)."""
+    from trustmap.report.tables import LARGE_TABLE, plain_table
+
+    if table.row_count < LARGE_TABLE:
+        out.print(table)
+    else:
+        sys.stdout.write(plain_table(table))
 
 
 def paths_argument(func: F) -> F:

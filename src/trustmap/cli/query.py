@@ -16,6 +16,7 @@ from trustmap.cli.common import (
     now_option,
     out,
     paths_argument,
+    print_table,
 )
 from trustmap.errors import UsageError
 from trustmap.model import Edge, Graph, ServiceRef
@@ -79,7 +80,7 @@ def _edges_command(
         if fmt == "json":
             echo_json([edge_to_dict(e) for e in edges])
         else:
-            out.print(edges_table(f"{title} {service} ({len(edges)})", edges, other=other))
+            print_table(edges_table(f"{title} {service} ({len(edges)})", edges, other=other))
 
 
 def _reach_command(
@@ -98,7 +99,7 @@ def _reach_command(
         if fmt == "json":
             echo_json(reach_data(reached))
         else:
-            out.print(reach_table(title.format(service=service, count=len(reached)), reached))
+            print_table(reach_table(title.format(service=service, count=len(reached)), reached))
 
 
 _edges_command(
@@ -160,7 +161,7 @@ def exposed(paths: tuple[str, ...], today: dt.date, fmt: str) -> None:
     if fmt == "json":
         echo_json(exposure_data(found))
     else:
-        out.print(exposure_table(found))
+        print_table(exposure_table(found))
 
 
 @query.command()
@@ -173,7 +174,7 @@ def egress(paths: tuple[str, ...], today: dt.date, fmt: str) -> None:
     if fmt == "json":
         echo_json([external_to_dict(e) for e in found])
     else:
-        out.print(egress_table(found))
+        print_table(egress_table(found))
 
 
 @query.command()

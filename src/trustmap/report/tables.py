@@ -18,10 +18,30 @@ __all__ = [
     "explanation_lines",
     "exposure_data",
     "exposure_table",
+    "plain_table",
     "reach_data",
     "reach_table",
     "team_data",
 ]
+
+
+LARGE_TABLE = 1000
+"""Rows from which a table is printed as plain aligned text: rich needs ~0.6 ms a row to lay
+one out, i.e. seconds for the 10,000-row answers of a large organisation."""
+
+
+def plain_table(table: Table) -> str:
+    """``table`` as plain text: title, header, a rule, then one line per row, columns aligned
+    by width and separated by two spaces (what terminals and ``grep`` handle at any size)."""
+    columns = [[str(column.header), *map(str, column.cells)] for column in table.columns]
+    widths = [max(map(len, cells)) for cells in columns]
+    lines = [] if table.title is None else [str(table.title)]
+    for number in range(table.row_count + 1):
+        cells = [column[number].ljust(width) for column, width in zip(columns, widths, strict=True)]
+        lines.append("  ".join(cells).rstrip())
+        if number == 0:
+            lines.append("  ".join("-" * width for width in widths))
+    return "\n".join(lines) + "\n"
 
 
 def _methods(methods: Sequence[str]) -> str:
