@@ -33,8 +33,14 @@ from trustmap.model import (
 )
 from trustmap.observe.coverage import Coverage, FlowVerdict, coverage, coverage_trend
 from trustmap.observe.enrich import Enricher
-from trustmap.observe.identity import Identity, Resolver
-from trustmap.observe.observed import BatchInfo, ObservedGroup, batches, observed_groups
+from trustmap.observe.identity import Identity, ObservedEndpoint, Resolver
+from trustmap.observe.observed import (
+    BatchInfo,
+    Identified,
+    ObservedGroup,
+    batches,
+    observed_groups,
+)
 from trustmap.observe.snapshot import ClusterSnapshot
 
 __all__ = [
@@ -43,6 +49,7 @@ __all__ = [
     "DriftReport",
     "drift",
     "drift_from_groups",
+    "identified_by",
     "window_start",
 ]
 
@@ -167,9 +174,27 @@ def drift(
         InputError: when ``db_path`` is missing or is not a flow database.
     """
     start = window_start(since, now)
-    groups = observed_groups(db_path, start, trend)
+    resolver = Resolver(graph)
+    identified = identified_by(resolver, snapshot)
+    groups = observed_groups(db_path, start, trend, identified=identified)
     runs = batches(db_path) if trend == "batch" else None
-    return drift_from_groups(graph, groups, start, snapshot=snapshot, batches=runs)
+    return drift_from_groups(
+        graph, groups, start, snapshot=snapshot, batches=runs, resolver=resolver
+    )
+
+
+def identified_by(resolver: Resolver, snapshot: ClusterSnapshot | None = None) -> Identified:
+    """Endpoints that drift judges by their description alone: those that resolve to a declared
+    service and that ``snapshot`` would not complete (it only completes endpoints without pod
+    labels, see :mod:`trustmap.observe.enrich`). Their pods and addresses only matter for the
+    example flow, so observed groups may merge across them."""
+
+    def identified(endpoint: ObservedEndpoint) -> bool:
+        if snapshot is not None and not endpoint.labels:
+            return False
+        return resolver.resolve(endpoint).resolved
+
+    return identified
 
 
 def window_start(since: dt.timedelta | None, now: dt.datetime | None = None) -> dt.datetime | None:
@@ -187,13 +212,14 @@ def drift_from_groups(
     *,
     snapshot: ClusterSnapshot | None = None,
     batches: Mapping[int, BatchInfo] | None = None,
+    resolver: Resolver | None = None,
 ) -> DriftReport:
     """Drift of already aggregated observations (the pure part of :func:`drift`).
 
     Groups that carry a ``window`` also give the coverage trend (per batch when ``batches``
-    is given, else per day)."""
+    is given, else per day). ``resolver`` (of ``graph``) may be shared with the caller."""
     judge = _Judge(graph)
-    resolver = Resolver(graph)
+    resolver = resolver or Resolver(graph)
     if snapshot is not None:
         enricher = Enricher(snapshot)
         groups = [enricher.group(group) for group in groups]
@@ -377,12 +403,20 @@ def _combine(old: DriftEntry, new: DriftEntry) -> DriftEntry:
         if old.first_seen is None or (new.first_seen or old.first_seen) < old.first_seen
         else old
     )
-    details = sorted({d for d in (old.detail, new.detail) if d})
     return DriftEntry(
         old.category, old.source, old.destination, old.port, old.protocol,
         old.count + new.count, min(firsts, default=None), max(lasts, default=None),
-        earliest.example, "; ".join(details) or None, old.span or new.span,
+        earliest.example, _details(old.detail, new.detail), old.span or new.span,
     )  # fmt: skip
+
+
+def _details(old: str | None, new: str | None) -> str | None:
+    """Both details, each part (``; ``-separated) once, sorted; one detail as it is."""
+    if old == new or not new:
+        return old
+    if not old:
+        return new
+    return "; ".join(sorted({*old.split("; "), *new.split("; ")}))
 
 
 def _key_order(key: Sequence[object]) -> tuple[str, ...]:

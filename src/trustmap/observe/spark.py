@@ -25,7 +25,8 @@ import ibis
 
 from trustmap.errors import InputError, UsageError
 from trustmap.model import Graph
-from trustmap.observe.drift import DriftReport, drift_from_groups, window_start
+from trustmap.observe.drift import DriftReport, drift_from_groups, identified_by, window_start
+from trustmap.observe.identity import Resolver
 from trustmap.observe.observed import (
     BatchInfo,
     ObservedGroup,
@@ -170,8 +171,11 @@ def spark_drift(
         with spark_session(master) as session, _flows_view(session, str(source)) as view:
             rows = _rows(session, groups_sql("pyspark", start, view, window=trend))
             runs = _batches(session, view) if trend == "batch" else None
-    groups = groups_from_records(rows)
-    return drift_from_groups(graph, groups, start, snapshot=snapshot, batches=runs)
+    resolver = Resolver(graph)
+    groups = groups_from_records(rows, identified_by(resolver, snapshot))
+    return drift_from_groups(
+        graph, groups, start, snapshot=snapshot, batches=runs, resolver=resolver
+    )
 
 
 @contextmanager
