@@ -150,3 +150,14 @@ def test_bookinfo_groups_merge_per_pod_description_with_the_same_counts(bookinfo
         g.src.ip for g in every if "app=reviews" in g.src.labels and "app=ratings" in g.dst.labels
     }
     assert {g.src.ip for g in reviews} <= observed  # examples are real flows
+
+
+def test_the_json_report_is_written_exactly_as_json_dumps_writes_it(pods_db: Path) -> None:
+    from trustmap.report.drift import pretty_json
+
+    report = drift(shop(), pods_db).to_json()
+    assert pretty_json(report) == json.dumps(report, indent=2, sort_keys=True)
+    shares = {"share": [0.0001, 0.5, 1.0, 0.8333], "n": [0, 2**40], "none": None, "t": True}
+    assert pretty_json(shares) == json.dumps(shares, indent=2, sort_keys=True)
+    accented = {"file": "équipe/shop.yaml"}
+    assert pretty_json(accented) == json.dumps(accented, indent=2, sort_keys=True)

@@ -202,6 +202,7 @@ class _Tally:
 def coverage(graph: Graph, verdicts: Iterable[FlowVerdict]) -> Coverage:
     """Coverage of ``verdicts`` against ``graph``'s services."""
     total, namespaces, teams = _Tally(), _Tally(), _Tally()
+    counted: set[tuple[str | None, str]] = set()  # declared workloads already counted
     for verdict in verdicts:
         group = verdict.group
         owner = verdict.src if group.src.namespace else verdict.dst
@@ -209,6 +210,10 @@ def coverage(graph: Graph, verdicts: Iterable[FlowVerdict]) -> Coverage:
         for tally, scope in ((total, "*"), (namespaces, namespace), (teams, _team(graph, owner))):
             tally.flow(scope, group.count, verdict.covered)
         for endpoint, identity in ((group.src, verdict.src), (group.dst, verdict.dst)):
+            if identity.resolved:
+                if (endpoint.namespace, identity.label) in counted:
+                    continue
+                counted.add((endpoint.namespace, identity.label))
             _count_workload((total, namespaces, teams), graph, endpoint, identity)
     return Coverage(total.row("*"), namespaces.rows(), teams.rows())
 

@@ -83,17 +83,17 @@ class Resolver:
         for ref in sorted(graph.services):
             by_namespace[ref.namespace].append(graph.services[ref])
         self._by_namespace: Mapping[str, list[Service]] = dict(by_namespace)
-        self._cache: dict[tuple[object, ...], ServiceRef | None] = {}
+        self._cache: dict[tuple[object, ...], Identity | None] = {}
 
     def resolve(self, endpoint: ObservedEndpoint) -> Identity:
         """The declared service ``endpoint`` belongs to, or an unresolved label."""
         key = (endpoint.namespace, endpoint.labels, endpoint.service_account, endpoint.workload)
-        if key not in self._cache:
-            self._cache[key] = self._match(endpoint)
-        ref = self._cache[key]
-        if ref is not None:
-            return Identity(ref, str(ref))
-        return Identity(None, unresolved_label(endpoint))
+        if key in self._cache:
+            identity = self._cache[key]
+        else:
+            ref = self._match(endpoint)
+            identity = self._cache[key] = None if ref is None else Identity(ref, str(ref))
+        return identity or Identity(None, unresolved_label(endpoint))
 
     def _match(self, endpoint: ObservedEndpoint) -> ServiceRef | None:
         services = self._by_namespace.get(endpoint.namespace or "", [])

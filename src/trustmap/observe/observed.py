@@ -9,7 +9,7 @@ than flows) reach Python, where identity resolution joins them with the declarat
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,10 +18,10 @@ from typing import Any, Final
 import duckdb
 import ibis
 import ibis.expr.types as ir
-import pyarrow as pa
 
 from trustmap.errors import InputError
-from trustmap.observe.identity import ObservedEndpoint
+from trustmap.observe.group import ObservedGroup, group_from_record, group_order
+from trustmap.observe.podmerge import Identified, merge_records, merged_groups
 from trustmap.observe.schema import FLOW_COLUMNS
 
 __all__ = [
@@ -49,14 +49,6 @@ _KEYS: Final = (
     "verdict",
 )
 
-_VARYING: Final = ("count", "first_seen", "last_seen")
-"""Group columns that merging sums or widens rather than matches."""
-
-Identified = Callable[[ObservedEndpoint], bool]
-"""Tells whether an endpoint, described without its pod and address, is identified by that
-description alone (it resolves to a declared service): such endpoints' groups are merged across
-pods and addresses (see :func:`groups_from_records`)."""
-
 WINDOWS: Final = ("batch", "day")
 """How observations split into windows for the coverage trend: per ingest batch, or per UTC day."""
 
@@ -73,35 +65,6 @@ class BatchInfo:
     """Earliest observation."""
     last_time: dt.datetime | None
     """Latest observation."""
-
-
-@dataclass(frozen=True, slots=True)
-class ObservedGroup:
-    """Requests between two endpoints on one port, protocol and verdict."""
-
-    src: ObservedEndpoint
-    """Client."""
-    dst: ObservedEndpoint
-    """Server."""
-    dst_names: tuple[str, ...]
-    """DNS names of the server."""
-    port: int | None
-    """Destination port."""
-    protocol: str
-    """Transport protocol."""
-    verdict: str
-    """Hubble verdict name."""
-    drop_reason: str | None
-    """Why it was dropped (smallest reason name when several)."""
-    count: int
-    """Observations."""
-    first_seen: dt.datetime | None
-    """Earliest observation (UTC)."""
-    last_seen: dt.datetime | None
-    """Latest observation (UTC)."""
-    window: str | None = None
-    """The window the requests fall in when grouped by one (:data:`WINDOWS`): a batch id, or
-    a UTC day ``YYYY-MM-DD``; ``None`` when not grouped by window or the row has no time."""
 
 
 _IBIS_TYPES: Final = {
@@ -164,73 +127,13 @@ def observed_groups(
     sql = groups_sql("duckdb", start, window=window)
     with open_flow_db(db_path) as con:
         if identified is None:
-            return groups_from_records(_records(con.execute(sql)))
+            cursor = con.execute(sql)
+            names = [column[0] for column in cursor.description or ()]
+            return groups_from_records(
+                dict(zip(names, row, strict=True)) for row in cursor.fetchall()
+            )
         con.execute(f"CREATE TEMP TABLE _groups AS {sql}")
-        con.register("_identified", _identified_table(con, identified))
-        return groups_from_records(_records(con.execute(_merged_sql(window is not None))))
-
-
-def _records(cursor: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-    names = [column[0] for column in cursor.description or ()]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-
-
-_DESCRIBED: Final = ("namespace", "workload", "service_account", "labels", "entity")
-"""What identifies an endpoint without its pod and address."""
-
-
-def _identified_table(con: duckdb.DuckDBPyConnection, identified: Identified) -> pa.Table:
-    """The endpoint descriptions of ``_groups`` that ``identified`` accepts, as recorded."""
-    sides = " UNION ".join(
-        f"SELECT DISTINCT {', '.join(f'{side}_{name} AS {name}' for name in _DESCRIBED)} "
-        "FROM _groups"
-        for side in ("src", "dst")
-    )
-    known = [
-        row
-        for row in con.execute(sides).fetchall()
-        if identified(
-            ObservedEndpoint(row[0], row[1], row[2], _strings(row[3]), row[4], None, None)
-        )
-    ]
-    text, words = pa.string(), pa.list_(pa.string())
-    schema = pa.schema([(name, words if name == "labels" else text) for name in _DESCRIBED])
-    return pa.Table.from_pylist([dict(zip(_DESCRIBED, row, strict=True)) for row in known], schema)
-
-
-def _merged_sql(windowed: bool) -> str:
-    """``_groups`` merged across the pods and addresses of the endpoints in ``_identified``:
-    the SQL form of :func:`_merge_pods` (same rows, same example pod and address)."""
-    matched = {
-        side: " AND ".join(
-            f"g.{side}_{name} IS NOT DISTINCT FROM {side}.{name}" for name in _DESCRIBED
-        )
-        for side in ("src", "dst")
-    }
-    shared = [
-        *(f"{side}_{name}" for side in ("src", "dst") for name in _DESCRIBED),
-        "dst_names", "dst_port", "protocol", "verdict", "drop_reason",
-        *(['"window"'] if windowed else []),
-    ]  # fmt: skip
-    varying = [f"{side}_{field}" for side in ("src", "dst") for field in ("pod", "ip")]
-    blanked = [f"CASE WHEN {field[:3]}_merged THEN NULL ELSE {field} END" for field in varying]
-    order = ", ".join(["first_seen", *(f"coalesce({field}, '')" for field in varying)])
-    example = f"arg_min(struct_pack({', '.join(varying)}), row({order}))"
-    return f"""
-    SELECT {", ".join(shared)}, {", ".join(f"example.{field} AS {field}" for field in varying)},
-        count, first_seen, last_seen
-    FROM (
-        SELECT {", ".join(shared)}, sum(count) AS count, min(first_seen) AS first_seen,
-            max(coalesce(last_seen, first_seen)) AS last_seen, {example} AS example
-        FROM (
-            SELECT g.*,
-                g.first_seen IS NOT NULL AND src.namespace IS NOT NULL AS src_merged,
-                g.first_seen IS NOT NULL AND dst.namespace IS NOT NULL AS dst_merged
-            FROM _groups g
-            LEFT JOIN _identified src ON {matched["src"]}
-            LEFT JOIN _identified dst ON {matched["dst"]})
-        GROUP BY {", ".join([*shared, *blanked])})
-    """
+        return merged_groups(con, identified, windowed=window is not None)
 
 
 def groups_sql(
@@ -263,79 +166,8 @@ def groups_from_records(
     many pods per service. The merged group keeps the pod and address of its earliest row (in
     the stable order), so examples stay concrete and the same as without merging.
     """
-    rows = records if identified is None else _merge_pods(records, identified)
-    return sorted((_group(record) for record in rows), key=_order)
-
-
-def _merge_pods(
-    records: Iterable[Mapping[str, Any]], identified: Identified
-) -> list[Mapping[str, Any]]:
-    """Rows merged across the pods and addresses of identified endpoints."""
-    known: dict[tuple[object, ...], bool] = {}
-    merged: dict[tuple[object, ...], dict[str, Any]] = {}
-    kept: list[Mapping[str, Any]] = []
-    for record in records:
-        sides = [side for side in ("src", "dst") if _is_identified(record, side, identified, known)]
-        if not sides or record["first_seen"] is None:
-            kept.append(record)
-            continue
-        blank = {f"{side}_{field}" for side in sides for field in ("pod", "ip")}
-        key = tuple(
-            _hashable(value)
-            for name, value in record.items()
-            if name not in blank and name not in _VARYING
-        )
-        group = merged.get(key)
-        if group is None:
-            merged[key] = dict(record)
-        else:
-            _absorb(group, record)
-    return [*kept, *merged.values()]
-
-
-def _is_identified(
-    record: Mapping[str, Any],
-    side: str,
-    identified: Identified,
-    known: dict[tuple[object, ...], bool],
-) -> bool:
-    labels = _strings(record[f"{side}_labels"])
-    description = (
-        record[f"{side}_namespace"], record[f"{side}_workload"],
-        record[f"{side}_service_account"], labels, record[f"{side}_entity"],
-    )  # fmt: skip
-    found = known.get(description)
-    if found is None:
-        namespace, workload, account, _, entity = description
-        endpoint = ObservedEndpoint(namespace, workload, account, labels, entity, None, None)
-        found = known[description] = identified(endpoint)
-    return found
-
-
-def _absorb(group: dict[str, Any], record: Mapping[str, Any]) -> None:
-    """Add ``record`` to the merged row ``group`` (both with a first time): its count, its
-    time span, and its pod and address when it comes first in the stable order."""
-    count = int(group["count"] or 0) + int(record["count"] or 0)
-    lasts = [_utc(row["last_seen"]) or _utc(row["first_seen"]) for row in (group, record)]
-    last = max(t for t in lasts if t is not None)
-    if _earliest(record) < _earliest(group):
-        group.update(record)
-    group["count"], group["last_seen"] = count, last
-
-
-def _earliest(record: Mapping[str, Any]) -> tuple[str, ...]:
-    """The part of :func:`_order` that differs between rows merged together."""
-    return tuple(
-        "" if value is None else str(value)
-        for value in (
-            _utc(record["first_seen"]), record["src_pod"], record["src_ip"],
-            record["dst_pod"], record["dst_ip"],
-        )
-    )  # fmt: skip
-
-
-def _hashable(value: object) -> object:
-    return tuple(value) if isinstance(value, list) else value
+    rows = records if identified is None else merge_records(records, identified)
+    return sorted((group_from_record(record) for record in rows), key=group_order)
 
 
 def flows_to_parquet(db_path: Path, directory: Path) -> Path:
@@ -395,56 +227,3 @@ def open_flow_db(db_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         yield con
     finally:
         con.close()
-
-
-def _endpoint(record: Mapping[str, Any], side: str) -> ObservedEndpoint:
-    return ObservedEndpoint(
-        namespace=record[f"{side}_namespace"],
-        workload=record[f"{side}_workload"],
-        service_account=record[f"{side}_service_account"],
-        labels=_strings(record[f"{side}_labels"]),
-        entity=record[f"{side}_entity"],
-        pod=record[f"{side}_pod"],
-        ip=record[f"{side}_ip"],
-    )
-
-
-def _group(record: Mapping[str, Any]) -> ObservedGroup:
-    first_seen = _utc(record["first_seen"])
-    return ObservedGroup(
-        src=_endpoint(record, "src"),
-        dst=_endpoint(record, "dst"),
-        dst_names=_strings(record["dst_names"]),
-        port=None if record["dst_port"] is None else int(record["dst_port"]),
-        protocol=record["protocol"] or "",
-        verdict=record["verdict"] or "",
-        drop_reason=record["drop_reason"],
-        count=int(record["count"] or 0),
-        first_seen=first_seen,
-        last_seen=_utc(record["last_seen"]) or first_seen,
-        window=None if record.get("window") is None else str(record["window"]),
-    )
-
-
-def _strings(values: Iterable[Any] | None) -> tuple[str, ...]:
-    return () if values is None else tuple(str(value) for value in values)
-
-
-def _utc(value: dt.datetime | None) -> dt.datetime | None:
-    """Naive UTC, as the ``flows`` table stores time."""
-    if value is None or value.tzinfo is None:
-        return value
-    return value.astimezone(dt.UTC).replace(tzinfo=None)
-
-
-def _order(group: ObservedGroup) -> tuple[str, ...]:
-    return tuple(
-        "" if value is None else str(value)
-        for value in (
-            group.first_seen, group.src.namespace, group.src.pod, group.src.ip,
-            group.dst.namespace, group.dst.pod, group.dst.ip, group.port, group.protocol,
-            group.verdict, group.dst_names, group.src.labels, group.dst.labels,
-            group.src.entity, group.dst.entity, group.src.service_account,
-            group.dst.service_account, group.src.workload, group.dst.workload, group.window,
-        )
-    )  # fmt: skip
