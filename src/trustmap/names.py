@@ -60,9 +60,27 @@ def parse_service_ref(value: str) -> tuple[str | None, str, str] | None:
 
 
 def closest(value: str, candidates: Iterable[str]) -> str | None:
-    """The candidate most similar to ``value`` (difflib ratio ≥ 0.6), if any."""
-    matches = difflib.get_close_matches(value, sorted(set(candidates)), n=1, cutoff=0.6)
-    return matches[0] if matches else None
+    """The candidate most similar to ``value`` (difflib ratio ≥ 0.6), if any.
+
+    The answer of ``difflib.get_close_matches(value, sorted(set(candidates)), n=1, cutoff=0.6)``
+    (the highest ratio, then the greatest name), found faster: a candidate whose cheap upper
+    bounds of the ratio are already below the best ratio found is not compared in full.
+    """
+    matcher = difflib.SequenceMatcher()
+    matcher.set_seq2(value)
+    best: tuple[float, str] | None = None
+    for candidate in sorted(set(candidates)):
+        matcher.set_seq1(candidate)
+        floor = _CUTOFF if best is None else max(_CUTOFF, best[0])
+        if matcher.real_quick_ratio() < floor or matcher.quick_ratio() < floor:
+            continue
+        ratio = matcher.ratio()
+        if ratio >= _CUTOFF and (best is None or (ratio, candidate) > best):
+            best = (ratio, candidate)
+    return best[1] if best else None
+
+
+_CUTOFF = 0.6
 
 
 def did_you_mean(value: str, candidates: Iterable[str]) -> str:

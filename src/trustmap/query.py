@@ -5,15 +5,17 @@ Pure functions over a :class:`~trustmap.model.Graph`; the CLI and the server ren
 
 from __future__ import annotations
 
-from collections import defaultdict, deque
+from collections import defaultdict
 from dataclasses import dataclass, field
-from operator import attrgetter
+from itertools import pairwise, repeat
+from operator import attrgetter, itemgetter
 
 from trustmap.bulk import building
 from trustmap.errors import UsageError
 from trustmap.model import (
     Edge,
     EdgeKind,
+    Endpoint,
     ExternalEdge,
     Graph,
     Interface,
@@ -72,7 +74,12 @@ class Explanation:
 
 
 class Index:
-    """Adjacency of a graph's effective edges, built once per graph."""
+    """Adjacency of a graph's effective edges, built once per graph.
+
+    Transitive questions walk a graph of small integers: each service is numbered in sorted
+    order, so sorted neighbour lists of numbers are sorted lists of services, and a walk over
+    ten thousand services compares and hashes integers instead of references.
+    """
 
     def __init__(self, graph: Graph) -> None:
         with building():
@@ -82,8 +89,9 @@ class Index:
         self.graph = graph
         self.into: dict[ServiceRef, list[Edge]] = defaultdict(list)
         self.out_of: dict[ServiceRef, list[Edge]] = defaultdict(list)
-        into, out_of = self.into, self.out_of
-        refs: dict[tuple[str, str], ServiceRef] = {}  # one ServiceRef per caller, not per edge
+        # The service each calling endpoint is, by identity (a caller's edges share one).
+        self._callers: dict[int, ServiceRef] = {}
+        into, lists, others = self.into, dict[int, list[Edge]](), list[Edge]()
         target, callers = None, []
         for edge in graph.edges:  # sorted by target: look each target up once
             if edge.target is not target:
@@ -91,40 +99,71 @@ class Index:
                 callers = into[target]
             callers.append(edge)
             source = edge.source
-            if source.kind == "service":
-                key = (source.namespace, source.name)
-                ref = refs.get(key)
-                if ref is None:
-                    ref = refs[key] = ServiceRef(*key)
-                out_of[ref].append(edge)
-        self._callers: dict[ServiceRef, list[ServiceRef]] | None = None
-        self._callees: dict[ServiceRef, list[ServiceRef]] | None = None
+            out = lists.get(id(source))
+            if out is None:
+                out = lists[id(source)] = self._edges_from(source, others)
+            out.append(edge)
+        self._numbers: _Numbered | None = None
+
+    def _edges_from(self, source: Endpoint, others: list[Edge]) -> list[Edge]:
+        """The list that collects the edges out of ``source``: ``others`` unless it is a service."""
+        if source.kind != "service":
+            return others
+        ref = self._callers[id(source)] = ServiceRef(source.namespace, source.name)
+        return self.out_of[ref]
 
     def neighbours(self, ref: ServiceRef, *, reverse: bool) -> list[ServiceRef]:
         """Services one effective dependency away (callers when ``reverse``), sorted."""
-        return self._adjacency(reverse).get(ref, [])
+        numbered = self.numbered()
+        n = numbered.ids.get(ref)
+        if n is None:
+            return []
+        return [numbered.refs[m] for m in numbered.near(reverse)[n]]
 
-    def _adjacency(self, reverse: bool) -> dict[ServiceRef, list[ServiceRef]]:
-        """Sorted service neighbours of every service, computed on first use."""
-        found = self._callers if reverse else self._callees
-        if found is None:
+    def numbered(self) -> _Numbered:
+        """The services of the dependency edges as numbers, computed on first use."""
+        if self._numbers is None:
             with building():
-                found = self._neighbours(reverse)
-            if reverse:
-                self._callers = found
-            else:
-                self._callees = found
-        return found
+                self._numbers = _Numbered(self.into, self._callers)
+        return self._numbers
 
-    def _neighbours(self, reverse: bool) -> dict[ServiceRef, list[ServiceRef]]:
-        sets: dict[ServiceRef, set[ServiceRef]] = defaultdict(set)
-        for source, edges in self.out_of.items():
-            for edge in edges:
-                if reverse:
-                    sets[edge.target].add(source)
-                else:
-                    sets[source].add(edge.target)
-        return {ref: sorted(near) for ref, near in sets.items()}
+
+def _order(ref: ServiceRef) -> tuple[str, str, bool, str]:
+    """The order of references (as they sort, but never comparing a cluster with ``None``)."""
+    return (ref.namespace, ref.name, ref.cluster is not None, ref.cluster or "")
+
+
+class _Numbered:
+    """Services numbered in sorted order, with sorted callee and caller numbers of each."""
+
+    def __init__(self, into: dict[ServiceRef, list[Edge]], callers: dict[int, ServiceRef]) -> None:
+        self.refs = _sorted_refs(set(into).union(callers.values()))
+        self.ids = ids = {ref: n for n, ref in enumerate(self.refs)}
+        numbers = {key: ids[ref] for key, ref in callers.items()}  # of each calling endpoint
+        self.callers: list[list[int]] = [[] for _ in self.refs]
+        for target, edges in into.items():
+            found = set(map(numbers.get, map(id, map(_source, edges)), repeat(-1)))
+            found.discard(-1)  # infrastructure callers
+            self.callers[ids[target]] = sorted(found)
+        self.callees: list[list[int]] = [[] for _ in self.refs]
+        for m, near in enumerate(self.callers):  # in callee order, so each list comes sorted
+            for n in near:
+                self.callees[n].append(m)
+
+    def near(self, reverse: bool) -> list[list[int]]:
+        """Sorted neighbour numbers of each service number: callers when ``reverse``."""
+        return self.callers if reverse else self.callees
+
+
+_source = attrgetter("source")
+
+
+def _sorted_refs(refs: set[ServiceRef]) -> list[ServiceRef]:
+    """References sorted, comparing in C unless some differ only by a cluster and ``None``."""
+    try:
+        return sorted(refs)
+    except TypeError:
+        return sorted(refs, key=_order)
 
 
 def resolve_ref(graph: Graph, text: str) -> ServiceRef:
@@ -173,46 +212,77 @@ def dependencies(graph: Graph, ref: ServiceRef, index: Index | None = None) -> l
 
 def _reach(index: Index, start: ServiceRef, *, reverse: bool) -> list[Reach]:
     with building():
-        return _walk(index._adjacency(reverse), start)
+        numbered = index.numbered()
+        n = numbered.ids.get(start)
+        if n is None:
+            return []
+        refs = numbered.refs
+        return [
+            Reach(refs[m], depth, refs[via]) for depth, m, via in _walk(numbered.near(reverse), n)
+        ]
 
 
-def _walk(near: dict[ServiceRef, list[ServiceRef]], start: ServiceRef) -> list[Reach]:
-    """Breadth-first from ``start``: each service reached, its distance and first hop."""
-    seen: dict[ServiceRef, Reach] = {}
-    queue: deque[tuple[ServiceRef, int, ServiceRef | None]] = deque([(start, 0, None)])
-    while queue:
-        ref, depth, via = queue.popleft()
-        for nxt in near.get(ref, ()):
-            if nxt in seen or nxt == start:
-                continue
-            seen[nxt] = Reach(nxt, depth + 1, via or nxt)
-            queue.append((nxt, depth + 1, via or nxt))
-    return sorted(seen.values(), key=_by_depth)
-
-
-_by_depth = attrgetter("depth", "service")
-_by_target = attrgetter("target", "interface")
+def _walk(near: list[list[int]], start: int) -> list[tuple[int, int, int]]:
+    """Breadth-first from ``start``: ``(distance, number, first hop)`` of each node reached, sorted."""
+    seen = [False] * len(near)
+    seen[start] = True
+    found = []
+    for m in near[start]:
+        if not seen[m]:  # a service may call itself
+            seen[m] = True
+            found.append((1, m, m))
+    for depth, n, via in found:  # the list is the queue: what is found is walked from in order
+        for m in near[n]:
+            if not seen[m]:
+                seen[m] = True
+                found.append((depth + 1, m, via))
+    found.sort()  # distance, then service: numbers are in service order
+    return found
 
 
 def path(
     graph: Graph, start: ServiceRef, end: ServiceRef, index: Index | None = None
 ) -> list[Edge]:
-    """A shortest chain of effective edges from ``start`` to ``end`` (empty when none)."""
+    """A shortest chain of effective edges from ``start`` to ``end`` (empty when none).
+
+    Of several, the one a breadth-first walk finds taking each service's edges in target and
+    interface order.
+    """
     index = index or Index(graph)
-    previous: dict[ServiceRef, Edge] = {}
-    queue = deque([start])
-    while queue and end not in previous:
-        ref = queue.popleft()
-        for edge in sorted(index.out_of.get(ref, ()), key=_by_target):
-            if edge.target not in previous and edge.target != start:
-                previous[edge.target] = edge
-                queue.append(edge.target)
-    if end not in previous:
+    numbered = index.numbered()
+    first, last = numbered.ids.get(start), numbered.ids.get(end)
+    if first is None or last is None or first == last:
         return []
-    chain = [previous[end]]
-    while (source := chain[-1].source.ref) != start and source is not None:
-        chain.append(previous[source])
-    return chain[::-1]
+    previous = _previous(numbered.callees, first, last)
+    if last not in previous:
+        return []
+    hops = [last]
+    while hops[-1] != first:
+        hops.append(previous[hops[-1]])
+    refs = numbered.refs
+    return [_first_edge(index.out_of[refs[a]], refs[b]) for a, b in pairwise(reversed(hops))]
+
+
+def _previous(near: list[list[int]], start: int, end: int) -> dict[int, int]:
+    """Breadth-first from ``start`` until ``end`` is reached: the node each node was reached from."""
+    previous = {start: start}
+    queue = [start]
+    for n in queue:
+        for m in near[n]:
+            if m not in previous:
+                previous[m] = n
+                queue.append(m)
+        if end in previous:
+            break
+    return previous
+
+
+def _first_edge(edges: list[Edge], target: ServiceRef) -> Edge:
+    """The first edge to ``target`` in interface order (the first listed, of equals)."""
+    return min((e for e in edges if e.target == target), key=_by_interface)
+
+
+_by_interface = attrgetter("interface")
 
 
 def exposed(graph: Graph) -> list[Exposure]:
@@ -222,34 +292,48 @@ def exposed(graph: Graph) -> list[Exposure]:
 
 
 def _exposed(graph: Graph) -> list[Exposure]:
-    sources: dict[tuple[ServiceRef, str], set[str]] = defaultdict(set)
-    names: dict[tuple[str, str, str], str] = {}  # str() of each distinct caller, once
-    beyond = (EdgeKind.WORLD, EdgeKind.INGRESS)
-    into: tuple[ServiceRef | None, str] = (None, "")
-    callers: set[str] = set()
-    for edge in graph.edges:  # sorted by target and interface: look each pair up once
-        source = edge.source
-        if edge.kind in beyond or source.namespace != edge.target.namespace:
-            key = (source.namespace, source.name, source.kind)
-            name = names.get(key)
-            if name is None:
-                name = names[key] = str(source)
-            if edge.target is not into[0] or edge.interface != into[1]:
-                into = (edge.target, edge.interface)
-                callers = sources[into]
-            callers.add(name)
-    offered: dict[tuple[ServiceRef, str], Interface] = {}
+    beyond = _callers_beyond(graph)
+    found: list[tuple[ServiceRef, str, Interface, set[str]]] = []
     for service in graph.services.values():
+        ref, offered = service.ref, dict[str, Interface]()
+        into = beyond.get(ref, {})
         for interface in service.interfaces:
-            offered[(service.ref, interface.name)] = interface
-            wide = [c for c in interface.consumers if _other_namespace(c, service.ref.namespace)]
+            offered[interface.name] = interface  # the last of a duplicated name, as before
+            wide = [
+                f"consumers: {c}"
+                for c in interface.consumers
+                if (c == "*" or ":" in c) and _other_namespace(c, ref.namespace)
+            ]
             if wide:
-                sources[(service.ref, interface.name)].update(f"consumers: {c}" for c in wide)
-    return [
-        Exposure(key[0], offered[key], tuple(sorted(found)))
-        for key, found in sorted(sources.items())
-        if found and key in offered
-    ]
+                into.setdefault(interface.name, set()).update(wide)
+        found.extend((ref, name, i, into[name]) for name, i in offered.items() if into.get(name))
+    found.sort(key=_by_interface_key)
+    return [Exposure(ref, interface, tuple(sorted(names))) for ref, _, interface, names in found]
+
+
+_by_interface_key = itemgetter(0, 1)
+
+
+def _callers_beyond(graph: Graph) -> dict[ServiceRef, dict[str, set[str]]]:
+    """Callers of each service's interfaces from the world, ingress or another namespace."""
+    found: dict[ServiceRef, dict[str, set[str]]] = {}
+    callers: dict[int, tuple[str, str]] = {}  # namespace and name of each calling endpoint, once
+    outside = (EdgeKind.WORLD, EdgeKind.INGRESS)
+    target, namespace, into = None, "", dict[str, set[str]]()
+    for edge in graph.edges:  # sorted by target: look each target up once
+        if edge.target is not target:
+            target, namespace = edge.target, edge.target.namespace
+            into = found.setdefault(target, {})
+        source = edge.source
+        caller = callers.get(id(source))
+        if caller is None:
+            caller = callers[id(source)] = (source.namespace, str(source))
+        if caller[0] != namespace or edge.kind in outside:
+            names = into.get(edge.interface)
+            if names is None:
+                names = into[edge.interface] = set()
+            names.add(caller[1])
+    return found
 
 
 def _other_namespace(consumer: str, namespace: str) -> bool:

@@ -57,10 +57,14 @@ def strongly_connected(succ: Adjacency) -> Iterator[set[int]]:
                     break
             if not done:
                 continue
-            low = preorder[v]
+            low = mine = preorder[v]
             for w in succ[v]:
                 if w not in found:
-                    low = min(low, lowlink[w] if preorder[w] > preorder[v] else preorder[w])
+                    other = preorder[w]
+                    if other > mine:
+                        other = lowlink[w]
+                    if other < low:
+                        low = other
             lowlink[v] = low
             queue.pop()
             if low != preorder[v]:

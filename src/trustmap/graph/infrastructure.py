@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from trustmap.diagnostics import Diagnostic, diagnostic
-from trustmap.model import Edge, EdgeKind, Endpoint, Interface, Organization, Service
+from trustmap.model import Edge, EdgeKind, Endpoint, Interface, Organization, Service, new_edge
 
 __all__ = ["infrastructure_edges"]
 
@@ -77,17 +77,17 @@ def _edge(
     declared_at = (
         organization.span if organization and kind is EdgeKind.PLATFORM else interface.span
     )
-    return Edge(
-        source=caller,
-        target=service.ref,
-        interface=interface.name,
-        port=interface.port,
-        protocol=interface.protocol,
-        methods=interface.methods if kind is not EdgeKind.PLATFORM else (),
-        kind=kind,
-        reason=reason,
-        declared_at=declared_at,
-        offered_at=interface.span,
+    return new_edge(  # one edge per platform consumer and service
+        caller,  # source
+        service.ref,  # target
+        interface.name,  # interface
+        interface.port,  # port
+        interface.protocol,  # protocol
+        interface.methods if kind is not EdgeKind.PLATFORM else (),  # methods
+        kind,  # kind
+        reason,  # reason
+        declared_at,  # declared_at
+        interface.span,  # offered_at
     )
 
 

@@ -207,12 +207,16 @@ def check_service_accounts(services: Sequence[Service]) -> list[Diagnostic]:
 
 
 def check_cycles(
-    calls: Iterable[tuple[ServiceRef, ServiceRef]], services: Mapping[ServiceRef, Service]
+    calls: Iterable[tuple[int, int]], services: Mapping[ServiceRef, Service]
 ) -> list[Diagnostic]:
-    """TM216 (info): strongly connected groups of services in the effective dependency graph."""
-    ids = {ref: n for n, ref in enumerate(services)}
+    """TM216 (info): strongly connected groups of services in the effective dependency graph.
+
+    ``calls`` holds the caller → target pair of each effective dependency, services given by
+    their place in ``services``, without self-calls; the order it iterates in decides which
+    example cycle a finding shows.
+    """
     refs = list(services)
-    succ = adjacency({(ids[a], ids[b]) for a, b in calls if a != b})
+    succ = adjacency(calls)
     found = []
     for component in strongly_connected(succ):
         if len(component) < 2:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Generator, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path as FilePath
 
@@ -93,8 +93,10 @@ def parse_files(
 
     Unchanged files come from the parse cache; the others are parsed by ``workers`` processes
     counting this one (default: one per core when there are megabytes to parse), which also fill
-    the cache. This process parses the first files itself, a smaller share than the others: it
-    also unpickles what they send, and the caller usually validates each file as it comes.
+    the cache. Workers hand each result over in the cache (or, without one, through the pipe).
+    This process parses the first files itself, a smaller share than the others: it also reads
+    what they hand over, and the caller usually validates each file as it comes. When it would
+    wait for a worker, it parses the first file no worker has started instead.
     """
     cache = ParseCache.default()
     keys = [cache.key(f, limits) for f in files]
@@ -116,30 +118,61 @@ def _parse(
         yield from _parse_here(cache, files, keys, limits)
         return
     here = _own_share(files, workers)
-    rest, directory = files[here:], [cache.directory] * (len(files) - here)
     with ProcessPoolExecutor(max_workers=workers - 1) as pool:
         try:
-            entries = pool.map(_parse_remote, rest, keys[here:], [limits] * len(rest), directory)
+            remote = [
+                pool.submit(_parse_remote, file, key, limits, cache.directory)
+                for file, key in zip(files[here:], keys[here:], strict=True)
+            ]
             yield from _parse_here(cache, files[:here], keys[:here], limits)
-            for file, entry in zip(rest, entries, strict=True):
-                yield ParseCache.loads(entry, file)
+            yield from _collect(cache, files[here:], keys[here:], limits, remote)
         finally:
             pool.shutdown(cancel_futures=True)  # a caller that stops early waits for no more
+
+
+def _collect(
+    cache: ParseCache,
+    files: list[str],
+    keys: list[str | None],
+    limits: Limits,
+    remote: list[Future[bytes | None]],
+) -> Iterator[Parsed]:
+    """The workers' results in order; while the next is not ready, this process parses the
+    first file no worker has started itself, so that it waits only when none is left."""
+    stolen: dict[int, Parsed] = {}
+    unstarted = 0  # no file before this one can still be taken from the workers
+    for n, (file, future) in enumerate(zip(files, remote, strict=True)):
+        unstarted = max(unstarted, n)
+        while n not in stolen and not future.done() and unstarted < len(files):
+            if remote[unstarted].cancel():  # fails once a worker has it: then it stays theirs
+                stolen[unstarted] = _parse_one(cache, files[unstarted], keys[unstarted], limits)
+            unstarted += 1
+        if n in stolen:
+            yield stolen.pop(n)
+        else:
+            yield _received(cache, file, keys[n], limits, future.result())
 
 
 def _parse_here(
     cache: ParseCache, files: list[str], keys: list[str | None], limits: Limits
 ) -> Iterator[Parsed]:
     for file, key in zip(files, keys, strict=True):
-        result = load_file(file, limits)
-        cache.put(key, result)
-        yield result
+        yield _parse_one(cache, file, key, limits)
+
+
+def _parse_one(cache: ParseCache, file: str, key: str | None, limits: Limits) -> Parsed:
+    result = load_file(file, limits)
+    cache.put(key, result)
+    return result
 
 
 def _own_share(files: list[str], workers: int) -> int:
-    """How many of the first files this process parses: about 1 / (2 * workers) of the bytes."""
+    """How many of the first files this process parses: about 1 / (3 * workers) of the bytes.
+
+    Little, since it also validates every file; it takes more later whenever a worker lags.
+    """
     sizes = [os.path.getsize(f) if os.path.isfile(f) else 0 for f in files]
-    goal, total = sum(sizes) / (2 * workers), 0
+    goal, total = sum(sizes) / (3 * workers), 0
     for count, size in enumerate(sizes):
         if total + size > goal:
             return count
@@ -147,13 +180,29 @@ def _own_share(files: list[str], workers: int) -> int:
     return len(files) - 1
 
 
-def _parse_remote(file: str, key: str | None, limits: Limits, directory: FilePath | None) -> bytes:
-    """In a worker: parse ``file``, store it in the cache, and return the entry's bytes."""
+def _parse_remote(
+    file: str, key: str | None, limits: Limits, directory: FilePath | None
+) -> bytes | None:
+    """In a worker: parse ``file`` and store it in the cache; the entry's bytes, or ``None`` when
+    the cache holds them.
+
+    Results large enough to fill the pipe to the parent would make the worker wait there until
+    the parent, busy validating, lets the thread that drains it run; a file it reads later
+    costs the worker nothing.
+    """
     cache = ParseCache(directory)
     with building():
         entry = cache.dumps(load_file(file, limits))
-    cache.write(key, entry)
-    return entry
+    return None if cache.write(key, entry) else entry
+
+
+def _received(
+    cache: ParseCache, file: str, key: str | None, limits: Limits, entry: bytes | None
+) -> Parsed:
+    """What a worker parsed: the bytes it sent, or its cache entry (parsed here if that is gone)."""
+    if entry is not None:
+        return ParseCache.loads(entry, file)
+    return cache.get(key, file) or load_file(file, limits)
 
 
 def _auto_workers(files: list[str]) -> int:

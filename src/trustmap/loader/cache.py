@@ -93,10 +93,10 @@ class ParseCache:
             return _relabel(documents, problems, file)
         return documents, problems
 
-    def write(self, key: str | None, entry: bytes) -> None:
-        """Store an entry made by :meth:`dumps` under ``key`` (atomically; errors are ignored)."""
+    def write(self, key: str | None, entry: bytes) -> bool:
+        """Store an entry made by :meth:`dumps` under ``key`` (atomically); whether it was stored."""
         if key is None or self.directory is None:
-            return
+            return False
         folder = self.directory / key[:2]
         try:
             folder.mkdir(parents=True, exist_ok=True)
@@ -104,7 +104,8 @@ class ParseCache:
                 handle.write(entry)
             os.replace(handle.name, folder / key)
         except OSError:
-            return
+            return False
+        return True
 
 
 def _relabel(documents: list[Document], problems: list[Diagnostic], file: str) -> Parsed:
