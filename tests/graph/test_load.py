@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import sys
 from pathlib import Path
 
 import pytest
+from graph_helpers import generated_organisation
 
 from trustmap.graph import graph_from_load, load_declarations, load_graph
 from trustmap.loader import load_paths
@@ -18,14 +18,7 @@ TODAY = dt.date(2026, 11, 23)
 
 @pytest.fixture(scope="module")
 def organisation(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        from generate import generate
-    finally:
-        sys.path.pop(0)
-    root = tmp_path_factory.mktemp("org")
-    generate(120, 500, root)
-    return root
+    return generated_organisation(tmp_path_factory, 120, 500)
 
 
 @pytest.mark.parametrize("workers", [1, 2])

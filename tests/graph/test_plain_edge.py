@@ -4,10 +4,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import sys
 from pathlib import Path
 
 import pytest
+from graph_helpers import generated_organisation
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -113,14 +113,7 @@ def test_a_plain_dependency_takes_the_quick_path() -> None:
 
 @pytest.fixture(scope="module")
 def organisation(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        from generate import generate
-    finally:
-        sys.path.pop(0)
-    root = tmp_path_factory.mktemp("org")
-    generate(300, 1500, root)
-    return root
+    return generated_organisation(tmp_path_factory, 300, 1500)
 
 
 def test_the_generated_organisation_builds_the_same_graph_without_the_quick_path(
