@@ -7,6 +7,7 @@ import gc
 import json
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import click
@@ -20,6 +21,7 @@ from trustmap.report import render_diagnostics, summary_line
 
 __all__ = [
     "UNREADABLE",
+    "db_option",
     "echo_json",
     "exit_for",
     "fail",
@@ -49,6 +51,19 @@ def print_table(table: Table) -> None:
         out.print(table)
     else:
         sys.stdout.write(plain_table(table))
+
+
+def db_option(help_text: str) -> Callable[[F], F]:
+    """``--db PATH``: the flow database (``db_path``), with ``help_text``. The default is
+    :data:`trustmap.observe.DEFAULT_DB`, written out: the CLI imports the observe extra lazily."""
+    return click.option(
+        "--db",
+        "db_path",
+        type=click.Path(path_type=Path, dir_okay=False),
+        default=Path(".trustmap/flows.duckdb"),
+        show_default=True,
+        help=help_text,
+    )
 
 
 def paths_argument(func: F) -> F:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import click
 from rich.table import Table
 
-from trustmap.cli.common import UNREADABLE, echo_json, fail, out, stderr
+from trustmap.cli.common import UNREADABLE, db_option, echo_json, fail, out, stderr
 from trustmap.diagnostics import has_errors
 from trustmap.errors import InputError, UsageError
 from trustmap.report import render_diagnostics
@@ -54,14 +54,7 @@ with --strict), 2 unreadable input, existing files without --force, or bad usage
     help="Kubernetes manifest file or directory (repeatable).",
 )
 @click.option("--from-flows", is_flag=True, help="Draft from the flow database (--db).")
-@click.option(
-    "--db",
-    "db_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=Path(".trustmap/flows.duckdb"),
-    show_default=True,
-    help="Flow database written by `trustmap observe ingest` (with --from-flows).",
-)
+@db_option("Flow database written by `trustmap observe ingest` (with --from-flows).")
 @click.option(
     "--out",
     "out_dir",

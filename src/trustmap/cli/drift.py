@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from trustmap.cli.common import fail, load, now_option, out, paths_argument, stderr
+from trustmap.cli.common import db_option, fail, load, now_option, out, paths_argument, stderr
 from trustmap.errors import InputError, UsageError
 
 if TYPE_CHECKING:
@@ -64,14 +64,7 @@ def _parse_duration(
 @click.command(epilog=_EPILOG)
 @paths_argument
 @now_option
-@click.option(
-    "--db",
-    "db_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=Path(".trustmap/flows.duckdb"),
-    show_default=True,
-    help="Flow database written by `trustmap observe ingest`.",
-)
+@db_option("Flow database written by `trustmap observe ingest`.")
 @click.option(
     "--since",
     metavar="DURATION",

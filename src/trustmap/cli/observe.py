@@ -19,7 +19,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from trustmap.cli.common import echo_json, fail, stderr
+from trustmap.cli.common import db_option, echo_json, fail, stderr
 from trustmap.errors import InputError, UsageError
 from trustmap.report import render_diagnostics
 
@@ -59,14 +59,7 @@ def observe() -> None:
 @observe.command(epilog=_EPILOG)
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=str))
 @click.option("--format", "fmt", type=click.Choice(_INPUTS), required=True, help="Input format.")
-@click.option(
-    "--db",
-    "db_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=Path(".trustmap/flows.duckdb"),
-    show_default=True,
-    help="DuckDB database to write (created with its folder).",
-)
+@db_option("DuckDB database to write (created with its folder).")
 @click.option("--reporter", metavar="NS/POD", help="Pod whose proxy wrote the logs (Istio, Envoy).")
 @click.option(
     "--window",

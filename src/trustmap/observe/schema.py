@@ -18,6 +18,7 @@ __all__ = [
     "KEY",
     "LIST_SEP",
     "PEER_COLUMNS",
+    "RECORD_COLUMNS",
     "STAGE_COLUMNS",
     "endpoint_hash",
     "endpoint_rank",
@@ -41,16 +42,7 @@ _PEER: Final = (
 PEER_COLUMNS: Final = tuple(name for name, _ in _PEER)
 """Per-side columns of ``flows`` (``src_<name>``, ``dst_<name>``)."""
 
-FLOW_COLUMNS: Final = (
-    ("batch_id", "INTEGER"),
-    ("time", "TIMESTAMP"),
-    ("last_time", "TIMESTAMP"),
-    *((f"src_{name}", kind) for name, kind in _PEER),
-    *((f"dst_{name}", kind) for name, kind in _PEER),
-    ("dst_names", "VARCHAR[]"),
-    ("dst_service_namespace", "VARCHAR"),
-    ("dst_service_name", "VARCHAR"),
-    ("dst_service_port", "INTEGER"),
+_OBSERVATION: Final = (
     ("protocol", "VARCHAR"),
     ("verdict", "VARCHAR"),
     ("drop_reason", "VARCHAR"),
@@ -61,6 +53,20 @@ FLOW_COLUMNS: Final = (
     ("l7_status", "INTEGER"),
     ("mtls", "BOOLEAN"),
     ("reporter", "VARCHAR"),
+)
+"""What was seen of one flow, besides its peers and time: in ``flows``, staged rows and records."""
+
+FLOW_COLUMNS: Final = (
+    ("batch_id", "INTEGER"),
+    ("time", "TIMESTAMP"),
+    ("last_time", "TIMESTAMP"),
+    *((f"src_{name}", kind) for name, kind in _PEER),
+    *((f"dst_{name}", kind) for name, kind in _PEER),
+    ("dst_names", "VARCHAR[]"),
+    ("dst_service_namespace", "VARCHAR"),
+    ("dst_service_name", "VARCHAR"),
+    ("dst_service_port", "INTEGER"),
+    *_OBSERVATION,
     ("source_format", "VARCHAR"),
     ("count", "BIGINT"),
 )
@@ -102,27 +108,24 @@ ENDPOINT_COLUMNS: Final = (
 split once per distinct list when the batch is written. The ``names`` and ``service_*`` of the
 server side become ``dst_names`` and ``dst_service_*``."""
 
+RECORD_COLUMNS: Final = (
+    ("time", "TIMESTAMP"),
+    ("src_ip", "VARCHAR"),
+    ("src_port", "INTEGER"),
+    ("dst_ip", "VARCHAR"),
+    ("dst_port", "INTEGER"),
+    *_OBSERVATION,
+    ("count", "BIGINT"),
+)
+"""One parsed record without its peers' descriptions (:data:`ENDPOINT_COLUMNS` per side)."""
+
 STAGE_COLUMNS: Final = (
     ("part", "VARCHAR"),
     ("kind", "VARCHAR"),
     ("file_no", "INTEGER"),
     ("time", "TIMESTAMP"),
     ("last_time", "TIMESTAMP"),
-    ("src_ip", "VARCHAR"),
-    ("src_port", "INTEGER"),
-    ("dst_ip", "VARCHAR"),
-    ("dst_port", "INTEGER"),
-    ("protocol", "VARCHAR"),
-    ("verdict", "VARCHAR"),
-    ("drop_reason", "VARCHAR"),
-    ("direction", "VARCHAR"),
-    ("l7_protocol", "VARCHAR"),
-    ("l7_method", "VARCHAR"),
-    ("l7_path", "VARCHAR"),
-    ("l7_status", "INTEGER"),
-    ("mtls", "BOOLEAN"),
-    ("reporter", "VARCHAR"),
-    ("count", "BIGINT"),
+    *RECORD_COLUMNS[1:],
     ("records", "BIGINT"),
     ("anonymous", "BIGINT"),
     ("src_pick", "HUGEINT"),

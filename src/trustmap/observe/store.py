@@ -33,6 +33,7 @@ from trustmap.observe.schema import (
     ENDPOINT_COLUMNS,
     FLOW_COLUMNS,
     LIST_SEP,
+    RECORD_COLUMNS,
     STAGE_COLUMNS,
     endpoint_hash,
     endpoint_rank,
@@ -61,22 +62,7 @@ _ARROW: Final[dict[str, pa.DataType]] = {
     "TIMESTAMP": pa.timestamp("us"),
 }
 _RECORD: Final = (
-    ("time", "TIMESTAMP"),
-    ("src_ip", "VARCHAR"),
-    ("src_port", "INTEGER"),
-    ("dst_ip", "VARCHAR"),
-    ("dst_port", "INTEGER"),
-    ("protocol", "VARCHAR"),
-    ("verdict", "VARCHAR"),
-    ("drop_reason", "VARCHAR"),
-    ("direction", "VARCHAR"),
-    ("l7_protocol", "VARCHAR"),
-    ("l7_method", "VARCHAR"),
-    ("l7_path", "VARCHAR"),
-    ("l7_status", "INTEGER"),
-    ("mtls", "BOOLEAN"),
-    ("reporter", "VARCHAR"),
-    ("count", "BIGINT"),
+    *RECORD_COLUMNS,
     *((f"src_{name}", kind) for name, kind in ENDPOINT_COLUMNS),
     *((f"dst_{name}", kind) for name, kind in ENDPOINT_COLUMNS),
 )
@@ -368,7 +354,7 @@ def _chunks(records: Iterator[FlowRecord], size: int) -> Iterator[list[FlowRecor
         yield chunk
 
 
-_FLOW_NAMES: Final = ", ".join(name for name, _ in _RECORD[:16])
+_FLOW_NAMES: Final = ", ".join(name for name, _ in RECORD_COLUMNS)
 _STAGE_RECORDS_SQL: Final = f"""
 INSERT INTO _stage BY NAME
 SELECT 'flow' AS part, 'flow' AS kind, ? AS file_no, {_FLOW_NAMES}, time AS last_time,
