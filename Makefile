@@ -18,7 +18,7 @@ help:  ## list the targets
 
 install: $(VENV)/.installed  ## create .venv and install trustmap with its extras
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml setup.py src/trustmap/observe/formats/_hubblescan.c
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[$(EXTRAS)]'

@@ -11,6 +11,7 @@ import pytest
 from observe_helpers import HUBBLE, SAMPLES, nonblank_lines, rows
 
 from trustmap.observe import ingest
+from trustmap.observe.formats import hubble_native
 
 CAPTURES = sorted(HUBBLE.glob("*.json"))
 EXPORT = SAMPLES / "hubble" / "cilium-docs" / "export-events-dropped.jsonl"
@@ -40,7 +41,7 @@ def test_every_hubble_sample_ingests_every_line(path: Path, db: Path) -> None:
     report = ingest([path], "hubble", db)
     lines = nonblank_lines(path)
     assert (report.read, report.malformed, report.skipped) == (lines, 0, 0)
-    assert report.files[0].engine == "duckdb"
+    assert report.files[0].engine == ("native" if hubble_native.AVAILABLE else "duckdb")
     stored = rows(db)
     assert len(stored) == report.stored == lines - report.duplicates
     assert sum(r["count"] for r in stored) == lines
@@ -49,10 +50,12 @@ def test_every_hubble_sample_ingests_every_line(path: Path, db: Path) -> None:
 
 
 @pytest.mark.parametrize("path", [*CAPTURES, EXPORT], ids=lambda p: p.name)
-def test_duckdb_and_python_engines_store_the_same_rows(path: Path, tmp_path: Path) -> None:
-    ingest([path], "hubble", tmp_path / "fast.duckdb", engine="duckdb")
+def test_every_engine_stores_the_same_rows(path: Path, tmp_path: Path) -> None:
     ingest([path], "hubble", tmp_path / "slow.duckdb", engine="python")
-    assert rows(tmp_path / "fast.duckdb") == rows(tmp_path / "slow.duckdb")
+    expected = rows(tmp_path / "slow.duckdb")
+    for engine in ("auto", "duckdb"):
+        ingest([path], "hubble", tmp_path / f"{engine}.duckdb", engine=engine)
+        assert rows(tmp_path / f"{engine}.duckdb") == expected, engine
 
 
 def test_l7_responses_are_swapped_back_to_client_server(db: Path) -> None:

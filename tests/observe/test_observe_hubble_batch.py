@@ -1,4 +1,5 @@
-"""Many Hubble files in one run: one DuckDB statement, collapsed across files, bad files isolated."""
+"""Many Hubble files in one run: one statement (compiled reader or DuckDB's), collapsed across
+files, bad files isolated."""
 
 from __future__ import annotations
 
@@ -13,9 +14,13 @@ from observe_helpers import HUBBLE, rows
 
 from trustmap.errors import UsageError
 from trustmap.observe import ingest
+from trustmap.observe.formats import hubble_native
 from trustmap.observe.formats.hubble import split_url
 from trustmap.observe.formats.hubble_sql import url_path
 
+FAST = {"auto": "native" if hubble_native.AVAILABLE else "duckdb", "duckdb": "duckdb"}
+"""The reader each engine choice stages a clean Hubble file with."""
+ENGINES = pytest.mark.parametrize("engine", sorted(FAST))
 CAPTURE = HUBBLE / "basic-sample-400-tcp-flows.json"
 HTTP = HUBBLE / "basic-sample-348-http-flows.json"
 
@@ -31,38 +36,41 @@ def _without_batch(db: Path) -> list[dict[str, Any]]:
     return [{k: v for k, v in row.items() if k != "batch_id"} for row in rows(db)]
 
 
-def test_files_read_in_one_statement_collapse_across_files(tmp_path: Path) -> None:
+@ENGINES
+def test_files_read_in_one_statement_collapse_across_files(tmp_path: Path, engine: str) -> None:
     first, second = tmp_path / "node-a.json", tmp_path / "node-b.json"
     _split(CAPTURE, first, second)
-    report = ingest([first, second], "hubble", tmp_path / "split.duckdb")
-    ingest([CAPTURE], "hubble", tmp_path / "whole.duckdb")
+    report = ingest([first, second], "hubble", tmp_path / "split.duckdb", engine=engine)
+    ingest([CAPTURE], "hubble", tmp_path / "whole.duckdb", engine=engine)
     ingest([first, second], "hubble", tmp_path / "python.duckdb", engine="python")
-    assert [f.engine for f in report.files] == ["duckdb", "duckdb"]
+    assert [f.engine for f in report.files] == [FAST[engine]] * 2
     assert [f.records_read for f in report.files] == [200, 200]
     split = _without_batch(tmp_path / "split.duckdb")
     assert split == _without_batch(tmp_path / "whole.duckdb")
     assert split == _without_batch(tmp_path / "python.duckdb")
 
 
-def test_gzip_and_plain_files_of_one_run_collapse_together(tmp_path: Path) -> None:
+@ENGINES
+def test_gzip_and_plain_files_of_one_run_collapse_together(tmp_path: Path, engine: str) -> None:
     first, second = tmp_path / "a.json", tmp_path / "b.json"
     _split(HTTP, first, second)
     packed = tmp_path / "b.json.gz"
     packed.write_bytes(gzip.compress(second.read_bytes()))
-    report = ingest([first, packed], "hubble", tmp_path / "mixed.duckdb")
-    ingest([HTTP], "hubble", tmp_path / "whole.duckdb")
-    assert [f.engine for f in report.files] == ["duckdb", "duckdb"]
+    report = ingest([first, packed], "hubble", tmp_path / "mixed.duckdb", engine=engine)
+    ingest([HTTP], "hubble", tmp_path / "whole.duckdb", engine=engine)
+    assert [f.engine for f in report.files] == [FAST[engine]] * 2
     assert _without_batch(tmp_path / "mixed.duckdb") == _without_batch(tmp_path / "whole.duckdb")
 
 
-def test_a_bad_line_sends_only_its_file_to_the_python_parser(tmp_path: Path) -> None:
+@ENGINES
+def test_a_bad_line_sends_only_its_file_to_the_python_parser(tmp_path: Path, engine: str) -> None:
     first, second = tmp_path / "good.json", tmp_path / "bad.json"
     _split(CAPTURE, first, second)
     lines = second.read_text().splitlines(keepends=True)
     lines.insert(3, '{"flow": {"time": "yesterday", "verdict": "FORWARDED"}}\n')
     second.write_text("".join(lines))
-    report = ingest([first, second], "hubble", tmp_path / "fast.duckdb")
-    assert [f.engine for f in report.files] == ["duckdb", "python"]
+    report = ingest([first, second], "hubble", tmp_path / "fast.duckdb", engine=engine)
+    assert [f.engine for f in report.files] == [FAST[engine], "python"]
     assert report.malformed == 1
     shown = [(d.code, d.span.file, d.span.line) for d in report.diagnostics if d.span]
     assert ("TM501", str(second), 4) in shown
@@ -71,12 +79,13 @@ def test_a_bad_line_sends_only_its_file_to_the_python_parser(tmp_path: Path) -> 
     assert sum(r["count"] for r in rows(tmp_path / "fast.duckdb")) == 400
 
 
-def test_a_truncated_last_line_costs_only_that_line(tmp_path: Path) -> None:
+@ENGINES
+def test_a_truncated_last_line_costs_only_that_line(tmp_path: Path, engine: str) -> None:
     first, second = tmp_path / "good.json", tmp_path / "cut.json"
     _split(CAPTURE, first, second)
     second.write_text(second.read_text() + '{"flow": {"time": "2021-')
-    report = ingest([first, second], "hubble", tmp_path / "flows.duckdb")
-    assert [f.engine for f in report.files] == ["duckdb", "python"]
+    report = ingest([first, second], "hubble", tmp_path / "flows.duckdb", engine=engine)
+    assert [f.engine for f in report.files] == [FAST[engine], "python"]
     assert (report.read, report.malformed) == (401, 1)
 
 
@@ -91,7 +100,7 @@ def _line(node: str, destination: dict[str, Any]) -> str:
     return json.dumps({"flow": flow, "node_name": node, "time": flow["time"]})
 
 
-@pytest.mark.parametrize("engine", ["duckdb", "python"])
+@pytest.mark.parametrize("engine", ["auto", "duckdb", "python"])
 def test_a_peer_known_better_on_one_node_keeps_the_fuller_description(
     tmp_path: Path, engine: str
 ) -> None:

@@ -48,7 +48,7 @@ def test_one_packet_seen_at_several_points_and_nodes_is_one_flow(tmp_path: Path,
         _flow("2026-01-01T10:00:00.000200Z", reply=True, point="TO_STACK", node="b"),
         _flow("2026-01-01T10:00:00.000260Z", reply=True, point="TO_ENDPOINT", node="a"),
     ])  # fmt: skip
-    for engine in ("duckdb", "python"):
+    for engine in ("auto", "duckdb", "python"):
         target = db.with_name(f"{engine}.duckdb")
         report = ingest([capture], "hubble", target, engine=engine)
         assert (report.read, report.stored, report.duplicates) == (5, 2, 3)

@@ -1,8 +1,9 @@
 """``ingest``: read flow files of one format into the flow database as one batch (window).
 
 Files are streamed (never loaded whole), gzip or not, and parsed by the format's parser; Hubble
-JSON first goes through DuckDB's parallel JSON reader and falls back to the Python parser for a
-file DuckDB cannot read cleanly. Bad lines are counted and the first few reported with their
+JSON first goes through the compiled reader (:mod:`trustmap.observe.native`), then DuckDB's
+parallel JSON reader for a file it cannot vouch for, then the Python parser for a file neither
+can read cleanly. Bad lines are counted and the first few reported with their
 line numbers; they never stop the run or cost the good lines. Everything staged is collapsed
 into ``flows`` in one transaction at the end, so a batch is either fully there or absent.
 """
@@ -19,7 +20,7 @@ from typing import Any, Final, Literal
 from trustmap.diagnostics import Diagnostic, Span, diagnostic, sort_diagnostics
 from trustmap.errors import InputError, UsageError
 from trustmap.names import did_you_mean, is_dns1123_label, is_dns1123_subdomain
-from trustmap.observe.formats import FORMATS, hubble_sql, sniff
+from trustmap.observe.formats import FORMATS, hubble_native, hubble_sql, sniff
 from trustmap.observe.formats.base import (
     MAX_EXAMPLES,
     ParseContext,
@@ -28,6 +29,7 @@ from trustmap.observe.formats.base import (
     open_flow_file,
 )
 from trustmap.observe.formats.csv import HeaderError
+from trustmap.observe.native import Abandoned, NativeStager, Unvouched
 from trustmap.observe.store import FileRow, FlowStore, OutOfMemory, StageRejected, StoreError
 
 __all__ = [
@@ -48,7 +50,9 @@ DEFAULT_MEMORY: Final = "1GB"
 
 Progress = Callable[[int, int], None]
 """Called with (bytes read so far, bytes to read) over all files of the run."""
-Engine = Literal["auto", "duckdb", "python"]
+Engine = Literal["auto", "native", "duckdb", "python"]
+_NATIVE_ROUNDS: Final = 1_000_000_000
+"""Staged rows of file ``n`` read by the compiled reader are marked ``-(_NATIVE_ROUNDS + n)``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,7 +214,9 @@ def ingest(
         progress: called with (bytes read, bytes total) while reading.
         window: observations of one flow key in the same bucket of this length become one row.
         year: year for timestamps printed without one (Hubble compact); default this year.
-        engine: ``auto`` (DuckDB for Hubble JSON, Python otherwise), ``duckdb`` or ``python``.
+        engine: ``auto`` (for Hubble JSON the compiled reader, then DuckDB's, then Python's;
+            Python for other formats), ``native``, ``duckdb`` (skip the compiled reader) or
+            ``python``.
         force: ingest files that an earlier batch already holds (same path, size and mtime).
         memory_limit: DuckDB's memory cap (``1GB``, ``512MB``...); collapsing spills to a
             ``<db>.tmp`` folder beyond it. ``None``: DuckDB's default, 80 % of the machine.
@@ -250,8 +256,13 @@ def _options(
 ) -> _Options:
     if fmt not in FORMATS:
         raise UsageError(f"unknown flow format '{fmt}'{did_you_mean(fmt, FORMATS)}")
-    if engine not in ("auto", "duckdb", "python"):
-        raise UsageError(f"unknown engine '{engine}': use auto, duckdb or python")
+    if engine not in ("auto", "native", "duckdb", "python"):
+        raise UsageError(f"unknown engine '{engine}': use auto, native, duckdb or python")
+    if engine == "native" and not hubble_native.AVAILABLE:
+        raise UsageError(
+            "the compiled Hubble reader is not built (no C compiler when trustmap was "
+            "installed); use engine auto or duckdb"
+        )
     if reporter is not None:
         namespace, _, pod = reporter.partition("/")
         if not (is_dns1123_label(namespace) and is_dns1123_subdomain(pod)):
@@ -312,13 +323,17 @@ def _read(
     reports: dict[int, FileReport],
     diagnostics: list[Diagnostic],
 ) -> bool:
-    """Stage every pending file into ``reports``: Hubble files through DuckDB first, the rest
-    (and what DuckDB could not read) through the Python parsers. Returns whether the staged
-    flows are collapsed already (one DuckDB statement staged them all)."""
+    """Stage every pending file into ``reports``: Hubble files through the compiled reader, then
+    DuckDB's, the rest (and what neither could read) through the Python parsers. Returns whether
+    the staged flows are collapsed already (one statement staged them all)."""
     fast = options.fmt == "hubble" and options.engine != "python"
-    staged = _Staged()
+    staged, native = _Staged(), _Staged()
+    if fast and options.engine in ("auto", "native") and hubble_native.AVAILABLE:
+        done, native = _hubble_native(store, pending, meter, options.window)
+        reports.update(done)
     if fast:
-        reports.update(_hubble_fast(store, pending, meter, options.window, staged))
+        rest = [job for job in pending if job.file_no not in reports]
+        reports.update(_hubble_fast(store, rest, meter, options.window, staged))
     for job in pending:
         if job.file_no not in reports:
             meter.total += job.size if fast else 0  # read again, by the Python parser
@@ -327,8 +342,10 @@ def _read(
             )
             meter.finish(job.size)
         _file_findings(reports[job.file_no], options.fmt, diagnostics)
-    by_duckdb = all(reports[job.file_no].engine == "duckdb" for job in pending)
-    return by_duckdb and staged.statements == 1 and not staged.anonymous
+    engines = {reports[job.file_no].engine for job in pending}
+    if engines == {"native"}:
+        return native.statements == 1 and not native.anonymous
+    return engines == {"duckdb"} and staged.statements == 1 and not staged.anonymous
 
 
 def _report(
@@ -390,6 +407,36 @@ def _precheck(
         )  # fmt: skip
         return FileReport(path, 0, 0, 0, 0, 0, "none", True)
     return None
+
+
+def _hubble_native(
+    store: FlowStore, jobs: Sequence[_Job], meter: _Bytes, window: dt.timedelta
+) -> tuple[dict[int, FileReport], _Staged]:
+    """Reports of the Hubble files the compiled reader vouched for (the others are left to the
+    DuckDB reader and Python), and what it staged."""
+    done: dict[int, FileReport] = {}
+    anonymous = 0
+    with NativeStager(store, _us(window), -_NATIVE_ROUNDS) as stager:
+        try:
+            for job in jobs:
+                try:
+                    counts = stager.stage(Path(job.path), meter.at)
+                except (Unvouched, InputError):
+                    meter.total += job.size  # read again by the next reader
+                    continue
+                finally:
+                    meter.finish(job.size)
+                read = counts.flows + counts.skipped + counts.lost_lines
+                anonymous += counts.anonymous
+                done[job.file_no] = FileReport(
+                    job.path, read, counts.flows, 0, counts.skipped + counts.lost_lines,
+                    counts.lost_events, "native", True,
+                )  # fmt: skip
+            statements = stager.finish()
+        except Abandoned:
+            meter.total += sum(job.size for job in jobs if job.file_no in done)
+            return {}, _Staged()
+    return done, _Staged(statements, anonymous)
 
 
 def _hubble_fast(

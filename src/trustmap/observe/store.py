@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -204,15 +205,27 @@ class FlowStore:
                 wrong type, an I/O error); nothing of the statement is staged then.
             OutOfMemory: when DuckDB runs out of memory.
         """
-        try:
+        with _staging():
             self._run_with_progress(sql, params, progress)
-        except duckdb.OutOfMemoryException as err:
-            raise OutOfMemory(
-                f"out of memory while reading flows ({str(err).splitlines()[0]}); "
-                "raise --memory-limit or ingest fewer files per run"
-            ) from err
-        except duckdb.Error as err:
-            raise StageRejected(str(err).splitlines()[0]) from err
+
+    def stage_arrow(
+        self, sql: str, tables: dict[str, pa.Table | pa.RecordBatch], params: dict[str, object]
+    ) -> None:
+        """Run a staging statement that reads the Arrow ``tables`` under their names (one
+        statement at a time: it may run in another thread while the caller reads on).
+
+        Raises:
+            StageRejected: when DuckDB refuses a value (nothing of the statement is staged).
+            OutOfMemory: when DuckDB runs out of memory.
+        """
+        try:
+            for name, table in tables.items():
+                self.con.register(name, table)
+            with _staging():
+                self.con.execute(sql, params)
+        finally:
+            for name in tables:
+                self.con.unregister(name)
 
     def _run_with_progress(
         self, sql: str, params: dict[str, object], progress: Callable[[float], None] | None
@@ -335,6 +348,20 @@ class FlowStore:
     def _flow_count(self) -> int:
         row = self.con.execute("SELECT count(*) FROM flows").fetchone()
         return int(row[0]) if row else 0
+
+
+@contextmanager
+def _staging() -> Iterator[None]:
+    """DuckDB's errors while staging, as :class:`OutOfMemory` or :class:`StageRejected`."""
+    try:
+        yield
+    except duckdb.OutOfMemoryException as err:
+        raise OutOfMemory(
+            f"out of memory while reading flows ({str(err).splitlines()[0]}); "
+            "raise --memory-limit or ingest fewer files per run"
+        ) from err
+    except duckdb.Error as err:
+        raise StageRejected(str(err).splitlines()[0]) from err
 
 
 def _columns_sql(columns: Iterable[tuple[str, str]]) -> str:

@@ -19,11 +19,18 @@ from __future__ import annotations
 from typing import Final
 
 from trustmap.observe.formats.hubble import DROP_REASONS
+from trustmap.observe.formats.hubble_native import DIRECTIONS, L7_PROTOCOLS, PROTOCOLS
 from trustmap.observe.schema import ENDPOINT_COLUMNS, LIST_SEP, endpoint_hash, endpoint_rank
 
 __all__ = [
     "COLUMNS",
     "COUNTS_SQL",
+    "NATIVE_ENDPOINTS_SQL",
+    "NATIVE_PEERS_CREATE_SQL",
+    "NATIVE_PEERS_SQL",
+    "NATIVE_PEERS_TABLE",
+    "NATIVE_STAGE_SQL",
+    "NATIVE_UNSTAGE_SQL",
     "PRUNE_SQL",
     "UNSTAGE_SQL",
     "labelset_select",
@@ -128,13 +135,14 @@ def labelset_select(raw: str) -> str:
     )
 
 
-def _drop_reason_sql() -> str:
-    cases = " ".join(f"WHEN {number} THEN '{name}'" for number, name in DROP_REASONS.items())
-    desc = _nz("f.drop_reason_desc")
+def _drop_reason_sql(desc_column: str = "f.drop_reason_desc", number: str = "f.drop_reason") -> str:
+    """The drop reason: its description, else the name of its (deprecated) number."""
+    cases = " ".join(f"WHEN {code} THEN '{name}'" for code, name in DROP_REASONS.items())
+    desc = _nz(desc_column)
     return (
         f"CASE WHEN {desc} IS NOT NULL THEN nullif({desc}, 'DROP_REASON_UNKNOWN') "
-        "WHEN coalesce(f.drop_reason, 0) = 0 THEN NULL "
-        f"ELSE CASE f.drop_reason {cases} ELSE CAST(f.drop_reason AS VARCHAR) END END"
+        f"WHEN coalesce({number}, 0) = 0 THEN NULL "
+        f"ELSE CASE {number} {cases} ELSE CAST({number} AS VARCHAR) END END"
     )
 
 
@@ -297,6 +305,19 @@ def _grouped() -> str:
     """
 
 
+def _oriented(reply: str) -> list[str]:
+    """Addresses and ports oriented client → server: a reply's sides swapped back."""
+    return [
+        f"CASE WHEN {reply} THEN {b}_{field} ELSE {a}_{field} END AS {a}_{field}"
+        for a, b in (("src", "dst"), ("dst", "src"))
+        for field in ("ip", "port")
+    ]
+
+
+_OBSERVED: Final = ("protocol", "verdict", "drop_reason", "direction", "l7_protocol",
+                    "l7_method", "l7_path", "l7_status", "reporter", "count", "records")  # fmt: skip
+
+
 def _staged() -> str:
     """The groups as staged rows: flows oriented client → server, then peers and counts."""
     reply = "direction = 'reply'"
@@ -306,11 +327,7 @@ def _staged() -> str:
         "kind",
         f"CASE grouping_set WHEN {_COUNTS} THEN $files[list_position($paths, filename)] "
         "ELSE $round END AS file_no",
-        "time", "last_time",
-        *(f"CASE WHEN {reply} THEN {b}_{field} ELSE {a}_{field} END AS {a}_{field}"
-          for a, b in (("src", "dst"), ("dst", "src")) for field in ("ip", "port")),
-        "protocol", "verdict", "drop_reason", "direction", "l7_protocol", "l7_method",
-        "l7_path", "l7_status", "reporter", "count", "records", "anonymous",
+        "time", "last_time", *_oriented(reply), *_OBSERVED, "anonymous",
         f"CASE WHEN grouping_set = {_FLOWS} THEN CASE WHEN {reply} THEN d_pick ELSE s_pick END"
         " END AS src_pick",
         f"CASE WHEN grouping_set = {_FLOWS} THEN CASE WHEN {reply} THEN s_pick ELSE d_pick END"
@@ -336,3 +353,108 @@ def stage_sql(compression: str) -> str:
     grouped AS ({_grouped()})
     {_staged()}
     """
+
+
+# The compiled reader's path (:mod:`hubble_native`) --------------------------------------------
+
+NATIVE_PEERS_TABLE: Final = "_native_peers"
+"""Peers the compiled reader interned: ``id``, hash ``ep``, rank ``pick`` and ``ep_*``."""
+
+NATIVE_PEERS_CREATE_SQL: Final = (
+    f"CREATE OR REPLACE TEMP TABLE {NATIVE_PEERS_TABLE} (id INTEGER, ep UBIGINT, pick HUGEINT, "
+    + ", ".join(f"ep_{name} {kind}" for name, kind in ENDPOINT_COLUMNS)
+    + ")"
+)
+
+NATIVE_PEERS_SQL: Final = f"""
+INSERT INTO {NATIVE_PEERS_TABLE}
+SELECT id, {endpoint_hash("")} AS ep, {endpoint_rank("", endpoint_hash(""))} AS pick,
+    {", ".join(name for name, _ in ENDPOINT_COLUMNS)}
+FROM _native_new_peers
+"""
+"""Add the peers of the Arrow table ``_native_new_peers`` (``id`` and :data:`ENDPOINT_COLUMNS`)."""
+
+NATIVE_ENDPOINTS_SQL: Final = f"""
+INSERT INTO _stage BY NAME
+SELECT DISTINCT 'endpoint' AS part, $round AS file_no, ep,
+    {", ".join(f"ep_{name}" for name, _ in ENDPOINT_COLUMNS)}
+FROM {NATIVE_PEERS_TABLE}
+"""
+"""Stage each interned peer's description once (``$round`` marks the rows)."""
+
+NATIVE_UNSTAGE_SQL: Final = "DELETE FROM _stage WHERE file_no = $round"
+"""Forget what the compiled reader staged (``$round``)."""
+
+
+def _native_read() -> str:
+    """Each line of the Arrow table ``_native_lines`` (:data:`hubble_native.LINE_COLUMNS`) as
+    the values :func:`_read` gives, its peers' hashes and ranks joined from the interned ones."""
+    protocols = " ".join(f"WHEN {i} THEN '{name}'" for i, name in enumerate(PROTOCOLS) if name)
+    l7 = " ".join(f"WHEN {i} THEN '{name}'" for i, name in enumerate(L7_PROTOCOLS) if name)
+    directions = " ".join(f"WHEN {i} THEN '{name}'" for i, name in enumerate(DIRECTIONS))
+    status = "nullif(l.l7_status, -9223372036854775808)"
+    columns = [
+        "make_timestamp(l.t) AS time",
+        "make_timestamp(l.last) AS last_time",
+        "l.t // $window AS bucket",
+        "nullif(l.src_ip, '') AS src_ip",
+        "CAST(nullif(l.sport, 0) AS INTEGER) AS src_port",
+        "nullif(l.dst_ip, '') AS dst_ip",
+        "CAST(nullif(l.dport, 0) AS INTEGER) AS dst_port",
+        f"CASE l.proto {protocols} END AS protocol",
+        "nullif(nullif(l.verdict, ''), 'VERDICT_UNKNOWN') AS verdict",
+        f"{_drop_reason_sql('l.drop_desc', 'l.drop_reason')} AS drop_reason",
+        f"CASE l.direction {directions} END AS direction",
+        f"CASE l.l7 {l7} END AS l7_protocol",
+        "nullif(l.l7_method, '') AS l7_method",
+        f"CASE l.l7 WHEN 1 THEN {url_path('l.l7_path')} ELSE nullif(l.l7_path, '') END AS l7_path",
+        f"CAST(CASE l.l7 WHEN 1 THEN nullif({status}, 0) ELSE {status} END AS INTEGER)"
+        " AS l7_status",
+        "nullif(l.reporter, '') AS reporter",
+        "l.count",
+        "l.records",
+        "s.ep AS sh",
+        "d.ep AS dh",
+        "s.pick AS s_pick",
+        "d.pick AS d_pick",
+    ]
+    return f"""
+    SELECT {", ".join(columns)} FROM _native_lines AS l
+    JOIN {NATIVE_PEERS_TABLE} AS s ON s.id = l.src JOIN {NATIVE_PEERS_TABLE} AS d ON d.id = l.dst
+    """
+
+
+def _native_grouped() -> str:
+    """The lines collapsed into flows, as the first grouping set of :func:`_grouped`."""
+    who = "CASE WHEN {0}_ip IS NULL THEN {1} END"
+    return f"""
+    SELECT {", ".join(_KEY)}, min(time) AS time, max(last_time) AS last_time,
+        sum(count) AS count, sum(records) AS records, max(reporter) AS reporter,
+        max(s_pick) AS s_pick, max(d_pick) AS d_pick
+    FROM (SELECT *, {who.format("src", "sh")} AS src_who, {who.format("dst", "dh")} AS dst_who
+          FROM read)
+    GROUP BY {", ".join(_KEY)}, src_who, dst_who, bucket
+    """
+
+
+def _native_stage_sql() -> str:
+    reply = "direction = 'reply'"
+    columns = [
+        "'flow' AS part", "'flow' AS kind", "$round AS file_no", "time", "last_time",
+        *_oriented(reply), *_OBSERVED,
+        f"CASE WHEN {reply} THEN d_pick ELSE s_pick END AS src_pick",
+        f"CASE WHEN {reply} THEN s_pick ELSE d_pick END AS dst_pick",
+    ]  # fmt: skip
+    return f"""
+    INSERT INTO _stage BY NAME
+    WITH read AS ({_native_read()}),
+    grouped AS ({_native_grouped()})
+    SELECT {", ".join(columns)} FROM grouped
+    """
+
+
+NATIVE_STAGE_SQL: Final = _native_stage_sql()
+"""``INSERT INTO _stage`` the rows of the Arrow table ``_native_lines`` (each already lines of
+one block collapsed), collapsed further; parameters ``$round`` (the negative number marking the
+compiled reader's rows) and ``$window`` (microseconds). Needs their peers in
+:data:`NATIVE_PEERS_TABLE`."""
