@@ -356,32 +356,17 @@ static int literal(P *s, const char *word, size_t n) {
 
 static int value(P *s);
 
-static int skip_object(P *s) {
+/* An object (``keyed``: members are ``"key": value``) or array, validated and skipped. */
+static int skip_container(P *s, char close, int keyed) {
     if (++s->depth > MAX_DEPTH) return -1;
     s->p++;
-    if (eat(s, '}')) {
-        s->depth--;
-        return 0;
+    if (!eat(s, close)) {
+        do {
+            if (keyed && (string(s, NULL) || !eat(s, ':'))) return -1;
+            if (value(s)) return -1;
+        } while (eat(s, ','));
+        if (!eat(s, close)) return -1;
     }
-    do {
-        if (string(s, NULL) || !eat(s, ':') || value(s)) return -1;
-    } while (eat(s, ','));
-    if (!eat(s, '}')) return -1;
-    s->depth--;
-    return 0;
-}
-
-static int skip_array(P *s) {
-    if (++s->depth > MAX_DEPTH) return -1;
-    s->p++;
-    if (eat(s, ']')) {
-        s->depth--;
-        return 0;
-    }
-    do {
-        if (value(s)) return -1;
-    } while (eat(s, ','));
-    if (!eat(s, ']')) return -1;
     s->depth--;
     return 0;
 }
@@ -391,8 +376,8 @@ static int value(P *s) {
     ws(s);
     if (s->p >= s->end) return -1;
     switch (*s->p) {
-    case '{': return skip_object(s);
-    case '[': return skip_array(s);
+    case '{': return skip_container(s, '}', 1);
+    case '[': return skip_container(s, ']', 0);
     case '"': return string(s, NULL);
     case 't': return literal(s, "true", 4);
     case 'f': return literal(s, "false", 5);
@@ -954,6 +939,35 @@ static int8_t direction(const Line *l) {
     return 0;
 }
 
+/* The path of an HTTP URL, as trustmap.observe.formats.hubble.split_url takes it: no scheme
+ * and host, query or fragment; "/" when that leaves nothing; absent for an absent or empty URL. */
+static Str url_path(const Str *url) {
+    static const char root[] = "/";
+    Str path = {0};
+    if (!url->set || url->n == 0) return path;
+    const char *p = url->p, *end = url->p + url->n;
+    for (const char *q = p; q + 3 <= end; q++) {
+        if (q[0] == ':' && q[1] == '/' && q[2] == '/') {
+            if (q > p && !memchr(p, '/', (size_t)(q - p))) {
+                const char *slash = memchr(q + 3, '/', (size_t)(end - q - 3));
+                p = slash ? slash : end;
+            }
+            break;
+        }
+    }
+    const char *stop = p;
+    while (stop < end && *stop != '?' && *stop != '#') stop++;
+    path.set = 1;
+    if (stop == p) {
+        path.p = root;
+        path.n = 1;
+    } else {
+        path.p = p;
+        path.n = (size_t)(stop - p);
+    }
+    return path;
+}
+
 static const Str *nonempty(const Str *a, const Str *b) {
     if (a->set && a->n) return a;
     return b;
@@ -984,7 +998,7 @@ static int emit(Out *o, Groups *groups, Peers *t, Line *l, int64_t window) {
     g.status = NULL_INT;
     if (g.l7 == L7_HTTP) {
         g.method = l->http_method;
-        g.path = l->http_url;
+        g.path = url_path(&l->http_url);
         g.status = l->http_code;
     } else if (g.l7 == L7_DNS) {
         g.method = l->qtypes;

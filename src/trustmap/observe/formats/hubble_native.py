@@ -87,8 +87,8 @@ window bucket ``t // window``) collapsed into one row: strings as printed (empty
 ``t``/``last`` first and last time (microseconds since the epoch), ``records`` lines,
 ``drop_reason`` the numeric reason (0 when absent),
 ``l7_status`` the HTTP code, DNS rcode or Kafka error code (``-2**63`` when absent),
-``l7_method``/``l7_path`` the method (DNS: qtypes joined by ``,``; Kafka: API key) and URL (DNS:
-query; Kafka: topic), ``count`` the observations (a line's aggregate count, else 1), ports 0 when absent,
+``l7_method``/``l7_path`` the method (DNS: qtypes joined by ``,``; Kafka: API key) and the URL's
+path as :func:`hubble.split_url` takes it (DNS: query; Kafka: topic), ``count`` the observations (a line's aggregate count, else 1), ports 0 when absent,
 ``src``/``dst`` peer ids (:meth:`Scanner.peers`), and the codes above."""
 
 _SCHEMA: Final = pa.schema(list(LINE_COLUMNS))

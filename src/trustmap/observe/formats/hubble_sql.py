@@ -407,7 +407,7 @@ def _native_read() -> str:
         f"CASE l.direction {directions} END AS direction",
         f"CASE l.l7 {l7} END AS l7_protocol",
         "nullif(l.l7_method, '') AS l7_method",
-        f"CASE l.l7 WHEN 1 THEN {url_path('l.l7_path')} ELSE nullif(l.l7_path, '') END AS l7_path",
+        "nullif(l.l7_path, '') AS l7_path",
         f"CAST(CASE l.l7 WHEN 1 THEN nullif({status}, 0) ELSE {status} END AS INTEGER)"
         " AS l7_status",
         "nullif(l.reporter, '') AS reporter",
