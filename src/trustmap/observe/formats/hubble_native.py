@@ -18,7 +18,6 @@ missing and ingest uses the DuckDB reader (:data:`AVAILABLE`).
 from __future__ import annotations
 
 import gzip
-import itertools
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -183,12 +182,12 @@ def _whole_lines(stream: Any, raw: Any) -> Iterator[tuple[memoryview, int]]:
     block's buffer is filled again :data:`_BUFFERS` blocks later, after its reader is done
     (:func:`read_blocks` keeps at most two blocks in flight)."""
     buffers = [bytearray(BLOCK_BYTES) for _ in range(_BUFFERS)]
-    carry = b""
-    for turn in itertools.count():
-        buffer = buffers[turn % _BUFFERS]
+    carry, slot = b"", 0  # a buffer is used again only after _BUFFERS blocks were yielded
+    while True:
+        buffer = buffers[slot]
         size = len(carry)
         if size * 2 > len(buffer):  # a line longer than half a block: make room
-            buffer = buffers[turn % _BUFFERS] = bytearray(size * 2)
+            buffer = buffers[slot] = bytearray(size * 2)
         view = memoryview(buffer)
         view[:size] = carry
         filled = size
@@ -199,7 +198,7 @@ def _whole_lines(stream: Any, raw: Any) -> Iterator[tuple[memoryview, int]]:
             raise InputError(f"cannot read {getattr(raw, 'name', 'the file')}: {err}") from err
         if filled == size:
             break
-        cut = buffer.rfind(b"\n", size if size else 0, filled) + 1
+        cut = buffer.rfind(b"\n", size, filled) + 1
         if cut == 0 and filled == len(buffer):  # no line break yet: keep reading
             carry = bytes(view[:filled])
             continue
@@ -207,6 +206,7 @@ def _whole_lines(stream: Any, raw: Any) -> Iterator[tuple[memoryview, int]]:
             cut = filled
         carry = bytes(view[cut:filled])
         yield view[:cut], raw.tell()
+        slot = (slot + 1) % _BUFFERS
     if carry:
         yield memoryview(carry), raw.tell()
 
