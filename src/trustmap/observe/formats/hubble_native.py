@@ -18,6 +18,7 @@ missing and ingest uses the DuckDB reader (:data:`AVAILABLE`).
 from __future__ import annotations
 
 import gzip
+import queue
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -158,29 +159,48 @@ def read_blocks(
     """
     if readers.pair is None:
         raise Refused(0)
-    pending: deque[tuple[Future[Any], Scanner, int]] = deque()
+    free: queue.SimpleQueue[Scanner] = queue.SimpleQueue()
+    for reader in readers.pair:
+        free.put(reader)
+    pending: deque[tuple[Future[_Scanned], int]] = deque()
     stream, raw = open_flow_file(path)
     with stream, raw:
-        for number, (block, end) in enumerate(_whole_lines(stream, raw)):
-            reader = readers.pair[number % 2]
-            if len(pending) == 2:
+        for block, end in _whole_lines(stream, raw):
+            if len(pending) == _IN_FLIGHT:
                 yield _finish(*pending.popleft())
-            pending.append((pool.submit(reader.scan, block, window_us), reader, end))
+            pending.append((pool.submit(_scan, free, block, window_us), end))
             if progress is not None:
                 progress(end)
         while pending:
             yield _finish(*pending.popleft())
 
 
-_BUFFERS: Final = 4
-"""Blocks alive at once: two being read by the readers, one waiting, one being filled."""
+_Scanned = tuple[Any, list[tuple[int, bytes, bytes, bytes]]]
+"""What a reader returned for a block, and the peers it met first there."""
+_IN_FLIGHT: Final = 4
+"""Blocks handed to the readers before the oldest is waited for (more than the two readers, so
+neither waits while the main thread reads the next block)."""
+
+
+def _scan(free: queue.SimpleQueue[Scanner], block: memoryview, window_us: int) -> _Scanned:
+    """Read ``block`` with whichever reader is free (a reader reads one block at a time)."""
+    reader = free.get()
+    try:
+        result = reader.scan(block, window_us)
+        return result, [] if isinstance(result, int) else reader.peers()
+    finally:
+        free.put(reader)
+
+
+_BUFFERS: Final = _IN_FLIGHT + 2
+"""Blocks alive at once: those handed to the readers, the one being finished, one being filled."""
 
 
 def _whole_lines(stream: Any, raw: Any) -> Iterator[tuple[memoryview, int]]:
     """Blocks of about :data:`BLOCK_BYTES` ending at a line break (the last may not), with
     the position reached in the file on disk. Blocks are views of a few reused buffers: a
     block's buffer is filled again :data:`_BUFFERS` blocks later, after its reader is done
-    (:func:`read_blocks` keeps at most two blocks in flight)."""
+    (:func:`read_blocks` keeps at most :data:`_IN_FLIGHT` blocks in flight)."""
     buffers = [bytearray(BLOCK_BYTES) for _ in range(_BUFFERS)]
     carry, slot = b"", 0  # a buffer is used again only after _BUFFERS blocks were yielded
     while True:
@@ -211,8 +231,8 @@ def _whole_lines(stream: Any, raw: Any) -> Iterator[tuple[memoryview, int]]:
         yield memoryview(carry), raw.tell()
 
 
-def _finish(future: Future[Any], reader: Scanner, end: int) -> Block:
-    result = future.result()
+def _finish(future: Future[_Scanned], end: int) -> Block:
+    result, peers = future.result()
     if isinstance(result, int):
         raise Refused(result)
     rows, flows, skipped, lost_lines, lost_events, anonymous, _blank, strings, numbers = result
@@ -225,9 +245,7 @@ def _finish(future: Future[Any], reader: Scanner, end: int) -> Block:
         for values, (_, kind) in zip(numbers, _NUMBERS, strict=True)
     ]
     batch = pa.RecordBatch.from_arrays(arrays, schema=_SCHEMA)
-    return Block(
-        rows, flows, skipped, lost_lines, lost_events, anonymous, batch, reader.peers(), end
-    )
+    return Block(rows, flows, skipped, lost_lines, lost_events, anonymous, batch, peers, end)
 
 
 class _Unsure(ValueError):
