@@ -1,9 +1,9 @@
 """``ingest``: read flow files of one format into the flow database as one batch (window).
 
 Files are streamed (never loaded whole), gzip or not, and parsed by the format's parser; Hubble
-JSON first goes through the compiled reader (:mod:`trustmap.observe.native`), then DuckDB's
-parallel JSON reader for a file it cannot vouch for, then the Python parser for a file neither
-can read cleanly. Bad lines are counted and the first few reported with their
+JSON first goes through the compiled reader (:mod:`trustmap.observe.native`; DuckDB's parallel
+JSON reader where it is not built or ``engine="duckdb"``), and a file it cannot vouch for is read
+by the Python parser. Bad lines are counted and the first few reported with their
 line numbers; they never stop the run or cost the good lines. Everything staged is collapsed
 into ``flows`` in one transaction at the end, so a batch is either fully there or absent.
 """
@@ -214,9 +214,9 @@ def ingest(
         progress: called with (bytes read, bytes total) while reading.
         window: observations of one flow key in the same bucket of this length become one row.
         year: year for timestamps printed without one (Hubble compact); default this year.
-        engine: ``auto`` (for Hubble JSON the compiled reader, then DuckDB's, then Python's;
-            Python for other formats), ``native``, ``duckdb`` (skip the compiled reader) or
-            ``python``.
+        engine: ``auto`` (for Hubble JSON the compiled reader, or DuckDB's where it is not
+            built, then Python's for files they refuse; Python for other formats), ``native``,
+            ``duckdb`` (DuckDB's reader, then Python's) or ``python``.
         force: ingest files that an earlier batch already holds (same path, size and mtime).
         memory_limit: DuckDB's memory cap (``1GB``, ``512MB``...); collapsing spills to a
             ``<db>.tmp`` folder beyond it. ``None``: DuckDB's default, 80 % of the machine.
@@ -323,17 +323,18 @@ def _read(
     reports: dict[int, FileReport],
     diagnostics: list[Diagnostic],
 ) -> bool:
-    """Stage every pending file into ``reports``: Hubble files through the compiled reader, then
-    DuckDB's, the rest (and what neither could read) through the Python parsers. Returns whether
-    the staged flows are collapsed already (one statement staged them all)."""
+    """Stage every pending file into ``reports``: Hubble files through the compiled reader (or
+    DuckDB's), the rest (and what they could not read) through the Python parsers. Returns
+    whether the staged flows are collapsed already (one statement staged them all)."""
     fast = options.fmt == "hubble" and options.engine != "python"
     staged, native = _Staged(), _Staged()
     if fast and options.engine in ("auto", "native") and hubble_native.AVAILABLE:
+        # What the compiled reader refuses goes to the Python parser, as strict as it is:
+        # DuckDB's reader accepts some values Python reports (a "true" string as a boolean).
         done, native = _hubble_native(store, pending, meter, options.window)
         reports.update(done)
-    if fast:
-        rest = [job for job in pending if job.file_no not in reports]
-        reports.update(_hubble_fast(store, rest, meter, options.window, staged))
+    elif fast:
+        reports.update(_hubble_fast(store, pending, meter, options.window, staged))
     for job in pending:
         if job.file_no not in reports:
             meter.total += job.size if fast else 0  # read again, by the Python parser
@@ -413,7 +414,7 @@ def _hubble_native(
     store: FlowStore, jobs: Sequence[_Job], meter: _Bytes, window: dt.timedelta
 ) -> tuple[dict[int, FileReport], _Staged]:
     """Reports of the Hubble files the compiled reader vouched for (the others are left to the
-    DuckDB reader and Python), and what it staged."""
+    Python parser), and what it staged."""
     done: dict[int, FileReport] = {}
     anonymous = 0
     with NativeStager(store, _us(window), -_NATIVE_ROUNDS) as stager:
@@ -422,7 +423,7 @@ def _hubble_native(
                 try:
                     counts = stager.stage(Path(job.path), meter.at)
                 except (Unvouched, InputError):
-                    meter.total += job.size  # read again by the next reader
+                    meter.total += job.size  # read again by the Python parser
                     continue
                 finally:
                     meter.finish(job.size)

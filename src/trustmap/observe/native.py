@@ -6,13 +6,13 @@ file of the run wait in memory and are collapsed by one statement
 (:data:`hubble_sql.NATIVE_STAGE_SQL`) at the end, so the batch is written as it is. Beyond
 :data:`FLUSH_ROWS` waiting rows a statement runs early in a background thread (reading goes on)
 and the batch is collapsed once more when written. Peers are interned by the readers; each new
-one is decoded (:func:`hubble_native.peer_columns`) into ``_native_peers`` and staged as an
+one is decoded (:func:`hubble_native.peer_parts`) into ``_native_peers`` and staged as an
 ``endpoint`` row once at the end.
 
 A file the readers cannot vouch for raises :class:`Unvouched` and its waiting rows are dropped;
-the caller reads it with the DuckDB reader or the Python parser. If some of its rows were
-already collapsed with other files', everything the compiled reader staged is removed
-(:class:`Abandoned`) and every file is read by the next reader.
+the caller reads it with the Python parser. If some of its rows were already collapsed with
+other files', everything the compiled reader staged is removed (:class:`Abandoned`) and every
+file is read by the Python parser.
 """
 
 from __future__ import annotations
@@ -30,11 +30,11 @@ from trustmap.observe.formats.hubble_native import (
     Block,
     Readers,
     Refused,
-    peer_columns,
+    peer_parts,
     read_blocks,
 )
 from trustmap.observe.schema import ENDPOINT_COLUMNS
-from trustmap.observe.store import FlowStore, OutOfMemory, StageRejected
+from trustmap.observe.store import FlowStore, OutOfMemory, StageRejected, endpoint_values
 
 __all__ = ["FLUSH_ROWS", "Abandoned", "NativeCounts", "NativeStager", "Unvouched"]
 
@@ -42,23 +42,26 @@ FLUSH_ROWS: Final = 4_000_000
 """Collapsed rows that may wait in memory (about 100 bytes each) before a statement runs."""
 
 _PEER_SCHEMA: Final = pa.schema(
-    [("id", pa.int32())]
+    [("id", pa.int32()), ("role", pa.string())]
     + [(name, pa.int32() if kind == "INTEGER" else pa.string()) for name, kind in ENDPOINT_COLUMNS]
 )
 
 
 def _decoded(peers: list[tuple[int, bytes, bytes, bytes]]) -> list[tuple[object, ...]]:
-    """Rows of ``_native_new_peers`` for peers the readers met.
+    """Rows of ``_native_new_peers`` for peers the readers met: each twice, described as the
+    Python parser stages it as the client (``c``: no names or Service) and as the server (``s``).
 
     Raises:
-        Refused: when a peer has a value of a type the readers disagree on.
+        Refused: when a peer has a value the Python parser would report.
     """
-    rows = []
+    rows: list[tuple[object, ...]] = []
     for peer_id, endpoint, names, service in peers:
-        columns = peer_columns(endpoint, names, service)
-        if columns is None:
+        parts = peer_parts(endpoint, names, service)
+        if parts is None:
             raise Refused(0)
-        rows.append((peer_id, *columns))
+        server = (parts.names, parts.service_namespace, parts.service_name, None)
+        rows.append((peer_id, "c", *endpoint_values(parts.peer, None, None, None, None)))
+        rows.append((peer_id, "s", *endpoint_values(parts.peer, *server)))
     return rows
 
 
@@ -174,7 +177,7 @@ class NativeStager:
                 schema=_PEER_SCHEMA,
             )
             self.store.stage_arrow(hubble_sql.NATIVE_PEERS_SQL, {"_native_new_peers": table}, {})
-            self.peers += len(self.new_peers)
+            self.peers += len(self.new_peers) // 2
             self.new_peers = []
 
     def _collapse(self) -> None:

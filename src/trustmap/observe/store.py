@@ -49,6 +49,7 @@ __all__ = [
     "OutOfMemory",
     "StageRejected",
     "StoreError",
+    "endpoint_values",
 ]
 
 SCHEMA_VERSION: Final = 1
@@ -432,9 +433,23 @@ def _peer(
     service_port: int | None,
 ) -> None:
     """Append one peer's description, in :data:`ENDPOINT_COLUMNS` order."""
-    (cluster, namespace, pod, workload, kind, account, labels, raw, entity, dns,
-     svc_ns, svc_name, svc_port) = out  # fmt: skip
-    cluster(peer.cluster), namespace(peer.namespace), pod(peer.pod), workload(peer.workload)
-    kind(peer.workload_kind), account(peer.service_account)
-    labels(LIST_SEP.join(peer.labels) or None), raw(None), entity(peer.entity), dns(names)
-    svc_ns(service_namespace), svc_name(service_name), svc_port(service_port)
+    values = endpoint_values(peer, names, service_namespace, service_name, service_port)
+    for append, value in zip(out, values, strict=True):
+        append(value)
+
+
+def endpoint_values(
+    peer: Peer,
+    names: str | None,
+    service_namespace: str | None,
+    service_name: str | None,
+    service_port: int | None,
+) -> tuple[object, ...]:
+    """One peer's staged description (:data:`ENDPOINT_COLUMNS` order), as the Python parsers
+    stage it; ``names`` already joined by :data:`LIST_SEP`."""
+    labels = LIST_SEP.join(peer.labels) or None
+    return (
+        peer.cluster, peer.namespace, peer.pod, peer.workload, peer.workload_kind,
+        peer.service_account, labels, None, peer.entity, names,
+        service_namespace, service_name, service_port,
+    )  # fmt: skip

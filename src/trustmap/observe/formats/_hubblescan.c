@@ -186,7 +186,7 @@ typedef struct {
     int64_t drop_reason;
     int proto_set[N_PROTO];
     int64_t sport[3], dport[3]; /* TCP, UDP, SCTP; NULL_INT when absent */
-    int syn, ack;               /* -1 absent, 0, 1 */
+    int syn[3], ack[3];         /* per ported protocol: -1 absent, 0, 1 */
     int is_reply, reply;
     int http, dns, kafka;
     Str http_method, http_url, dns_query, kafka_key, kafka_topic;
@@ -204,6 +204,7 @@ typedef struct {
     size_t used;
     int depth;
     Spans *spans;
+    int dup; /* a known field twice in one object */
 } P;
 
 static inline void ws(P *s) {
@@ -263,8 +264,12 @@ static int string(P *s, Str *out) {
         c = (unsigned char)*q;
         if (c == 'u') {
             if (end - q < 5) return -1;
-            for (int i = 1; i <= 4; i++)
+            int v = 0;
+            for (int i = 1; i <= 4; i++) {
                 if (hexval(q[i]) < 0) return -1;
+                v = v * 16 + hexval(q[i]);
+            }
+            if (v >= 0xD800 && v <= 0xDFFF) return -1; /* surrogates: the general readers */
             q += 4;
         } else if (c == 0 || !strchr("\"\\/bfnrt", c)) {
             return -1;
@@ -340,8 +345,10 @@ static int number(P *s, int64_t *out) {
         while (q < s->end && *q >= '0' && *q <= '9') q++;
     }
     s->p = q;
-    if (!out) return 0;
-    if (!integral || digits_end - digits > 18) return -1; /* the general readers decide */
+    if (digits_end - digits > 20 || (!integral && out)) return -1; /* the general readers */
+    if (!out) return q[-1] >= '0' && q[-1] <= '9' && !memchr(digits, 'e', (size_t)(q - digits)) &&
+                     !memchr(digits, 'E', (size_t)(q - digits)) ? 0 : -1;
+    if (digits_end - digits > 18) return -1;
     int64_t v = 0;
     for (const char *d = digits; d < digits_end; d++) v = v * 10 + (*d - '0');
     *out = neg ? -v : v;
@@ -496,7 +503,18 @@ static int next_key(P *s, Key *key, int *first) {
     return 1;
 }
 
-#define KEY_IS(k, lit) ((k).n == sizeof(lit) - 1 && memcmp((k).p, lit, sizeof(lit) - 1) == 0)
+#define KEY_EQ(k, lit) ((k).n == sizeof(lit) - 1 && memcmp((k).p, lit, sizeof(lit) - 1) == 0)
+
+/* Marks the field on this source line as seen in the current object; a field seen twice (JSON
+ * allows it; the Python parser keeps the last) makes the line one for the general readers. */
+static inline int once_(uint64_t *seen, int line, P *s) {
+    uint64_t bit = 1ULL << (line & 63);
+    if (*seen & bit) s->dup = 1;
+    *seen |= bit;
+    return 1;
+}
+
+#define KEY_IS(k, lit) (KEY_EQ(k, lit) && once_(&seen_, __LINE__, s))
 
 #define OBJECT(s, present, body)                                                             \
     do {                                                                                     \
@@ -504,6 +522,7 @@ static int next_key(P *s, Key *key, int *first) {
         if (open_ < 0) return -1;                                                            \
         if (open_ == 0) break;                                                               \
         Key k;                                                                               \
+        uint64_t seen_ = 0;                                                                  \
         int first_ = 1, more_;                                                               \
         while ((more_ = next_key((s), &k, &first_)) == 1) {                                  \
             body else if (value(s)) return -1;                                               \
@@ -512,10 +531,10 @@ static int next_key(P *s, Key *key, int *first) {
         (s)->depth--;                                                                        \
     } while (0)
 
-static int flags(P *s, Line *l) {
+static int flags(P *s, Line *l, int proto) {
     OBJECT(s, NULL,
-        if (KEY_IS(k, "SYN")) { if (get_bool(s, &l->syn)) return -1; }
-        else if (KEY_IS(k, "ACK")) { if (get_bool(s, &l->ack)) return -1; }
+        if (KEY_IS(k, "SYN")) { if (get_bool(s, &l->syn[proto])) return -1; }
+        else if (KEY_IS(k, "ACK")) { if (get_bool(s, &l->ack[proto])) return -1; }
     );
     return 0;
 }
@@ -524,7 +543,7 @@ static int ported(P *s, Line *l, int proto) {
     OBJECT(s, &l->proto_set[proto],
         if (KEY_IS(k, "source_port")) { if (get_int(s, &l->sport[proto])) return -1; }
         else if (KEY_IS(k, "destination_port")) { if (get_int(s, &l->dport[proto])) return -1; }
-        else if (proto == P_TCP && KEY_IS(k, "flags")) { if (flags(s, l)) return -1; }
+        else if (KEY_IS(k, "flags")) { if (flags(s, l, proto)) return -1; }
     );
     return 0;
 }
@@ -563,9 +582,10 @@ static int qtypes(P *s, Line *l) {
             Str q = {0};
             if (string(s, &q)) return -1; /* a null element: the general readers */
             char *dst = s->scratch + start; /* never past q: the raw text is longer */
-            if (!first) dst[len++] = ',';
-            memmove(dst + len, q.p, q.n);
-            len += q.n;
+            size_t at = len + (first ? 0 : 1);
+            memmove(dst + at, q.p, q.n); /* q may be decoded at dst + len: move it first */
+            if (!first) dst[len] = ',';
+            len = at + q.n;
             s->used = start + len;
             first = 0;
         } while (eat(s, ','));
@@ -919,23 +939,18 @@ static int put_group(Out *o, const Group *g) {
     return 0;
 }
 
-static int64_t first_port(const int64_t ports[3]) {
-    for (int i = 0; i < 3; i++)
-        if (ports[i] != NULL_INT) return ports[i];
-    return 0;
-}
-
 static int str_eq(const Str *s, const char *lit) {
     size_t n = strlen(lit);
     return s->set && s->n == n && memcmp(s->p, lit, n) == 0;
 }
 
-static int8_t direction(const Line *l) {
+/* ``proto``: the index of the ported protocol the flow is (TCP, UDP, SCTP), else -1. */
+static int8_t direction(const Line *l, int proto) {
     if (str_eq(&l->l7_type, "RESPONSE")) return 2;
     if (str_eq(&l->l7_type, "REQUEST")) return 1;
     if (l->is_reply >= 0) return l->is_reply ? 2 : 1;
     if (l->reply == 1) return 2;
-    if (l->syn == 1) return l->ack == 1 ? 2 : 1;
+    if (proto >= 0 && l->syn[proto] == 1) return l->ack[proto] == 1 ? 2 : 1;
     return 0;
 }
 
@@ -989,9 +1004,10 @@ static int emit(Out *o, Groups *groups, Peers *t, Line *l, int64_t window) {
     }
     for (int i = 0; i < N_PROTO && !g.proto; i++)
         if (l->proto_set[i]) g.proto = (int8_t)(i + 1);
-    int64_t sport = first_port(l->sport), dport = first_port(l->dport);
-    if (sport < INT32_MIN || sport > INT32_MAX || dport < INT32_MIN || dport > INT32_MAX)
-        return -1;
+    int ported = g.proto >= 1 && g.proto <= 3 ? g.proto - 1 : -1; /* as the Python parser */
+    int64_t sport = ported < 0 || l->sport[ported] == NULL_INT ? 0 : l->sport[ported];
+    int64_t dport = ported < 0 || l->dport[ported] == NULL_INT ? 0 : l->dport[ported];
+    if (sport < 0 || sport > 65535 || dport < 0 || dport > 65535) return -1; /* as Python */
     g.sport = (int32_t)sport;
     g.dport = (int32_t)dport;
     g.l7 = l->http ? L7_HTTP : l->dns ? L7_DNS : l->kafka ? L7_KAFKA : L7_NONE;
@@ -1013,7 +1029,7 @@ static int emit(Out *o, Groups *groups, Peers *t, Line *l, int64_t window) {
     int64_t total = 0;
     for (int i = 0; i < 3; i++)
         if (l->agg[i] != NULL_INT) total += l->agg[i];
-    g.count = total > 0 ? total : 1;
+    g.count = total != 0 ? total : 1; /* as the Python parser: ``total or 1`` */
     g.records = 1;
     g.reporter = *nonempty(&l->node, &l->env_node);
     g.src_ip = l->src_ip;
@@ -1021,7 +1037,7 @@ static int emit(Out *o, Groups *groups, Peers *t, Line *l, int64_t window) {
     g.verdict = l->verdict;
     g.drop_desc = l->drop_desc;
     g.drop_reason = l->drop_reason == NULL_INT ? 0 : l->drop_reason;
-    g.direction = direction(l);
+    g.direction = direction(l, ported);
     if ((l->src_ip.set ? l->src_ip.n : 0) == 0 || (l->dst_ip.set ? l->dst_ip.n : 0) == 0)
         o->anonymous++;
     if (group_add(groups, &g)) return -2;
@@ -1033,7 +1049,8 @@ static void line_reset(Line *l) {
     memset(l, 0, sizeof *l);
     l->drop_reason = l->http_code = l->dns_rcode = l->kafka_error = NULL_INT;
     for (int i = 0; i < 3; i++) l->sport[i] = l->dport[i] = l->agg[i] = NULL_INT;
-    l->syn = l->ack = l->is_reply = l->reply = -1;
+    l->is_reply = l->reply = -1;
+    for (int i = 0; i < 3; i++) l->syn[i] = l->ack[i] = -1;
     for (int i = 0; i < 2; i++) l->ep[i] = l->names[i] = l->svc[i] = -1;
 }
 
@@ -1062,8 +1079,8 @@ static Py_ssize_t scan_lines(Out *o, Peers *t, Spans *spans, const char *p, cons
             o->blank++;
         } else {
             line_reset(&line);
-            P s = {p, stop, arena.p, used, 0, spans};
-            if (envelope(&s, &line)) {
+            P s = {p, stop, arena.p, used, 0, spans, 0};
+            if (envelope(&s, &line) || s.dup) {
                 result = number;
                 break;
             }

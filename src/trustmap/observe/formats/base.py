@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -130,7 +131,7 @@ def numbered_lines(
             if progress is not None and number % _PROGRESS_EVERY == 0:
                 progress(raw.tell())
             yield number, line
-    except (OSError, EOFError, gzip.BadGzipFile) as err:
+    except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as err:
         raise InputError(f"cannot read past line {number}: {err}") from err
     if progress is not None:
         progress(raw.tell())

@@ -26,7 +26,7 @@ from trustmap.observe.formats.base import (
 )
 from trustmap.observe.record import Direction, FlowRecord, Peer, parse_time
 
-__all__ = ["DROP_REASONS", "hubble_record", "parse", "split_labels", "split_url"]
+__all__ = ["DROP_REASONS", "endpoint_peer", "hubble_record", "parse", "split_labels", "split_url"]
 
 _NO_FLOW_KEYS: Final = ("node_status", "lost_events", "agent_event", "debug_event")
 _FLOW_KEYS: Final = ("verdict", "IP", "l4", "source", "destination", "Type")
@@ -167,8 +167,8 @@ def _l4(l4: dict[str, object]) -> tuple[str | None, int | None, int | None, bool
             flags = as_dict(ports.get("flags"), f"flow.l4.{name}.flags")
             return (
                 name,
-                as_int(ports.get("source_port"), f"flow.l4.{name}.source_port") or None,
-                as_int(ports.get("destination_port"), f"flow.l4.{name}.destination_port") or None,
+                _port(ports.get("source_port"), f"flow.l4.{name}.source_port"),
+                _port(ports.get("destination_port"), f"flow.l4.{name}.destination_port"),
                 flags.get("SYN") is True,
                 flags.get("ACK") is True,
             )
@@ -176,6 +176,20 @@ def _l4(l4: dict[str, object]) -> tuple[str | None, int | None, int | None, bool
         if l4.get(name) is not None:
             return name, None, None, False, False
     return None, None, None, False, False
+
+
+def _port(value: object, where: str) -> int | None:
+    port = as_int(value, where)
+    if port is not None and not 0 <= port <= 65535:
+        raise Bad(f"'{where}' must be a port number 0-65535, got {port}")
+    return port or None
+
+
+def _status(value: object, where: str) -> int | None:
+    status = as_int(value, where)
+    if status is not None and not -(2**31) <= status < 2**31:
+        raise Bad(f"'{where}' must be a 32-bit status code, got {status}")
+    return status
 
 
 def _peer(ep: dict[str, object], ip: object, port: int | None, where: str) -> Peer:
@@ -195,6 +209,15 @@ def _peer(ep: dict[str, object], ip: object, port: int | None, where: str) -> Pe
         labels=labels,
         entity=entity,
     )
+
+
+def endpoint_peer(ep: dict[str, object], where: str) -> Peer:
+    """A ``source``/``destination`` object as a peer without address and port.
+
+    Raises:
+        Bad: when a field has the wrong type.
+    """
+    return _peer(ep, None, None, where)
 
 
 def _workload(value: object, where: str) -> tuple[str | None, str | None]:
@@ -273,7 +296,7 @@ def _l7(l7: dict[str, object]) -> tuple[str | None, str | None, str | None, int 
             "http",
             as_str(record.get("method"), "flow.l7.http.method"),
             split_url(url)[1] if url else None,
-            as_int(record.get("code"), "flow.l7.http.code") or None,
+            _status(record.get("code"), "flow.l7.http.code") or None,
         )
     if (dns := l7.get("dns")) is not None:
         record = as_dict(dns, "flow.l7.dns")
@@ -282,7 +305,7 @@ def _l7(l7: dict[str, object]) -> tuple[str | None, str | None, str | None, int 
             "dns",
             ",".join(qtypes) or None,
             as_str(record.get("query"), "flow.l7.dns.query"),
-            as_int(record.get("rcode"), "flow.l7.dns.rcode"),
+            _status(record.get("rcode"), "flow.l7.dns.rcode"),
         )
     if (kafka := l7.get("kafka")) is not None:
         record = as_dict(kafka, "flow.l7.kafka")
@@ -290,7 +313,7 @@ def _l7(l7: dict[str, object]) -> tuple[str | None, str | None, str | None, int 
             "kafka",
             as_str(record.get("api_key"), "flow.l7.kafka.api_key"),
             as_str(record.get("topic"), "flow.l7.kafka.topic"),
-            as_int(record.get("error_code"), "flow.l7.kafka.error_code"),
+            _status(record.get("error_code"), "flow.l7.kafka.error_code"),
         )
     return None, None, None, None
 

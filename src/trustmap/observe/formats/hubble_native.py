@@ -3,13 +3,13 @@
 The C reader validates each line and keeps only what ingest uses, as Arrow column buffers
 (:data:`LINE_COLUMNS`); two readers work on alternate blocks of a file at once (they release the
 GIL). Each peer description (a ``source``/``destination`` object with its ``*_names`` and
-``*_service``) is kept once as raw JSON and rows point at it by id; :func:`peer_columns` decodes
-each distinct one into the staged endpoint columns, exactly as :mod:`hubble_sql` derives them.
+``*_service``) is kept once as raw JSON and rows point at it by id; :func:`peer_parts` decodes
+each distinct one exactly as the Python parser does.
 
 Like the DuckDB path it is optimistic: it vouches only for lines it understands completely
 (valid ASCII JSON, expected types at every field it reads, strict RFC 3339 ``Z`` times). When it
 refuses a line (:class:`Refused`), the caller forgets what it staged of that file and hands the
-file to the DuckDB reader, then to the Python parser, which reports bad lines with numbers. The
+file to the Python parser, which reports bad lines with numbers. The
 mapping from these columns to flows is SQL in :func:`hubble_sql.native_stage_sql`; tests check
 that all three readers store the same rows. Without a C compiler at install time the module is
 missing and ingest uses the DuckDB reader (:data:`AVAILABLE`).
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import gzip
 import queue
+import zlib
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -30,8 +31,10 @@ import orjson
 import pyarrow as pa
 
 from trustmap.errors import InputError
-from trustmap.observe.formats.base import open_flow_file
-from trustmap.observe.schema import ENDPOINT_COLUMNS, LIST_SEP
+from trustmap.observe.formats.base import Bad, as_dict, as_str, as_strs, open_flow_file
+from trustmap.observe.formats.hubble import endpoint_peer
+from trustmap.observe.record import Peer
+from trustmap.observe.schema import LIST_SEP
 
 try:
     from trustmap.observe.formats._hubblescan import Scanner
@@ -49,9 +52,10 @@ __all__ = [
     "LINE_COLUMNS",
     "PROTOCOLS",
     "Block",
+    "PeerParts",
     "Readers",
     "Refused",
-    "peer_columns",
+    "peer_parts",
     "read_blocks",
 ]
 
@@ -214,7 +218,7 @@ def _whole_lines(stream: Any, raw: Any) -> Iterator[tuple[memoryview, int]]:
         try:
             while filled < len(buffer) and (got := stream.readinto(view[filled:])):
                 filled += got
-        except (OSError, EOFError, gzip.BadGzipFile) as err:
+        except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as err:
             raise InputError(f"cannot read {getattr(raw, 'name', 'the file')}: {err}") from err
         if filled == size:
             break
@@ -248,63 +252,29 @@ def _finish(future: Future[_Scanned], end: int) -> Block:
     return Block(rows, flows, skipped, lost_lines, lost_events, anonymous, batch, peers, end)
 
 
-class _Unsure(ValueError):
-    """A peer description with a value of an unexpected type."""
+@dataclass(frozen=True, slots=True)
+class PeerParts:
+    """A peer as the Python parser reads it: the endpoint and, when it is the server side, its
+    DNS names (joined by :data:`LIST_SEP`) and Service."""
+
+    peer: Peer
+    names: str | None
+    service_namespace: str | None
+    service_name: str | None
 
 
-def _text(obj: dict[str, Any], key: str) -> str | None:
-    value = obj.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise _Unsure(key)
-    return value or None
-
-
-def _object(raw: bytes) -> dict[str, Any]:
-    value = orjson.loads(raw) if raw else {}
-    if not isinstance(value, dict):
-        raise _Unsure("object")
-    return value
-
-
-def _strings(value: object) -> list[str] | None:
-    if value is None:
-        return None
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise _Unsure("list")
-    return value
-
-
-def _workload(endpoint: dict[str, Any]) -> tuple[str | None, str | None]:
-    workloads = endpoint.get("workloads")
-    if workloads is None or workloads == []:
-        return None, None
-    if not isinstance(workloads, list) or not isinstance(workloads[0], dict):
-        raise _Unsure("workloads")
-    return _text(workloads[0], "name"), _text(workloads[0], "kind")
-
-
-def peer_columns(endpoint: bytes, names: bytes, service: bytes) -> tuple[object, ...] | None:
-    """One peer's staged columns (:data:`ENDPOINT_COLUMNS` order) from its raw JSON parts, as
-    the DuckDB reader stages them (labels kept as JSON text, split when the batch is written);
-    ``None`` when a part has a value of a type the readers disagree on."""
+def peer_parts(endpoint: bytes, names: bytes, service: bytes) -> PeerParts | None:
+    """Decode one interned peer's raw JSON parts exactly as :mod:`hubble` does; ``None`` when a
+    part has a value the Python parser would report (the file then goes to it)."""
     try:
-        ep, svc = _object(endpoint), _object(service)
-        labels = _strings(ep.get("labels"))
-        dns = _strings(orjson.loads(names) if names else None)
-        workload, kind = _workload(ep)
-        values: dict[str, object] = {
-            "cluster": _text(ep, "cluster_name"),
-            "namespace": _text(ep, "namespace"),
-            "pod": _text(ep, "pod_name"),
-            "workload": workload,
-            "workload_kind": kind,
-            "labels_raw": orjson.dumps(labels).decode() if labels else None,
-            "names": LIST_SEP.join(dns) or None if dns is not None else None,
-            "service_namespace": _text(svc, "namespace"),
-            "service_name": _text(svc, "name"),
-        }
-    except (orjson.JSONDecodeError, _Unsure):
+        ep = orjson.loads(endpoint) if endpoint else {}
+        svc = orjson.loads(service) if service else {}
+        dns = as_strs(orjson.loads(names) if names else None, "flow.destination_names")
+        return PeerParts(
+            endpoint_peer(as_dict(ep, "flow.source"), "source"),
+            LIST_SEP.join(dns) or None,
+            as_str(as_dict(svc, "flow.destination_service").get("namespace"), "namespace"),
+            as_str(as_dict(svc, "flow.destination_service").get("name"), "name"),
+        )
+    except (orjson.JSONDecodeError, Bad):
         return None
-    return tuple(values.get(name) for name, _ in ENDPOINT_COLUMNS)

@@ -358,21 +358,22 @@ def stage_sql(compression: str) -> str:
 # The compiled reader's path (:mod:`hubble_native`) --------------------------------------------
 
 NATIVE_PEERS_TABLE: Final = "_native_peers"
-"""Peers the compiled reader interned: ``id``, hash ``ep``, rank ``pick`` and ``ep_*``."""
+"""Peers the compiled reader interned: ``id``, ``role`` (``c`` described as a client, ``s`` as a
+server, as the Python parser stages them), hash ``ep``, rank ``pick`` and ``ep_*``."""
 
 NATIVE_PEERS_CREATE_SQL: Final = (
-    f"CREATE OR REPLACE TEMP TABLE {NATIVE_PEERS_TABLE} (id INTEGER, ep UBIGINT, pick HUGEINT, "
-    + ", ".join(f"ep_{name} {kind}" for name, kind in ENDPOINT_COLUMNS)
-    + ")"
+    f"CREATE OR REPLACE TEMP TABLE {NATIVE_PEERS_TABLE} (id INTEGER, role VARCHAR, ep UBIGINT, "
+    "pick HUGEINT, " + ", ".join(f"ep_{name} {kind}" for name, kind in ENDPOINT_COLUMNS) + ")"
 )
 
 NATIVE_PEERS_SQL: Final = f"""
 INSERT INTO {NATIVE_PEERS_TABLE}
-SELECT id, {endpoint_hash("")} AS ep, {endpoint_rank("", endpoint_hash(""))} AS pick,
+SELECT id, role, {endpoint_hash("")} AS ep, {endpoint_rank("", endpoint_hash(""))} AS pick,
     {", ".join(name for name, _ in ENDPOINT_COLUMNS)}
 FROM _native_new_peers
 """
-"""Add the peers of the Arrow table ``_native_new_peers`` (``id`` and :data:`ENDPOINT_COLUMNS`)."""
+"""Add the peers of the Arrow table ``_native_new_peers`` (``id``, ``role`` and
+:data:`ENDPOINT_COLUMNS`)."""
 
 NATIVE_ENDPOINTS_SQL: Final = f"""
 INSERT INTO _stage BY NAME
@@ -415,12 +416,17 @@ def _native_read() -> str:
         "l.records",
         "s.ep AS sh",
         "d.ep AS dh",
-        "s.pick AS s_pick",
-        "d.pick AS d_pick",
+        "s.client AS s_client",
+        "s.server AS s_server",
+        "d.client AS d_client",
+        "d.server AS d_server",
     ]
+    peers = f"""(SELECT id, max(ep) FILTER (WHERE role = 'c') AS ep,
+        max(pick) FILTER (WHERE role = 'c') AS client, max(pick) FILTER (WHERE role = 's') AS server
+        FROM {NATIVE_PEERS_TABLE} GROUP BY id)"""
     return f"""
     SELECT {", ".join(columns)} FROM _native_lines AS l
-    JOIN {NATIVE_PEERS_TABLE} AS s ON s.id = l.src JOIN {NATIVE_PEERS_TABLE} AS d ON d.id = l.dst
+    JOIN {peers} AS s ON s.id = l.src JOIN {peers} AS d ON d.id = l.dst
     """
 
 
@@ -430,7 +436,8 @@ def _native_grouped() -> str:
     return f"""
     SELECT {", ".join(_KEY)}, min(time) AS time, max(last_time) AS last_time,
         sum(count) AS count, sum(records) AS records, max(reporter) AS reporter,
-        max(s_pick) AS s_pick, max(d_pick) AS d_pick
+        max(s_client) AS s_client, max(s_server) AS s_server, max(d_client) AS d_client,
+        max(d_server) AS d_server
     FROM (SELECT *, {who.format("src", "sh")} AS src_who, {who.format("dst", "dh")} AS dst_who
           FROM read)
     GROUP BY {", ".join(_KEY)}, src_who, dst_who, bucket
@@ -442,8 +449,8 @@ def _native_stage_sql() -> str:
     columns = [
         "'flow' AS part", "'flow' AS kind", "$round AS file_no", "time", "last_time",
         *_oriented(reply), *_OBSERVED,
-        f"CASE WHEN {reply} THEN d_pick ELSE s_pick END AS src_pick",
-        f"CASE WHEN {reply} THEN s_pick ELSE d_pick END AS dst_pick",
+        f"CASE WHEN {reply} THEN d_client ELSE s_client END AS src_pick",
+        f"CASE WHEN {reply} THEN s_server ELSE d_server END AS dst_pick",
     ]  # fmt: skip
     return f"""
     INSERT INTO _stage BY NAME
