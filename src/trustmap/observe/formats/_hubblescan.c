@@ -168,11 +168,6 @@ typedef struct {
     int set; /* present and not null */
 } Str;
 
-typedef struct {
-    const char *p;
-    size_t n;
-} Span;
-
 enum { P_TCP, P_UDP, P_SCTP, P_ICMP4, P_ICMP6, P_VRRP, P_IGMP, N_PROTO };
 enum { L7_NONE, L7_HTTP, L7_DNS, L7_KAFKA };
 
@@ -760,7 +755,8 @@ static int peers_grow(Peers *t) {
 }
 
 /* The id of the peer described by spans (ep, names, svc), interned on first sight; -1 when
- * out of memory. Span ids are below 2**21 (checked by the caller). */
+ * out of memory, -2 when the reader's ids are used up. Span ids stay below MAX_SPANS = 2**20,
+ * so three fit in the 63-bit key. */
 static int32_t intern(Peers *t, int32_t ep, int32_t names, int32_t svc) {
     uint64_t key = ((uint64_t)(uint32_t)(ep + 1) << 42) | ((uint64_t)(uint32_t)(names + 1) << 21) |
                    (uint64_t)(uint32_t)(svc + 1);

@@ -270,11 +270,12 @@ def peer_parts(endpoint: bytes, names: bytes, service: bytes) -> PeerParts | Non
         ep = orjson.loads(endpoint) if endpoint else {}
         svc = orjson.loads(service) if service else {}
         dns = as_strs(orjson.loads(names) if names else None, "flow.destination_names")
+        service_fields = as_dict(svc, "flow.destination_service")
         return PeerParts(
             endpoint_peer(as_dict(ep, "flow.source"), "source"),
             LIST_SEP.join(dns) or None,
-            as_str(as_dict(svc, "flow.destination_service").get("namespace"), "namespace"),
-            as_str(as_dict(svc, "flow.destination_service").get("name"), "name"),
+            as_str(service_fields.get("namespace"), "namespace"),
+            as_str(service_fields.get("name"), "name"),
         )
     except (orjson.JSONDecodeError, Bad):
         return None

@@ -389,7 +389,8 @@ NATIVE_UNSTAGE_SQL: Final = "DELETE FROM _stage WHERE file_no = $round"
 
 def _native_read() -> str:
     """Each line of the Arrow table ``_native_lines`` (:data:`hubble_native.LINE_COLUMNS`) as
-    the values :func:`_read` gives, its peers' hashes and ranks joined from the interned ones."""
+    the values :func:`_read` gives, its peers' hashes and ranks joined from ``peers``
+    (:data:`_NATIVE_PEERS`)."""
     protocols = " ".join(f"WHEN {i} THEN '{name}'" for i, name in enumerate(PROTOCOLS) if name)
     l7 = " ".join(f"WHEN {i} THEN '{name}'" for i, name in enumerate(L7_PROTOCOLS) if name)
     directions = " ".join(f"WHEN {i} THEN '{name}'" for i, name in enumerate(DIRECTIONS))
@@ -421,13 +422,19 @@ def _native_read() -> str:
         "d.client AS d_client",
         "d.server AS d_server",
     ]
-    peers = f"""(SELECT id, max(ep) FILTER (WHERE role = 'c') AS ep,
-        max(pick) FILTER (WHERE role = 'c') AS client, max(pick) FILTER (WHERE role = 's') AS server
-        FROM {NATIVE_PEERS_TABLE} GROUP BY id)"""
     return f"""
     SELECT {", ".join(columns)} FROM _native_lines AS l
-    JOIN {peers} AS s ON s.id = l.src JOIN {peers} AS d ON d.id = l.dst
+    JOIN peers AS s ON s.id = l.src JOIN peers AS d ON d.id = l.dst
     """
+
+
+_NATIVE_PEERS: Final = f"""
+SELECT id, max(ep) FILTER (WHERE role = 'c') AS ep,
+    max(pick) FILTER (WHERE role = 'c') AS client, max(pick) FILTER (WHERE role = 's') AS server
+FROM {NATIVE_PEERS_TABLE} GROUP BY id
+"""
+"""Each interned peer once: its hash as a client (its identity when it has no address) and its
+ranks described as a client and as a server."""
 
 
 def _native_grouped() -> str:
@@ -454,7 +461,8 @@ def _native_stage_sql() -> str:
     ]  # fmt: skip
     return f"""
     INSERT INTO _stage BY NAME
-    WITH read AS ({_native_read()}),
+    WITH peers AS ({_NATIVE_PEERS}),
+    read AS ({_native_read()}),
     grouped AS ({_native_grouped()})
     SELECT {", ".join(columns)} FROM grouped
     """
