@@ -6,7 +6,9 @@ carries ``rules.http``, L7 in its Envoy proxy, where each HTTP rule's ``method``
 extended POSIX regular expressions matched against the whole ``:method`` and ``:path`` (query
 string included) and a request no rule matches gets 403. The lab expresses the first step as an
 Envoy network RBAC filter and the second as an HTTP RBAC filter, with each peer's identity carried
-by its own loopback source address.
+by its own loopback source address. The HTTP connection manager normalises paths as Cilium's
+agent does by default (``http-normalize-path: true``: RFC 3986 normalisation, merged slashes,
+escaped slashes unescaped and redirected; cilium/cilium ``daemon/cmd/daemon_main.go`` flag help).
 
 Rules relied on (same page, "Ingress", "Layer 7 Examples", "Entities Based"):
 - a CiliumNetworkPolicy applies to the endpoints of its namespace that its ``endpointSelector``

@@ -56,7 +56,9 @@ class EnvoyListener:
     plaintext_too: bool = False
     """With ``tls``: also accept plaintext on the same port (Istio PERMISSIVE)."""
     normalize_path: bool = False
-    """RFC 3986 path normalisation before filters (Istio's BASE)."""
+    """RFC 3986 path normalisation before filters (Istio's BASE, Cilium's default)."""
+    merge_slashes: bool = False
+    """Merge adjacent slashes and unescape-and-redirect escaped slashes (Cilium's default)."""
 
 
 @dataclass
@@ -193,6 +195,10 @@ def _manager(item: EnvoyListener) -> Json:
             "stat_prefix": _stat_name(item.name),
             "codec_type": "AUTO",
             "normalize_path": item.normalize_path,
+            "merge_slashes": item.merge_slashes,
+            "path_with_escaped_slashes_action": (
+                "UNESCAPE_AND_REDIRECT" if item.merge_slashes else "KEEP_UNCHANGED"
+            ),
             "route_config": {
                 "virtual_hosts": [{
                     "name": "all",

@@ -47,12 +47,23 @@ class LabResult:
     """The proxy's answer."""
     judged: bool | None
     """The evaluator's verdict, or None when no evaluator was given."""
+    audit: bool = False
+    """Whether the receiving namespace is in audit mode (a dry run: nothing may be refused)."""
+    would_deny: bool | None = None
+    """In audit mode: whether the proxy logged the request as one it would deny (shadow rules)."""
 
     @property
     def agrees(self) -> bool:
-        """Whether declarations, proxy and evaluator all agree."""
-        ok = self.observed.allowed == self.request.expected
-        return ok and (self.judged is None or self.judged == self.observed.allowed)
+        """Whether declarations, proxy and evaluator all agree.
+
+        In audit mode every request must pass, and the proxy's would-deny verdict must be the
+        declarations' refusal; the evaluator judges what enforcement would do.
+        """
+        judged_ok = self.judged is None or self.judged == self.request.expected
+        if self.audit:
+            shadow_ok = self.would_deny is None or self.would_deny == (not self.request.expected)
+            return self.observed.allowed and shadow_ok and judged_ok
+        return self.observed.allowed == self.request.expected and judged_ok
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,31 +115,50 @@ def run_lab(
     with ExitStack() as stack:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="trustmap-lab-")))
         echo = stack.enter_context(EchoServers())
-        wiring = _Wiring(graph, target, objects, folder, echo)
+        wiring = _Wiring(graph, target, environment, objects, folder, echo)
         envoy = stack.enter_context(EnvoyProcess(folder, wiring.listeners(requests)))
-        del envoy
-        results = tuple(_send_all(requests, wiring, judge, started + deadline_seconds))
+        results = tuple(_send_all(requests, wiring, envoy, judge, started + deadline_seconds))
     return LabReport(target, results, time.monotonic() - started)
 
 
 def _send_all(
-    requests: Sequence[LabRequest], wiring: _Wiring, judge: Judge | None, deadline: float
+    requests: Sequence[LabRequest],
+    wiring: _Wiring,
+    envoy: EnvoyProcess,
+    judge: Judge | None,
+    deadline: float,
 ) -> Iterator[LabResult]:
     for request in requests:
         if time.monotonic() > deadline:
             raise InputError("the lab run passed its deadline; fewer services or a longer --deadline")
+        audit = wiring.audit(request.door)
+        before = _shadow_denials(envoy) if audit else 0
         answer = send(wiring.sender(request.caller), wiring.ports[request.door], request.wire,
                       request.method, request.path)
-        yield LabResult(request, answer, None if judge is None else judge(request))
+        would_deny = _shadow_denials(envoy) > before if audit else None
+        judged = None if judge is None else judge(request)
+        yield LabResult(request, answer, judged, audit, would_deny)
+
+
+def _shadow_denials(envoy: EnvoyProcess) -> int:
+    """Requests the proxy's shadow (dry-run) rules would have denied, so far."""
+    return sum(v for k, v in envoy.stats("http.").items() if k.endswith("shadow_denied"))
 
 
 class _Wiring:
     """Ports, addresses and certificates of one run."""
 
     def __init__(
-        self, graph: Graph, target: str, objects: Sequence[Mapping[str, Any]], folder: Path, echo: EchoServers
+        self,
+        graph: Graph,
+        target: str,
+        environment: str | None,
+        objects: Sequence[Mapping[str, Any]],
+        folder: Path,
+        echo: EchoServers,
     ) -> None:
-        self.graph, self.target, self.objects, self.echo = graph, target, objects, echo
+        self.graph, self.target, self.environment = graph, target, environment
+        self.objects, self.echo = objects, echo
         self.ca = CertificateAuthority(folder) if target == "istio" else None
         self.ports: dict[Door, int] = {}
         self._addresses: dict[Caller, str] = {}
@@ -142,6 +172,11 @@ class _Wiring:
         doors = sorted({r.door for r in requests})
         self.ports = dict(zip(doors, _free_ports(len(doors)), strict=True))
         return [self._listener(door, callers) for door in doors]
+
+    def audit(self, door: Door) -> bool:
+        """Whether ``door``'s namespace is in audit mode in the chosen environment."""
+        org = self.graph.organization
+        return org is not None and org.mode(self.environment, door.service.namespace) == "audit"
 
     def sender(self, caller: Caller) -> Sender:
         if caller not in self._senders:
@@ -165,7 +200,10 @@ class _Wiring:
         if self.ca is None:
             peers = [Peer(self._addresses[c], c.namespace, dict(c.labels)) for c in callers]
             cfg = cilium_door_config(self.objects, door.service.namespace, labels, door.port, peers)
-            return EnvoyListener(name, cfg.network_filters, cfg.http_filters, port, upstream, door.grpc)
+            return EnvoyListener(
+                name, cfg.network_filters, cfg.http_filters, port, upstream, door.grpc,
+                normalize_path=True, merge_slashes=True,
+            )
         config = istio_door_config(self.objects, door.service.namespace, labels, door.port, port)
         assert self._server is not None
         tls = tls_context(self._server.cert, self._server.key, self.ca.root, require_client=True)
