@@ -28,4 +28,5 @@ COMMANDS: dict[str, str] = {
     "verify": "trustmap.cli.verify:verify_command",
     "drift": "trustmap.cli.drift:drift",
     "discover": "trustmap.cli.discover:discover",
+    "lab": "trustmap.cli.lab:lab",
 }
