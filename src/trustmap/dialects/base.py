@@ -178,13 +178,12 @@ class Compiler:
     SUMMARY_NOTE: ClassVar[str] = ""
     """What an operator must know when applying this target's output (said by ``compile``)."""
 
-    def __init__(
-        self, graph: Graph, environment: str | None = None, workloads: Workloads | None = None
-    ) -> None:
+    def __init__(self, graph: Graph, environment: str | None = None) -> None:
         self.graph = graph
         self.environment = environment
-        self.workloads = workloads
-        """Probes and container ports per declared service, when manifests were given."""
+        self.workloads: Workloads | None = None
+        """Probes and container ports per declared service, when manifests were given (set
+        before compiling: see :meth:`given`)."""
         self.organization = graph.organization
         self.shared = derived(graph)
         self.index = self.shared.index
@@ -315,6 +314,11 @@ class Compiler:
         self._diagnostics.append(diagnostic(code, span, message, hint))
 
     # --- what the workloads' manifests say (compile --manifests) ------------------------------
+
+    def given(self, workloads: Workloads | None) -> Compiler:
+        """This compiler, told what the workloads' manifests say (``None``: nothing known)."""
+        self.workloads = workloads
+        return self
 
     def pods(self, service: Service) -> Pods | None:
         """Probes and container ports of ``service``'s pods, if the manifests run it."""

@@ -119,5 +119,5 @@ def _in_worker(targets: list[str], namespaces: frozenset[str]) -> list[Rendered]
     found = []
     for target in targets:
         compiler = compiler_for(graph, target, environment)
-        found.append(compiler(graph, environment, workloads).write(namespaces))
+        found.append(compiler(graph, environment).given(workloads).write(namespaces))
     return found

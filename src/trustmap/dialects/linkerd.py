@@ -35,7 +35,7 @@ from trustmap.dialects.emit import block, entry, item
 from trustmap.dialects.kubernetes import selector
 from trustmap.dialects.names import digest
 from trustmap.dialects.plan import Grant
-from trustmap.dialects.pods import Probe, Workloads, probe_route
+from trustmap.dialects.pods import Probe, probe_route
 from trustmap.dialects.provenance import AUDIT, MODE, Source, source
 from trustmap.dialects.routes import Route, glob_regex, parse_route
 from trustmap.graph.rules import PROXY_ADMIN
@@ -124,10 +124,8 @@ class Linkerd(Compiler):
         "it to take effect"
     )
 
-    def __init__(
-        self, graph: Graph, environment: str | None = None, workloads: Workloads | None = None
-    ) -> None:
-        super().__init__(graph, environment, workloads)
+    def __init__(self, graph: Graph, environment: str | None = None) -> None:
+        super().__init__(graph, environment)
         self._plans: dict[ServiceRef, list[ServerPlan]] = {}
         self._probe_names: dict[str, str] = {}
 

@@ -41,7 +41,7 @@ class Probe:
     """``httpGet`` scheme: ``HTTP`` or ``HTTPS``."""
     grpc_service: str | None = None
     """``grpc.service``, when set."""
-    kind: str = field(default="liveness", compare=False)
+    kind: str = "liveness"
     """liveness, readiness or startup."""
     span: Span = field(default=NO_SPAN, compare=False)
     """Where the probe is written in the manifests."""

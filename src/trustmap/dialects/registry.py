@@ -50,7 +50,7 @@ def compile_graph(
     """
     compiler = compiler_for(graph, target, environment)
     with paused_gc():
-        return compiler(graph, environment, workloads).compile()
+        return compiler(graph, environment).given(workloads).compile()
 
 
 def render_graph(
@@ -68,7 +68,7 @@ def render_graph(
     """
     compiler = compiler_for(graph, target, environment)
     with paused_gc():
-        return compiler(graph, environment, workloads).write()
+        return compiler(graph, environment).given(workloads).write()
 
 
 def compiler_for(graph: Graph, target: str, environment: str | None) -> type[Compiler]:
