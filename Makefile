@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 TM := $(VENV)/bin/trustmap
-EXTRAS ?= dev,observe,server,spark
+EXTRAS ?= dev,observe,server,spark,lab
 EXAMPLE := examples/online-boutique
 OUT ?= out
 NOW ?= 2026-11-23
@@ -41,6 +41,9 @@ demo: install  ## validate the Online Boutique example, ask it questions, draw i
 	@# exits 1 by design: kubernetes NetworkPolicy cannot enforce gRPC methods (TM301 findings)
 	$(TM) compile $(EXAMPLE) --target all --environment prod --now $(NOW) --out $(OUT)/compiled || $(EXPECTED)
 	@echo "compiled policies for every target are under $(OUT)/compiled/"
+	@# the compiled Istio and Cilium L7 rules on a real Envoy (127.0.0.1 only): real requests, expected vs observed
+	$(TM) lab $(EXAMPLE) --target istio --environment prod --now $(NOW) --differences
+	$(TM) lab $(EXAMPLE) --target cilium --environment prod --now $(NOW) --differences
 	rm -f $(OUT)/flows.duckdb
 	$(TM) observe ingest $(EXAMPLE)/flows/observed.csv --format csv --db $(OUT)/flows.duckdb
 	@# drift exits 1 by design: the sample flows hold one undeclared call, one dropped call and one undeclared egress

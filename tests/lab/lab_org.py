@@ -43,7 +43,9 @@ def write_lab_org(root: Path, services: int = 30, seed: int = 7) -> Path:
     rng = random.Random(seed)
     names = [(NAMESPACES[n % 3], f"svc{n:02d}") for n in range(services)]
     http = {n: n % 2 == 0 for n in range(services)}
-    deps = {n: sorted(rng.sample([m for m in range(services) if m != n], 2)) for n in range(services)}
+    deps = {
+        n: sorted(rng.sample([m for m in range(services) if m != n], 2)) for n in range(services)
+    }
     callers: dict[int, list[int]] = {n: [] for n in range(services)}
     for source, targets in deps.items():
         for target in targets:

@@ -24,17 +24,23 @@ Objects = list[dict[str, Any]]
 
 
 def _compiled(graph: Graph, target: str, environment: str = "prod") -> Objects:
-    return [copy.deepcopy(dict(obj)) for _, obj in compile_graph(graph, target, environment).objects]
+    return [
+        copy.deepcopy(dict(obj)) for _, obj in compile_graph(graph, target, environment).objects
+    ]
 
 
 def _describe(report: LabReport) -> list[str]:
-    return [f"{r.request.caller.name} -> {r.request.door.service} {r.request.wire} {r.request.method} "
-            f"{r.request.path} ({r.request.case}): expected {r.request.expected}, saw {r.observed}"
-            for r in report.differences]
+    return [
+        f"{r.request.caller.name} -> {r.request.door.service} {r.request.wire} {r.request.method} "
+        f"{r.request.path} ({r.request.case}): expected {r.request.expected}, saw {r.observed}"
+        for r in report.differences
+    ]
 
 
 @pytest.mark.parametrize("target", ["istio", "cilium"])
-def test_compiled_example_does_exactly_what_is_declared_on_a_real_proxy(example_graph: Graph, target: str) -> None:
+def test_compiled_example_does_exactly_what_is_declared_on_a_real_proxy(
+    example_graph: Graph, target: str
+) -> None:
     report = run_lab(example_graph, target, environment="prod")
     assert _describe(report) == []
     assert {r.request.wire for r in report.results} == {"http1", "http2", "grpc"}
@@ -42,13 +48,17 @@ def test_compiled_example_does_exactly_what_is_declared_on_a_real_proxy(example_
 
 
 @pytest.mark.parametrize("target", ["istio", "cilium"])
-def test_compiled_30_service_organisation_does_exactly_what_is_declared(lab_org_graph: Graph, target: str) -> None:
+def test_compiled_30_service_organisation_does_exactly_what_is_declared(
+    lab_org_graph: Graph, target: str
+) -> None:
     report = run_lab(lab_org_graph, target, environment="prod")
     assert _describe(report) == []
     assert len(report.results) > 300
 
 
-def test_istio_audit_namespace_refuses_nothing_and_logs_every_would_be_denial(example_graph: Graph) -> None:
+def test_istio_audit_namespace_refuses_nothing_and_logs_every_would_be_denial(
+    example_graph: Graph,
+) -> None:
     """Dry-run policies are only shadow rules: nothing is refused, would-deny counters move
     exactly for the requests the declarations refuse."""
     report = run_lab(example_graph, "istio", environment="staging")
@@ -59,8 +69,12 @@ def test_istio_audit_namespace_refuses_nothing_and_logs_every_would_be_denial(ex
 
 
 def _drop_first_rule(objects: Objects) -> None:
-    policy = next(o for o in objects if o["kind"] == "AuthorizationPolicy" and o["spec"].get("rules"))
-    policy["spec"]["rules"] = policy["spec"]["rules"][1:] or [{"to": [{"operation": {"ports": ["1"]}}]}]
+    policy = next(
+        o for o in objects if o["kind"] == "AuthorizationPolicy" and o["spec"].get("rules")
+    )
+    policy["spec"]["rules"] = policy["spec"]["rules"][1:] or [
+        {"to": [{"operation": {"ports": ["1"]}}]}
+    ]
 
 
 def _widen_methods(objects: Objects) -> None:
@@ -107,7 +121,9 @@ MUTATIONS: list[tuple[str, Callable[[Objects], None], str]] = [
 ]
 
 
-@pytest.mark.parametrize(("target", "mutate", "why"), MUTATIONS, ids=[m[1].__name__ for m in MUTATIONS])
+@pytest.mark.parametrize(
+    ("target", "mutate", "why"), MUTATIONS, ids=[m[1].__name__ for m in MUTATIONS]
+)
 def test_a_mutated_policy_shows_up_as_differences(
     example_graph: Graph, target: str, mutate: Callable[[Objects], None], why: str
 ) -> None:
@@ -119,7 +135,7 @@ def test_a_mutated_policy_shows_up_as_differences(
 
 def test_the_lab_leaves_no_process_behind(example_graph: Graph) -> None:
     run_lab(example_graph, "cilium", environment="prod")
-    assert not [p for p in _lab_processes()]
+    assert _lab_processes() == []
 
 
 def _lab_processes() -> list[str]:

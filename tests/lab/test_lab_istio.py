@@ -21,12 +21,25 @@ def _policy(name: str, spec: dict[str, Any], **annotations: str) -> dict[str, An
     meta: dict[str, Any] = {"name": name, "namespace": "shop"}
     if annotations:
         meta["annotations"] = annotations
-    return {"apiVersion": "security.istio.io/v1", "kind": "AuthorizationPolicy", "metadata": meta, "spec": spec}
+    return {
+        "apiVersion": "security.istio.io/v1",
+        "kind": "AuthorizationPolicy",
+        "metadata": meta,
+        "spec": spec,
+    }
 
 
 RULE = {
     "from": [{"source": {"principals": ["td/ns/shop/sa/web"]}}],
-    "to": [{"operation": {"ports": ["8080"], "methods": ["GET"], "paths": ["/api/*", "/exact", "*.css"]}}],
+    "to": [
+        {
+            "operation": {
+                "ports": ["8080"],
+                "methods": ["GET"],
+                "paths": ["/api/*", "/exact", "*.css"],
+            }
+        }
+    ],
 }
 
 
@@ -39,10 +52,14 @@ def _allow_rules(objects: list[dict[str, Any]]) -> dict[str, Any]:
 def test_principals_get_the_spiffe_scheme_and_paths_are_url_path_matches() -> None:
     """single-policy-out.yaml: principal ``p`` → principal_name exact ``spiffe://p``;
     allow-path-out.yaml: ``a*`` prefix, ``*a`` suffix, else exact, on ``url_path``."""
-    config = _allow_rules([_policy("api", {"selector": {"matchLabels": {"app": "api"}}, "rules": [RULE]})])
+    config = _allow_rules(
+        [_policy("api", {"selector": {"matchLabels": {"app": "api"}}, "rules": [RULE]})]
+    )
     policy = config["rules"]["policies"]["ns[shop]-policy[api]-rule[0]"]
     principal = policy["principals"][0]["and_ids"]["ids"][0]["or_ids"]["ids"][0]
-    assert principal == {"authenticated": {"principal_name": {"exact": "spiffe://td/ns/shop/sa/web"}}}
+    assert principal == {
+        "authenticated": {"principal_name": {"exact": "spiffe://td/ns/shop/sa/web"}}
+    }
     rules = policy["permissions"][0]["and_rules"]["rules"]
     paths = [r["url_path"]["path"] for r in rules[1]["or_rules"]["rules"]]
     assert paths == [{"prefix": "/api/"}, {"exact": "/exact"}, {"suffix": ".css"}]
@@ -60,7 +77,10 @@ def test_allow_nothing_policy_denies_every_request() -> None:
     """allow-nil-rule-out.yaml: ``spec: {}`` → permission ``not any``, principal ``not any``."""
     config = _allow_rules([_policy("allow-nothing", {})])
     policy = config["rules"]["policies"]["ns[shop]-policy[allow-nothing]-rule[0]"]
-    assert policy == {"permissions": [{"not_rule": {"any": True}}], "principals": [{"not_id": {"any": True}}]}
+    assert policy == {
+        "permissions": [{"not_rule": {"any": True}}],
+        "principals": [{"not_id": {"any": True}}],
+    }
 
 
 def test_dry_run_policies_go_to_shadow_rules_and_enforce_nothing() -> None:
@@ -72,16 +92,23 @@ def test_dry_run_policies_go_to_shadow_rules_and_enforce_nothing() -> None:
 
 
 def test_deny_filter_runs_before_allow_and_no_allow_policy_means_no_allow_filter() -> None:
-    deny = _policy("block", {"action": "DENY", "rules": [{"to": [{"operation": {"methods": ["DELETE"]}}]}]})
+    deny = _policy(
+        "block", {"action": "DENY", "rules": [{"to": [{"operation": {"methods": ["DELETE"]}}]}]}
+    )
     config = istio_door_config([deny], "shop", {"app": "api"}, 8080, 40001)
     assert [f["name"] for f in config.http_filters] == ["rbac-deny"]
-    config = istio_door_config([deny, _policy("api", {"rules": [RULE]})], "shop", {"app": "api"}, 8080, 1)
+    config = istio_door_config(
+        [deny, _policy("api", {"rules": [RULE]})], "shop", {"app": "api"}, 8080, 1
+    )
     assert [f["name"] for f in config.http_filters] == ["rbac-deny", "rbac-allow"]
 
 
 def test_policies_of_other_workloads_and_namespaces_do_not_apply() -> None:
     other = _policy("other", {"selector": {"matchLabels": {"app": "other"}}, "rules": [RULE]})
-    elsewhere = {**_policy("api", {"rules": [RULE]}), "metadata": {"name": "api", "namespace": "pay"}}
+    elsewhere = {
+        **_policy("api", {"rules": [RULE]}),
+        "metadata": {"name": "api", "namespace": "pay"},
+    }
     config = istio_door_config([other, elsewhere], "shop", {"app": "api"}, 8080, 1)
     assert config.http_filters == ()
 
@@ -89,14 +116,28 @@ def test_policies_of_other_workloads_and_namespaces_do_not_apply() -> None:
 def test_peer_authentication_port_level_beats_workload_beats_namespace() -> None:
     """https://istio.io/latest/docs/reference/config/security/peer_authentication/: the most
     specific policy wins; ``portLevelMtls`` overrides the workload's mode for that port."""
-    namespace = {"kind": "PeerAuthentication", "metadata": {"name": "default", "namespace": "shop"},
-                 "spec": {"mtls": {"mode": "STRICT"}}}
-    workload = {"kind": "PeerAuthentication", "metadata": {"name": "api", "namespace": "shop"},
-                "spec": {"selector": {"matchLabels": {"app": "api"}}, "mtls": {"mode": "STRICT"},
-                         "portLevelMtls": {"8080": {"mode": "PERMISSIVE"}}}}
+    namespace = {
+        "kind": "PeerAuthentication",
+        "metadata": {"name": "default", "namespace": "shop"},
+        "spec": {"mtls": {"mode": "STRICT"}},
+    }
+    workload = {
+        "kind": "PeerAuthentication",
+        "metadata": {"name": "api", "namespace": "shop"},
+        "spec": {
+            "selector": {"matchLabels": {"app": "api"}},
+            "mtls": {"mode": "STRICT"},
+            "portLevelMtls": {"8080": {"mode": "PERMISSIVE"}},
+        },
+    }
     assert istio_door_config([namespace], "shop", {"app": "api"}, 8080, 1).mtls == "STRICT"
-    assert istio_door_config([namespace, workload], "shop", {"app": "api"}, 8080, 1).mtls == "PERMISSIVE"
-    assert istio_door_config([namespace, workload], "shop", {"app": "api"}, 9090, 1).mtls == "STRICT"
+    assert (
+        istio_door_config([namespace, workload], "shop", {"app": "api"}, 8080, 1).mtls
+        == "PERMISSIVE"
+    )
+    assert (
+        istio_door_config([namespace, workload], "shop", {"app": "api"}, 9090, 1).mtls == "STRICT"
+    )
 
 
 def test_features_the_lab_does_not_model_are_refused_not_ignored() -> None:

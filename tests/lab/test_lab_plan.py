@@ -39,14 +39,24 @@ def test_declared_allows_follows_the_declared_meaning_of_routes(
 def test_plan_covers_every_case_on_the_example(example_graph: Graph) -> None:
     requests = plan_requests(example_graph)
     cases = Counter(r.case for r in requests)
-    expected = {"declared", "undeclared method", "undeclared path", "query string", "trailing slash",
-                "percent-encoded", "mixed case", "wrong identity"}
+    expected = {
+        "declared",
+        "undeclared method",
+        "undeclared path",
+        "query string",
+        "trailing slash",
+        "percent-encoded",
+        "mixed case",
+        "wrong identity",
+    }
     assert expected <= set(cases)
     assert {r.wire for r in requests} == {"http1", "http2", "grpc"}
 
 
 def test_every_declared_grpc_method_is_planned_as_allowed(example_graph: Graph) -> None:
-    planned = {(r.caller.name, r.path) for r in plan_requests(example_graph) if r.case == "declared"}
+    planned = {
+        (r.caller.name, r.path) for r in plan_requests(example_graph) if r.case == "declared"
+    }
     for edge in example_graph.edges:
         if edge.source.kind == "service" and edge.interface == "grpc":
             for method in edge.methods:
@@ -58,7 +68,9 @@ def test_wrong_identity_is_a_caller_the_provider_never_admitted(example_graph: G
         if request.case != "wrong identity":
             continue
         admitted = {
-            e.source.service_account for e in example_graph.edges if e.target == request.door.service
+            e.source.service_account
+            for e in example_graph.edges
+            if e.target == request.door.service
         }
         assert request.caller.service_account not in admitted
         assert request.expected is False

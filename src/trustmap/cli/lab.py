@@ -9,7 +9,15 @@ from typing import Any
 
 import click
 
-from trustmap.cli.common import echo_json, fail, load, note_findings, now_option, paths_argument, print_table
+from trustmap.cli.common import (
+    echo_json,
+    fail,
+    load,
+    note_findings,
+    now_option,
+    paths_argument,
+    print_table,
+)
 from trustmap.cli.common import stderr as err
 from trustmap.errors import InputError, UsageError
 from trustmap.lab import LAB_TARGETS, LabReport, run_lab
@@ -46,14 +54,24 @@ input, or Envoy missing.
 @click.option("--target", "-t", type=click.Choice(LAB_TARGETS), required=True)
 @click.option("--environment", "-e", metavar="NAME", help="Rollout environment (enforce/audit).")
 @click.option(
-    "--policies", "-p", multiple=True, type=click.Path(path_type=Path),
+    "--policies",
+    "-p",
+    multiple=True,
+    type=click.Path(path_type=Path),
     help="Program these objects instead of compiling the declarations (repeatable).",
 )
-@click.option("--deadline", type=click.FloatRange(1, 3600), default=300, show_default=True,
-              help="Seconds the whole run may take.")
+@click.option(
+    "--deadline",
+    type=click.FloatRange(1, 3600),
+    default=300,
+    show_default=True,
+    help="Seconds the whole run may take.",
+)
 @click.option("--differences", is_flag=True, help="Print only the requests that disagree.")
 @now_option
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
 def lab(
     paths: tuple[str, ...],
     target: str,
@@ -70,8 +88,9 @@ def lab(
     objects = _policies(policies) if policies else None
     try:
         with err.status("running the lab…", spinner="dots") if err.is_terminal else _Quiet():
-            report = run_lab(graph, target, environment=environment, objects=objects,
-                             deadline_seconds=deadline)
+            report = run_lab(
+                graph, target, environment=environment, objects=objects, deadline_seconds=deadline
+            )
     except UsageError as exc:
         fail(str(exc), "see `trustmap lab --help`")
     except InputError as exc:
@@ -95,7 +114,8 @@ def _render(report: LabReport, fmt: str, differences: bool) -> None:
     if fmt == "json":
         echo_json(lab_data(report))
         return
-    print_table(lab_table(report, only_differences=differences))
+    if report.differences or not differences:
+        print_table(lab_table(report, only_differences=differences))
     err.print(lab_summary(report), highlight=False)
 
 

@@ -116,8 +116,8 @@ def _grant(
     port: int,
     peers: Sequence[Peer],
 ) -> None:
-    matched = _port_rules(rule.get("toPorts"), port)
-    if matched is False:
+    covered, matched = _port_rules(rule.get("toPorts"), port)
+    if not covered:
         return
     for peer in peers:
         if not _peer_allowed(rule, peer, policy_ns):
@@ -129,10 +129,10 @@ def _grant(
             grants[peer.address] = [*current, *matched]
 
 
-def _port_rules(to_ports: Any, port: int) -> list[Json] | None | bool:
-    """``False``: the rule does not cover ``port``; ``None``: covers it without L7; else HTTP rules."""
+def _port_rules(to_ports: Any, port: int) -> tuple[bool, list[Json] | None]:
+    """Whether the rule covers ``port``, and its HTTP rules there (None: any request)."""
     if not to_ports:
-        return None
+        return True, None
     http: list[Json] = []
     covered, wildcard = False, False
     for entry in to_ports:
@@ -145,8 +145,8 @@ def _port_rules(to_ports: Any, port: int) -> list[Json] | None | bool:
         else:
             http.extend(rules)
     if not covered:
-        return False
-    return None if wildcard or not http else http
+        return False, None
+    return True, None if wildcard or not http else http
 
 
 def _port_matches(entry: Mapping[str, Any], port: int) -> bool:
@@ -166,14 +166,18 @@ def _peer_allowed(rule: Mapping[str, Any], peer: Peer, policy_ns: str | None) ->
         return _entity_allowed(rule.get("fromEntities") or [], peer.entity)
     if "all" in (rule.get("fromEntities") or []) or "cluster" in (rule.get("fromEntities") or []):
         return True
-    return any(_selects(s, peer.namespace, peer.labels, policy_ns) for s in rule.get("fromEndpoints") or [])
+    return any(
+        _selects(s, peer.namespace, peer.labels, policy_ns) for s in rule.get("fromEndpoints") or []
+    )
 
 
 def _entity_allowed(entities: Sequence[str], entity: str) -> bool:
     return entity in entities or "all" in entities or (entity == "host" and "cluster" in entities)
 
 
-def _selects(selector: Mapping[str, Any], namespace: str, labels: Mapping[str, str], policy_ns: str | None) -> bool:
+def _selects(
+    selector: Mapping[str, Any], namespace: str, labels: Mapping[str, str], policy_ns: str | None
+) -> bool:
     wanted = {_key(k): str(v) for k, v in (selector.get("matchLabels") or {}).items()}
     if NAMESPACE_LABEL not in wanted and policy_ns is not None and namespace != policy_ns:
         return False
@@ -211,9 +215,11 @@ def _denied(policies: Iterable[Mapping[str, Any]], port: int, peers: Sequence[Pe
     denied: set[str] = set()
     for obj in policies:
         for rule in (obj.get("spec") or {}).get("ingressDeny") or []:
-            if _port_rules(rule.get("toPorts"), port) is False:
+            if not _port_rules(rule.get("toPorts"), port)[0]:
                 continue
-            denied.update(p.address for p in peers if _peer_allowed(rule, p, _meta(obj, "namespace")))
+            denied.update(
+                p.address for p in peers if _peer_allowed(rule, p, _meta(obj, "namespace"))
+            )
     return denied
 
 
@@ -223,7 +229,9 @@ def _address(address: str) -> Json:
 
 def _network(grants: Mapping[str, list[Json] | None]) -> Json:
     principals = [_address(a) for a in sorted(grants)]
-    policies = {"l3-l4": {"permissions": [{"any": True}], "principals": principals}} if principals else {}
+    policies = (
+        {"l3-l4": {"permissions": [{"any": True}], "principals": principals}} if principals else {}
+    )
     return {
         "name": "envoy.filters.network.rbac",
         "typed_config": {
@@ -238,7 +246,10 @@ def _http(grants: Mapping[str, list[Json] | None]) -> Json:
     policies: Json = {}
     for address, rules in sorted(grants.items(), key=lambda kv: kv[0]):
         permissions = [{"any": True}] if rules is None else [_http_rule(r) for r in rules]
-        policies[f"from-{address}"] = {"permissions": permissions, "principals": [_address(address)]}
+        policies[f"from-{address}"] = {
+            "permissions": permissions,
+            "principals": [_address(address)],
+        }
     return {
         "name": "rbac-l7",
         "typed_config": {
@@ -252,7 +263,14 @@ def _http_rule(rule: Mapping[str, Any]) -> Json:
     parts: list[Json] = []
     for field, header in (("method", ":method"), ("path", ":path"), ("host", ":authority")):
         if rule.get(field):
-            parts.append({"header": {"name": header, "string_match": {"safe_regex": {"regex": str(rule[field])}}}})
+            parts.append(
+                {
+                    "header": {
+                        "name": header,
+                        "string_match": {"safe_regex": {"regex": str(rule[field])}},
+                    }
+                }
+            )
     if rule.get("headers") or rule.get("headerMatches"):
         raise UsageError("the lab does not model header rules in rules.http")
     return {"and_rules": {"rules": parts or [{"any": True}]}}

@@ -83,7 +83,9 @@ def _context(sender: Sender, h2: bool) -> ssl.SSLContext:
 
 
 def _http1(sock: socket.socket, method: str, path: str) -> Answer:
-    request = f"{method} {path} HTTP/1.1\r\nHost: lab\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    request = (
+        f"{method} {path} HTTP/1.1\r\nHost: lab\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
     sock.sendall(request.encode("ascii"))
     data = b""
     while b"\r\n" not in data:
@@ -101,11 +103,15 @@ def _http2(sock: socket.socket, method: str, path: str, *, grpc: bool, tls: bool
     import h2.connection
     import h2.events
 
-    conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True, header_encoding=None))
+    conn = h2.connection.H2Connection(
+        h2.config.H2Configuration(client_side=True, header_encoding=None)
+    )
     conn.initiate_connection()
     headers = [
-        (b":method", method.encode()), (b":path", path.encode()),
-        (b":scheme", b"https" if tls else b"http"), (b":authority", b"lab"),
+        (b":method", method.encode()),
+        (b":path", path.encode()),
+        (b":scheme", b"https" if tls else b"http"),
+        (b":authority", b"lab"),
     ]
     if grpc:
         headers += [(b"content-type", b"application/grpc"), (b"te", b"trailers")]

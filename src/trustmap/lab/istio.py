@@ -103,7 +103,9 @@ def _rbac(policies: Iterable[Mapping[str, Any]], action: str, ports: _PortMap) -
     for obj in sorted(policies, key=lambda o: str(_meta(o, "name"))):
         spec = obj.get("spec") or {}
         if spec.get("action", "ALLOW") == "CUSTOM":
-            raise UsageError(f"the lab does not model CUSTOM AuthorizationPolicy {_meta(obj, 'name')}")
+            raise UsageError(
+                f"the lab does not model CUSTOM AuthorizationPolicy {_meta(obj, 'name')}"
+            )
         if spec.get("action", "ALLOW") != action:
             continue
         target = shadow if _dry_run(obj) else enforced
@@ -135,7 +137,10 @@ def _policies(obj: Mapping[str, Any], action: str, ports: _PortMap) -> Json:
     rules = (obj.get("spec") or {}).get("rules")
     if not rules:
         if action == "ALLOW":
-            nothing = {"permissions": [{"not_rule": {"any": True}}], "principals": [{"not_id": {"any": True}}]}
+            nothing = {
+                "permissions": [{"not_rule": {"any": True}}],
+                "principals": [{"not_id": {"any": True}}],
+            }
             return {f"ns[{namespace}]-policy[{name}]-rule[0]": nothing}
         return {}
     return {
@@ -182,7 +187,9 @@ def _operation(operation: Mapping[str, Any], ports: _PortMap, where: str) -> Jso
     if "notPaths" in operation:
         rules.append({"not_rule": _or_rules([_path(p) for p in operation["notPaths"]])})
     if "notPorts" in operation:
-        rules.append({"not_rule": _or_rules([{"destination_port": ports(p)} for p in operation["notPorts"]])})
+        rules.append(
+            {"not_rule": _or_rules([{"destination_port": ports(p)} for p in operation["notPorts"]])}
+        )
     return {"and_rules": {"rules": rules or [{"any": True}]}}
 
 
@@ -228,12 +235,16 @@ def _path(path: str) -> Json:
     return {"url_path": {"path": _string_match(path)}}
 
 
-def _mtls(objects: Sequence[Mapping[str, Any]], namespace: str, labels: Mapping[str, str], port: int) -> str:
+def _mtls(
+    objects: Sequence[Mapping[str, Any]], namespace: str, labels: Mapping[str, str], port: int
+) -> str:
     chosen = _peer_authentication(objects, namespace, labels)
     if chosen is None:
         return "PERMISSIVE"
     spec = chosen.get("spec") or {}
-    level = (spec.get("portLevelMtls") or {}).get(str(port)) or (spec.get("portLevelMtls") or {}).get(port)
+    level = (spec.get("portLevelMtls") or {}).get(str(port)) or (
+        spec.get("portLevelMtls") or {}
+    ).get(port)
     mode = (level or {}).get("mode") or (spec.get("mtls") or {}).get("mode") or "PERMISSIVE"
     return "PERMISSIVE" if mode == "UNSET" else str(mode)
 

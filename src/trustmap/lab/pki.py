@@ -66,10 +66,10 @@ class CertificateAuthority:
         """Sign a certificate for ``uri`` (the SPIFFE ID) usable as client and server."""
         key = ec.generate_private_key(ec.SECP256R1())
         now = dt.datetime.now(dt.UTC)
-        sans = x509.SubjectAlternativeName(
-            [x509.UniformResourceIdentifier(uri), x509.DNSName(dns)]
+        sans = x509.SubjectAlternativeName([x509.UniformResourceIdentifier(uri), x509.DNSName(dns)])
+        usage = x509.ExtendedKeyUsage(
+            [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
         )
-        usage = x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH])
         cert = (
             x509.CertificateBuilder()
             .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name[:64])]))

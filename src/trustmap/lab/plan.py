@@ -101,8 +101,14 @@ def door_of(service: Service, interface: Interface) -> Door:
 def caller_of(edge: Edge) -> Caller:
     """The lab caller for the source of ``edge``."""
     source = edge.source
-    name = str(source) if source.kind == "service" else f"{source.kind}:{source.namespace}/{source.name}"
-    return Caller(name, source.namespace, source.service_account or "default", tuple(source.pod_labels))
+    name = (
+        str(source)
+        if source.kind == "service"
+        else f"{source.kind}:{source.namespace}/{source.name}"
+    )
+    return Caller(
+        name, source.namespace, source.service_account or "default", tuple(source.pod_labels)
+    )
 
 
 def declared_allows(methods: tuple[str, ...], method: str, path: str) -> bool:
@@ -168,8 +174,10 @@ def _interface(service: Service, name: str) -> Interface | None:
 
 
 def _l7(interface: Interface) -> bool:
-    return interface.protocol == "TCP" and speaks_http(interface.app_protocol) and (
-        interface.app_protocol is not None or bool(interface.methods)
+    return (
+        interface.protocol == "TCP"
+        and speaks_http(interface.app_protocol)
+        and (interface.app_protocol is not None or bool(interface.methods))
     )
 
 
@@ -185,7 +193,9 @@ def _edge_requests(
     stranger = _stranger(graph, edge, door)
     method, path, _ = next(iter(_declared(allowed, door.grpc)))
     for wire in _wires(door.grpc):
-        yield LabRequest(stranger, door, wire, method, path, False, "wrong identity", edge.declared_at)
+        yield LabRequest(
+            stranger, door, wire, method, path, False, "wrong identity", edge.declared_at
+        )
 
 
 def _wires(grpc: bool) -> tuple[Wire, ...]:

@@ -110,7 +110,7 @@ def run_lab(
         raise UsageError(f"the lab runs {' and '.join(LAB_TARGETS)}, not {target!r}")
     started = time.monotonic()
     if objects is None:
-        objects = [obj for _, obj in compile_graph(graph, target, environment).objects]  # type: ignore[misc]
+        objects = [obj for _, obj in compile_graph(graph, target, environment).objects]
     requests = plan_requests(graph)
     with ExitStack() as stack:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="trustmap-lab-")))
@@ -130,11 +130,18 @@ def _send_all(
 ) -> Iterator[LabResult]:
     for request in requests:
         if time.monotonic() > deadline:
-            raise InputError("the lab run passed its deadline; fewer services or a longer --deadline")
+            raise InputError(
+                "the lab run passed its deadline; fewer services or a longer --deadline"
+            )
         audit = wiring.audit(request.door)
         before = _shadow_denials(envoy) if audit else 0
-        answer = send(wiring.sender(request.caller), wiring.ports[request.door], request.wire,
-                      request.method, request.path)
+        answer = send(
+            wiring.sender(request.caller),
+            wiring.ports[request.door],
+            request.wire,
+            request.method,
+            request.path,
+        )
         would_deny = _shadow_denials(envoy) > before if audit else None
         judged = None if judge is None else judge(request)
         yield LabResult(request, answer, judged, audit, would_deny)
@@ -201,15 +208,28 @@ class _Wiring:
             peers = [Peer(self._addresses[c], c.namespace, dict(c.labels)) for c in callers]
             cfg = cilium_door_config(self.objects, door.service.namespace, labels, door.port, peers)
             return EnvoyListener(
-                name, cfg.network_filters, cfg.http_filters, port, upstream, door.grpc,
-                normalize_path=True, merge_slashes=True,
+                name,
+                cfg.network_filters,
+                cfg.http_filters,
+                port,
+                upstream,
+                door.grpc,
+                normalize_path=True,
+                merge_slashes=True,
             )
         config = istio_door_config(self.objects, door.service.namespace, labels, door.port, port)
         assert self._server is not None
         tls = tls_context(self._server.cert, self._server.key, self.ca.root, require_client=True)
         return EnvoyListener(
-            name, (), config.http_filters, port, upstream, door.grpc, tls=tls,
-            plaintext_too=config.mtls != "STRICT", normalize_path=True,
+            name,
+            (),
+            config.http_filters,
+            port,
+            upstream,
+            door.grpc,
+            tls=tls,
+            plaintext_too=config.mtls != "STRICT",
+            normalize_path=True,
         )
 
 

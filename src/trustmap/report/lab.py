@@ -26,10 +26,21 @@ def _observed(result: LabResult) -> str:
 def lab_table(report: LabReport, *, only_differences: bool = False) -> Table:
     """The matrix as a table; ``only_differences`` keeps the rows that do not agree."""
     rows = report.differences if only_differences else report.results
-    title = f"lab ({report.target}): {len(rows)} requests" + (" that disagree" if only_differences else "")
+    title = f"lab ({report.target}): {len(rows)} requests" + (
+        " that disagree" if only_differences else ""
+    )
     table = Table(title=title, title_justify="left")
-    for column in ("", "caller", "service:interface", "request", "case", "expected", "observed",
-                   "evaluator", "declared at"):
+    for column in (
+        "",
+        "caller",
+        "service:interface",
+        "request",
+        "case",
+        "expected",
+        "observed",
+        "evaluator",
+        "declared at",
+    ):
         table.add_column(column, overflow="fold")
     for result in rows:
         request = result.request
@@ -51,8 +62,10 @@ def lab_summary(report: LabReport) -> str:
     """One line: how many requests, how many disagree, how long it took."""
     audit = sum(r.audit for r in report.results)
     mode = f", {audit} in audit namespaces (nothing may be refused)" if audit else ""
-    verdict = "proxy, declarations and evaluator agree" if not report.differences else (
-        f"{len(report.differences)} disagree"
+    verdict = (
+        "proxy, declarations and evaluator agree"
+        if not report.differences
+        else (f"{len(report.differences)} disagree")
     )
     return f"lab ({report.target}): {len(report.results)} requests{mode}: {verdict} ({report.seconds:.1f} s)"
 
