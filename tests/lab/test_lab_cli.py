@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from trustmap.cli import cli
-
 from conftest import EXAMPLE
+from trustmap.cli import cli
 
 pytestmark = pytest.mark.usefixtures("envoy")
 NOW = ["--now", "2026-11-23"]
@@ -29,7 +28,10 @@ def test_compiled_example_agrees_and_exits_0_with_the_matrix_as_json() -> None:
     assert data["requests"] == len(data["results"]) > 100
     assert {"declared", "wrong identity", "query string"} <= set(data["cases"])
     declared = next(r for r in data["results"] if r["case"] == "declared")
-    assert declared["declared_at"].startswith("examples/online-boutique/") or "online-boutique" in declared["declared_at"]
+    assert (
+        declared["declared_at"].startswith("examples/online-boutique/")
+        or "online-boutique" in declared["declared_at"]
+    )
 
 
 def test_hand_written_allow_all_policy_is_wider_than_declared_and_exits_1(tmp_path: Path) -> None:
