@@ -89,7 +89,7 @@ CODES: dict[str, CodeInfo] = _codes(
     ("TM306", "warning", "external destination without ports"),
     # TM307-TM319: compile with workload manifests; what would break platform traffic or widen
     ("TM307", "warning", "target needs the workloads' probes; no manifests given"),
-    ("TM308", "error", "workload manifests cannot be read"),
+    ("TM308", "error", "workload manifests hold no workload"),
     ("TM309", "warning", "declared service runs no workload in the manifests"),
     ("TM310", "warning", "workload runs as another service account than declared"),
     ("TM311", "warning", "HTTP method the target cannot match; every method allowed"),
