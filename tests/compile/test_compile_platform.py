@@ -439,9 +439,14 @@ def test_manifest_mismatches_are_located_findings() -> None:
     assert set(codes.values()) <= set(run.findings)
 
 
-@pytest.mark.parametrize("where", ["missing", "empty"])
-def test_unreadable_or_empty_manifests_exit_2_and_write_nothing(where: str, tmp_path: Path) -> None:
-    """Compiling without the probes that were asked for could block them: exit 2, nothing written."""
+@pytest.mark.parametrize(
+    ("where", "code"), [("missing", "TM100"), ("empty", "TM308"), ("broken", "TM101")]
+)
+def test_unreadable_or_empty_manifests_exit_2_and_write_nothing(
+    where: str, code: str, tmp_path: Path
+) -> None:
+    """Compiling without the probes that were asked for could block them: exit 2, nothing written,
+    and the located problem is said."""
     from click.testing import CliRunner
 
     from trustmap.cli import cli
@@ -452,10 +457,15 @@ def test_unreadable_or_empty_manifests_exit_2_and_write_nothing(where: str, tmp_
         (manifests / "config.yaml").write_text(
             "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n"
         )
+    if where == "broken":
+        manifests.mkdir()
+        (manifests / "web.yaml").write_text("apiVersion: apps/v1\nkind: Deployment\nmetadata: {x\n")
     out = tmp_path / "out"
     args = ["compile", str(BOUTIQUE), "-t", "linkerd", "--now", "2026-11-23"]
     with at_root():
         result = CliRunner().invoke(cli, [*args, "--manifests", str(manifests), "--out", str(out)])
     assert result.exit_code == 2
-    assert ("TM100" if where == "missing" else "TM308") in result.stderr
+    assert code in result.stderr
+    if where == "broken":
+        assert "web.yaml:4:1" in result.stderr
     assert not out.exists()
