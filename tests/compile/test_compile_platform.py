@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 from compile_cases import ROOT, at_root
+from hypothesis import given
+from hypothesis import strategies as st
 
 from trustmap.dialects import (
     Pods,
@@ -469,3 +471,28 @@ def test_unreadable_or_empty_manifests_exit_2_and_write_nothing(
     if where == "broken":
         assert "web.yaml:4:1" in result.stderr
     assert not out.exists()
+
+
+_SEGMENT = st.text(alphabet="abc.-_~%2F0", min_size=0, max_size=6)
+
+
+@given(
+    parts=st.lists(_SEGMENT, min_size=1, max_size=4),
+    fills=st.lists(st.text(alphabet="ab/.-", max_size=5), min_size=3, max_size=3),
+    query=st.one_of(st.none(), st.text(alphabet="a=&/?*.", max_size=8)),
+)
+def test_cilium_path_regex_allows_every_path_the_glob_matches_with_any_query(
+    parts: list[str], fills: list[str], query: str | None
+) -> None:
+    """Property of the rule above: whatever the declared glob, a request whose path the glob
+    matches is allowed with or without a query string, and one with a character added at the end
+    of the path is not (unless the glob ends in ``*``)."""
+    glob = "/" + "*".join(parts)
+    path = "/" + "".join(
+        p + (fills[i % 3] if i < len(parts) - 1 else "") for i, p in enumerate(parts)
+    )
+    regex = path_regex(glob)
+    suffix = "" if query is None else "?" + query
+    assert re.fullmatch(regex, path + suffix)
+    if not glob.endswith("*"):
+        assert not re.fullmatch(regex, path + "x" + suffix)
