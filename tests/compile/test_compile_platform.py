@@ -496,3 +496,15 @@ def test_cilium_path_regex_allows_every_path_the_glob_matches_with_any_query(
     assert re.fullmatch(regex, path + suffix)
     if not glob.endswith("*"):
         assert not re.fullmatch(regex, path + "x" + suffix)
+
+
+def test_workloads_reach_the_compilers_in_worker_processes_too() -> None:
+    """Several targets compile in forked workers: they must see the same probes (same bytes)."""
+    from trustmap.dialects import compile_targets
+
+    together = compile_targets(graph(), ["linkerd", "cilium"], "prod", 2, workloads=WORKLOADS)
+    for rendered in together:
+        alone = render_graph(graph(), rendered.target, "prod", WORKLOADS)
+        assert rendered.documents == alone.documents
+        assert rendered.diagnostics == alone.diagnostics
+    assert any("kubelet-probes" in text for _, text in together[0].documents)
