@@ -94,6 +94,7 @@ CODES: dict[str, CodeInfo] = _codes(
     ("TM310", "warning", "workload runs as another service account than declared"),
     ("TM311", "warning", "HTTP method the target cannot match; every method allowed"),
     ("TM312", "warning", "target has no dry run per policy; audit namespace left out"),
+    ("TM313", "warning", "kubelet probe the target cannot authorise"),
     # TM4xx: verify — what policies allow against what is declared
     ("TM401", "error", "policy allows a flow beyond the declarations"),
     ("TM402", "error", "declared flow is blocked"),

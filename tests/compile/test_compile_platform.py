@@ -508,3 +508,18 @@ def test_workloads_reach_the_compilers_in_worker_processes_too() -> None:
         assert rendered.documents == alone.documents
         assert rendered.diagnostics == alone.diagnostics
     assert any("kubelet-probes" in text for _, text in together[0].documents)
+
+
+def test_linkerd_reports_https_probes_it_cannot_authorise() -> None:
+    """Rule: Linkerd's probe routes are HTTP routes (Exact path matches, linkerd2 policy-
+    controller/k8s/index/src/inbound/index.rs ``default_inbound_http_routes``); a TLS connection
+    is not an HTTP request to the proxy, so it is authorised only by the Server's own
+    authorisations (linkerd2-proxy linkerd/proxy/server-policy/src/lib.rs: ``Tls``/``Opaque``
+    protocols carry the Server's authorisations alone). Admitting the kubelet there would admit
+    every client: an HTTPS probe is reported (TM313) at the probe, not silently broken."""
+    https = {**WORKLOADS, ServiceRef("shop", "cache"): pods(Probe(8081, "httpGet", "/", "HTTPS"))}
+    result = compile_graph(graph(), "linkerd", "prod", https)
+    (finding,) = [d for d in result.diagnostics if d.code == "TM313"]
+    assert "shop/cache" in finding.message
+    assert finding.hint is not None
+    assert "skip-inbound-ports" in finding.hint

@@ -173,12 +173,27 @@ class Linkerd(Compiler):
         pods = self.pods(service)
         found: dict[int, list[tuple[Probe, Source]]] = {}
         for probe in pods.probes if pods is not None else ():
+            if probe.action == "httpGet" and probe.scheme != "HTTP":
+                self._tls_probe(service, probe)
             what = probe.path if probe.action == "httpGet" else probe.action
             text = f"kubelet {probe.kind} probe of {service.ref}: {what} on port {probe.port}"
             found.setdefault(probe.port, []).append(
                 (probe, source(probe.span, text, "kubelet probes must reach the pod"))
             )
         return found
+
+    def _tls_probe(self, service: Service, probe: Probe) -> None:
+        self.unsupported(
+            "TM313",
+            probe.span,
+            f"linkerd cannot authorise the HTTPS {probe.kind} probe of {service.ref} on port "
+            f"{probe.port}: the proxy sees TLS, not a request, so only a Server-wide "
+            "authorisation for the kubelet's networks would admit it, and that would admit "
+            "every client; under default deny the probe fails",
+            "probe over plain HTTP (scheme: HTTP), gRPC or TCP, or leave the port to the "
+            f'application (config.linkerd.io/skip-inbound-ports: "{probe.port}" on the pods; '
+            "Linkerd then neither proxies nor polices it)",
+        )
 
     def _check_methods(self, service: Service, grants: tuple[Grant, ...]) -> None:
         """TM311 for each declared call on a method HTTPRoute cannot name (widened to any)."""
