@@ -377,8 +377,14 @@ def test_cilium_refuses_audit_namespaces_instead_of_allowing_everything_silently
 def test_cilium_output_leaves_kubelet_probes_and_scrapers_reachable() -> None:
     """Rule: Cilium always allows the local host (where the kubelet runs) to reach the node's
     endpoints, unless the agent runs with ``--allow-localhost=policy`` (language.rst, "Access
-    to/from local host"); deny rules would override allows (language.rst "Deny Policies"), so no
-    compiled policy may hold one. Platform consumers reach the interfaces they are granted."""
+    to/from local host"): in Kubernetes mode ``allow-localhost: auto`` becomes ``always`` (cilium
+    daemon start-up: "k8s mode: Allowing localhost to reach local endpoints"), which inserts an
+    L3 allow for the host identity into every endpoint's policy map (pkg/policy/mapstate.go
+    ``determineAllowLocalhostIngress``) and turns L7 rules that would match the host into
+    allow-all (pkg/policy/rule.go ``hostWildcardL7``), so L7 rules never refuse a probe. The same
+    insert yields to a deny entry (``DenyPreferredInsert``), and deny rules win over allows
+    (language.rst "Deny Policies"): no compiled policy may hold one. Platform consumers reach the
+    interfaces they are granted."""
     found = objects("cilium")
     assert not [m for m in found if {"ingressDeny", "egressDeny"} & set(m["spec"])]
     text = SHOP.replace(
