@@ -56,8 +56,19 @@ class Here:
 
     @property
     def span(self) -> Span:
-        """``file:line:col`` of the value (of its closest written ancestor when absent)."""
+        """``file:line:col`` of the value (of its closest written ancestor when absent); just the
+        file for a document built in memory without positions (compiled objects)."""
+        if not self.document.positions:
+            return Span(self.document.file)
         return self.document.span(self.path)
+
+    def mark(self) -> int:
+        """A position in the problem list, for :meth:`errors_since`."""
+        return len(self.sink)
+
+    def errors_since(self, mark: int) -> bool:
+        """Whether an error-level problem was reported after ``mark``."""
+        return any(d.severity == "error" for d in self.sink[mark:])
 
     def report(self, code: str, message: str, hint: str) -> None:
         """Record a problem at this place."""

@@ -45,6 +45,11 @@ class KubeSet:
     namespaces: tuple[KubeNamespace, ...]
     backends: tuple[KubeBackend, ...] = ()
     """Services named by Ingress, Route and Gateway API route objects."""
+    network_policies: tuple[KubeObject, ...] = ()
+    """Named ``networking.k8s.io`` NetworkPolicy objects (Calico's and others' are not)."""
+    route_objects: tuple[KubeObject, ...] = ()
+    """Named Ingress, OpenShift Route and Gateway API route objects (what :attr:`backends`
+    were read from), with or without backends."""
     leftovers: tuple[KubeLeftover, ...] = ()
     """Documents and list items that are not Kubernetes objects (Helm values, stray scalars)."""
     files: tuple[str, ...] = ()
@@ -85,6 +90,8 @@ def kube_set(documents: Iterable[Document], sink: list[Diagnostic]) -> KubeSet:
     services: list[KubeService] = []
     namespaces: list[KubeNamespace] = []
     backends: list[KubeBackend] = []
+    policies: list[KubeObject] = []
+    routes: list[KubeObject] = []
     for document in documents:
         for item in flatten(document):
             if isinstance(item, KubeLeftover):
@@ -104,10 +111,13 @@ def kube_set(documents: Iterable[Document], sink: list[Diagnostic]) -> KubeSet:
             elif typed == "Namespace":
                 namespaces.append(read_namespace(item, here))
             elif typed == "backends":
+                routes.append(item)
                 backends.extend(read_backends(item, here))
+            else:
+                policies.append(item)
     return KubeSet(
         tuple(objects), tuple(workloads), tuple(services), tuple(namespaces),
-        tuple(backends), tuple(leftovers),
+        tuple(backends), tuple(policies), tuple(routes), tuple(leftovers),
     )  # fmt: skip
 
 
@@ -128,7 +138,7 @@ def _typed(obj: KubeObject) -> str | None:
     if kind in GATEWAY_ROUTE_KINDS and api.startswith(_GATEWAY_GROUP):
         return "backends"
     if kind == "NetworkPolicy" and (not api or api.startswith(_NETWORKING_GROUPS)):
-        return "identity"
+        return "policy"
     return None
 
 

@@ -116,7 +116,8 @@ class KubeWorkload:
     span: Span
     """Where ``metadata.name`` is written."""
     owner: tuple[str, str] | None = None
-    """``(kind, name)`` of a bare Pod's controlling owner (not a Node), else ``None``."""
+    """``(kind, name)`` of the controlling owner (``ownerReferences`` with ``controller: true``,
+    not a Node) of an exported object: a Pod's ReplicaSet, a ReplicaSet's Deployment."""
     template_path: FieldPath = ()
     """Key path of the pod template inside the object."""
 
@@ -129,6 +130,11 @@ class KubeWorkload:
     def app_containers(self) -> tuple[KubeContainer, ...]:
         """The ``containers`` entries only (no init container, no sidecar)."""
         return tuple(c for c in self.containers if not c.init)
+
+    @property
+    def app_ports(self) -> tuple[KubeContainerPort, ...]:
+        """The ports of the app containers, in order."""
+        return tuple(p for c in self.containers if not c.init for p in c.ports)
 
 
 def read_workload(obj: KubeObject, here: Here) -> KubeWorkload:
@@ -154,7 +160,7 @@ def read_workload(obj: KubeObject, here: Here) -> KubeWorkload:
         host_network=host is True,
         obj=obj,
         span=obj.span,
-        owner=_owner(obj.raw, here) if obj.kind == "Pod" else None,
+        owner=_owner(obj.raw, here),
         template_path=tpath,
     )
 
