@@ -77,9 +77,9 @@ def test_probes_resolve_named_ports_against_their_container(tmp_path: Path) -> N
     kset, _ = load_text(tmp_path, DEPLOYMENT)
     probes = kset.workloads[0].containers[0].probes
     assert probes == (
-        KubeProbe("liveness", "httpGet", 8080, "http", "/", "HTTP", None, None, probes[0].span),
-        KubeProbe("readiness", "grpc", 9090, None, None, None, None, "ready", probes[1].span),
-        KubeProbe("startup", "exec", None, None, None, None, None, None, probes[2].span),
+        KubeProbe("liveness", "httpGet", 8080, "http", "/", "HTTP", None, None, probes[0].place),
+        KubeProbe("readiness", "grpc", 9090, None, None, None, None, "ready", probes[1].place),
+        KubeProbe("startup", "exec", None, None, None, None, None, None, probes[2].place),
     )
     assert [p.span.line for p in probes] == [28, 30, 32]
 

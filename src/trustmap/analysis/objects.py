@@ -59,7 +59,9 @@ class Origin:
 
     def span(self, path: tuple[str | int, ...] = ()) -> Span:
         """Where the value at ``path`` below the object is written (the file when unknown)."""
-        if self.document is None or not self.document.positions:
+        if self.document is None or (
+            isinstance(self.document.positions, dict) and not self.document.positions
+        ):
             return Span(self.file)
         return self.document.span((*self.path, *path))
 

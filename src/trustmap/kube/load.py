@@ -24,7 +24,7 @@ from trustmap.kube.services import KubeNamespace, KubeService, read_namespace, r
 from trustmap.kube.workloads import TEMPLATE_PATHS, KubeWorkload, read_workload
 from trustmap.loader import Document
 
-__all__ = ["KubeSet", "kube_set", "load_kube"]
+__all__ = ["KubeSet", "kube_set", "load_kube", "read_documents"]
 
 _CORE_KINDS = frozenset({"Pod", "Service", "Namespace", "ReplicationController"})
 _NETWORKING_GROUPS = ("networking.k8s.io/", "extensions/")
@@ -71,15 +71,27 @@ def load_kube(paths: Sequence[str | os.PathLike[str]]) -> tuple[KubeSet, list[Di
         The objects read, and every problem found (unreadable paths, YAML errors, fields of the
         wrong shape), sorted by file, line and column. Never raises for bad input.
     """
-    files, problems = manifest_files(paths)
-    documents: list[Document] = []
     with building():
-        for file in files:
-            found, trouble = read_manifest(file)
-            documents.extend(found)
-            problems.extend(trouble)
+        files, documents, problems = read_documents(paths)
         kset = kube_set(documents, problems)
     return replace(kset, files=tuple(files)), sort_diagnostics(problems)
+
+
+def read_documents(
+    paths: Sequence[str | os.PathLike[str]],
+) -> tuple[list[str], list[Document], list[Diagnostic]]:
+    """The files under ``paths``, their documents in order, and the problems reading them.
+
+    For readers that want the objects untyped (:func:`~trustmap.kube.objects.flatten` each
+    document), such as the drift snapshot, which checks pods and Services its own strict way.
+    """
+    files, problems = manifest_files(paths)
+    documents: list[Document] = []
+    for file in files:
+        found, trouble = read_manifest(file)
+        documents.extend(found)
+        problems.extend(trouble)
+    return files, documents, problems
 
 
 def kube_set(documents: Iterable[Document], sink: list[Diagnostic]) -> KubeSet:

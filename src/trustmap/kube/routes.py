@@ -17,11 +17,11 @@ A backend without a port may use every port of the Service.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from trustmap.diagnostics import Span
-from trustmap.kube.fields import Here, mapping, sequence
+from trustmap.kube.fields import Here, Place, mapping, sequence
 from trustmap.kube.objects import KubeObject
 from trustmap.kube.services import KubeService, KubeServicePort
 
@@ -49,8 +49,13 @@ class KubeBackend:
     """The Service's namespace (the route's own, or a Gateway API ``backendRefs[].namespace``)."""
     service: str
     port: BackendPort
-    span: Span
+    place: Place = field(repr=False)
     """Where the backend is written."""
+
+    @property
+    def span(self) -> Span:
+        """Where the backend is written."""
+        return self.place.span
 
     @property
     def source(self) -> str:
@@ -69,7 +74,7 @@ def read_backends(obj: KubeObject, here: Here) -> list[KubeBackend]:
         found = list(_gateway_refs(spec, there, namespace))
     else:
         found = list(_ingress_refs(spec, there))
-    return [KubeBackend(obj, ns or namespace, svc, port, at.span) for svc, port, at, ns in found]
+    return [KubeBackend(obj, ns or namespace, svc, port, at.place) for svc, port, at, ns in found]
 
 
 _Ref = tuple[str, BackendPort, Here, str | None]
