@@ -295,10 +295,10 @@ def test_ingress_backends_match_service_ports_by_number_name_or_target_port(
     tmp_path: Path,
 ) -> None:
     """ingress-nginx compares an Ingress backend's port with each Service port's number, its
-    ``targetPort`` and its name, as text (kubernetes/ingress-nginx
-    internal/ingress/controller/controller.go: ``strconv.Itoa(int(servicePort.Port)) ==
-    backendPort || servicePort.TargetPort.String() == backendPort || servicePort.Name ==
-    backendPort``); np-guard resolves Ingress backends the same way."""
+    ``targetPort`` and its name, as text, and takes the first port that matches
+    (kubernetes/ingress-nginx internal/ingress/controller/controller.go, ``serviceEndpoints``:
+    ``strconv.Itoa(int(servicePort.Port)) == backendPort || servicePort.TargetPort.String() ==
+    backendPort || servicePort.Name == backendPort`` then ``break``)."""
     kset, problems = load_text(
         tmp_path,
         """
@@ -310,6 +310,7 @@ def test_ingress_backends_match_service_ports_by_number_name_or_target_port(
           ports:
             - {name: http, port: 80, targetPort: 8080}
             - {name: admin, port: 81, targetPort: metrics}
+            - {name: alt, port: 8080, targetPort: 9000}
         ---
         apiVersion: networking.k8s.io/v1
         kind: Ingress
@@ -328,9 +329,9 @@ def test_ingress_backends_match_service_ports_by_number_name_or_target_port(
     assert problems == []
     (svc,) = kset.services
     chosen = [[p.name for p in backend_ports(b, svc)] for b in kset.backends]
-    assert chosen == [["http"], ["http"], ["admin"], ["admin"], ["http", "admin"]]
+    assert chosen == [["http"], ["http"], ["admin"], ["admin"], ["http", "admin", "alt"]]
     assert [b.source for b in kset.backends] == ["Ingress default/in"] * 5
-    assert [b.span.line for b in kset.backends] == [14, 18, 19, 20, 21]
+    assert [b.span.line for b in kset.backends] == [15, 19, 20, 21, 22]
 
 
 def test_route_and_gateway_backends_are_read(tmp_path: Path) -> None:
