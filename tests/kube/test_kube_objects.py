@@ -6,7 +6,7 @@ from pathlib import Path
 
 from kube_helpers import load_text, located
 
-from trustmap.kube import KubeProbe, backend_ports
+from trustmap.kube import KubeObject, KubeProbe, backend_ports, flatten, read_documents
 
 DEPLOYMENT = """
 apiVersion: apps/v1
@@ -362,3 +362,38 @@ def test_route_and_gateway_backends_are_read(tmp_path: Path) -> None:
         ("HTTPRoute shop/h", "shop", "web", ("port", 80)),
         ("HTTPRoute shop/h", "edge", "other", ("any", None)),
     ]
+
+
+def test_only_kubernetes_network_policies_are_listed_as_such(tmp_path: Path) -> None:
+    kset, problems = load_text(
+        tmp_path,
+        """
+        apiVersion: networking.k8s.io/v1
+        kind: NetworkPolicy
+        metadata: {name: deny, namespace: shop}
+        spec: {podSelector: {}}
+        ---
+        apiVersion: projectcalico.org/v3
+        kind: NetworkPolicy
+        metadata: {name: calico}
+        ---
+        apiVersion: networking.k8s.io/v1
+        kind: NetworkPolicy
+        metadata: {namespace: shop}
+        """,
+    )
+    assert [p.name for p in kset.network_policies] == ["deny"]
+    assert len(kset.of_kind("NetworkPolicy")) == 3
+    assert located(problems) == [("TM600", 12, 11)]
+
+
+def test_a_json_snapshot_is_located_only_when_asked(tmp_path: Path) -> None:
+    """JSON values are parsed by :mod:`json`; their positions are composed on first use."""
+    path = tmp_path / "pods.json"
+    path.write_text('[{"kind": "Pod", "apiVersion": "v1",\n  "metadata": {"name": "a"}}]\n')
+    files, documents, problems = read_documents([path])
+    assert (files, problems) == ([str(path)], [])
+    (document,) = documents
+    assert not isinstance(document.positions, dict)
+    (obj,) = [o for o in flatten(document) if isinstance(o, KubeObject)]
+    assert (obj.span.line, obj.span.col) == (2, 24)
