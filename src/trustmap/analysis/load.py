@@ -113,13 +113,9 @@ def _add_pod(workload: KubeWorkload, out: _Collected, sink: list[Diagnostic]) ->
         kind, name = workload.owner or ("Pod", workload.name)
     else:
         kind, name = workload.kind, workload.name
-    ports = tuple(
-        ContainerPort(p.name or "", p.port, p.protocol)
-        for c in workload.app_containers
-        for p in c.ports
-    )
-    pod = Pod(Workload(workload.namespace, name, kind, workload.pod_labels), workload.pod_labels,
-              ports, origin)  # fmt: skip
+    ports = tuple(ContainerPort(p.name or "", p.port, p.protocol) for p in workload.app_ports)
+    owner = Workload(workload.namespace, name, kind, workload.pod_labels)
+    pod = Pod(owner, workload.pod_labels, ports, origin)
     if workload.kind != "Pod":
         key = (workload.namespace, workload.name, workload.kind)
         first = out.controllers.get(key)
