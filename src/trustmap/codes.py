@@ -89,11 +89,12 @@ CODES: dict[str, CodeInfo] = _codes(
     ("TM306", "warning", "external destination without ports"),
     # TM307-TM319: compile with workload manifests; what would break platform traffic or widen
     ("TM307", "warning", "target needs the workloads' probes; no manifests given"),
-    ("TM308", "error", "workload manifests cannot be read"),
+    ("TM308", "error", "workload manifests hold no workload"),
     ("TM309", "warning", "declared service runs no workload in the manifests"),
     ("TM310", "warning", "workload runs as another service account than declared"),
     ("TM311", "warning", "HTTP method the target cannot match; every method allowed"),
     ("TM312", "warning", "target has no dry run per policy; audit namespace left out"),
+    ("TM313", "warning", "kubelet probe the target cannot authorise"),
     # TM4xx: verify — what policies allow against what is declared
     ("TM401", "error", "policy allows a flow beyond the declarations"),
     ("TM402", "error", "declared flow is blocked"),

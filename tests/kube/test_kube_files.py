@@ -6,6 +6,8 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from kube_helpers import write
 
 from trustmap.kube import load_kube, manifest_files
@@ -69,7 +71,7 @@ def test_a_missing_path_is_tm100_naming_the_path(tmp_path: Path) -> None:
     assert [(d.code, d.span.file if d.span else "") for d in problems] == [
         ("TM100", str(tmp_path / "nope"))
     ]
-    assert problems[0].message == "path does not exist or is not a file or directory"
+    assert problems[0].message == "no such file or directory"
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads files without permission")
@@ -120,3 +122,38 @@ def test_json_is_read_with_positions(tmp_path: Path) -> None:
     (pod,) = kset.objects
     assert (pod.kind, pod.namespace, pod.name) == ("Pod", "shop", "web")
     assert (pod.span.line, pod.span.col) == (3, 25)
+
+
+_NAME = st.sampled_from(["a", "B", "c", ".h", "_x", "z9"])
+_SUFFIX = st.sampled_from([".yaml", ".YML", ".json", ".txt", ".Yaml", ""])
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(st.tuples(st.lists(_NAME, max_size=2), _NAME, _SUFFIX), max_size=8))
+def test_the_walk_is_sorted_unique_and_keeps_only_visible_manifests(
+    tmp_path_factory: pytest.TempPathFactory, entries: list[tuple[list[str], str, str]]
+) -> None:
+    root = tmp_path_factory.mktemp("walk")
+    for folders, name, suffix in entries:
+        path = root.joinpath(*folders, name + suffix)
+        if not any(p.exists() and p.is_file() for p in path.parents if p != root):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if not path.is_dir():
+                path.write_text(POD)
+    files, problems = manifest_files([root, root])
+    names = _names(files, root)
+    assert problems == []
+    assert names == sorted(set(names))
+    for name in names:
+        assert not any(part.startswith(".") for part in name.split("/"))
+        assert name.lower().endswith((".yaml", ".yml", ".json"))
+    expected = {
+        p.relative_to(root).as_posix()
+        for p in root.rglob("*")
+        if p.is_file()
+        and p.name.lower().endswith((".yaml", ".yml", ".json"))
+        and not any(part.startswith(".") for part in p.relative_to(root).parts)
+    }
+    assert set(names) == expected

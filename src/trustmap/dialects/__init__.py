@@ -83,6 +83,8 @@ class Compilation(Generic[R]):
     """What makes the run fail: graph and manifest errors, and every TM3xx."""
     workloads: Workloads | None = None
     """What the manifests say per declared service, when ``manifests`` were given."""
+    manifest_diagnostics: tuple[Diagnostic, ...] = ()
+    """What reading and mapping the manifests found (also in :attr:`diagnostics`)."""
 
 
 def compile_paths(
@@ -160,7 +162,7 @@ def _compilation(
         d for d in problems if d.severity is Severity.ERROR or d.code.startswith("TM3")
     ]
     found = tuple(sort_diagnostics([*findings(graph, result), *counted]))
-    return Compilation(graph, result, everything, found, workloads)
+    return Compilation(graph, result, everything, found, workloads, tuple(problems))
 
 
 def findings(graph: Graph, result: CompileResult | Rendered) -> tuple[Diagnostic, ...]:
