@@ -6,19 +6,14 @@ without it the tests that start Envoy are skipped with the reason.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
-from pathlib import Path
 
 import pytest
+from lab_helpers import EXAMPLE, TODAY
 
 import trustmap
 from trustmap.lab import envoy_binary
 from trustmap.model import Graph
-
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = ROOT / "examples" / "online-boutique"
-TODAY = dt.date(2026, 11, 23)
 
 
 @pytest.fixture(scope="session")

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from lab_helpers import EXAMPLE
 
-from conftest import EXAMPLE
 from trustmap.cli import cli
 
 pytestmark = pytest.mark.usefixtures("envoy")
