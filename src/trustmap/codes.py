@@ -87,11 +87,21 @@ CODES: dict[str, CodeInfo] = _codes(
     ("TM304", "warning", "target does not see UDP or SCTP traffic"),
     ("TM305", "warning", "target does not limit calls out of the cluster"),
     ("TM306", "warning", "external destination without ports"),
+    # TM320-TM339: compile — rollout safety (identities, platform versions, mesh edges)
+    ("TM320", "warning", "services share a service account on an identity target"),
+    ("TM321", "warning", "istio matches opaque TCP egress by port, not by host name"),
+    ("TM322", "info", "caller must run in the mesh to reach the interface"),
+    ("TM323", "error", "platform version too old for this target's output"),
+    ("TM324", "info", "output adapted to an older platform version"),
     # TM4xx: verify — what policies allow against what is declared
     ("TM401", "error", "policy allows a flow beyond the declarations"),
     ("TM402", "error", "declared flow is blocked"),
     ("TM403", "warning", "open flow to or from external addresses"),
     ("TM404", "warning", "declaration without a workload in the manifests"),
+    # TM440-TM449: compiled output against today's date (expiry after compile time)
+    ("TM440", "error", "compiled output still allows an expired grant"),
+    ("TM441", "warning", "compiled output allows a grant that expires soon"),
+    ("TM442", "error", "invalid expiry annotation on a compiled object"),
     # TM50x: observe — reading flow records (TM51x and up: drift, coverage, discover)
     ("TM500", "error", "flow file cannot be read"),
     ("TM501", "warning", "malformed flow record"),

@@ -228,7 +228,9 @@ class WorkloadSelector(TypedDict):
 class PeerAuthenticationSpec(TypedDict, total=False):
     """PeerAuthentication spec."""
 
+    selector: dict[str, dict[str, str]]
     mtls: dict[str, str]
+    portLevelMtls: dict[str, dict[str, str]]
 
 
 class PeerAuthentication(TypedDict):

@@ -4,7 +4,9 @@ Every other target trusts pod labels and service accounts. A pod that copies ano
 labels, or runs undeclared in a managed namespace, would dodge them. This policy closes that gap:
 in each managed namespace a Pod is admitted only if its labels and service account match one
 declared service (a rule per namespace, one ``anyPattern`` entry per service; Kyverno's autogen
-applies the same rule to Deployments, StatefulSets and the other pod controllers).
+applies the same rule to Deployments, StatefulSets and the other pod controllers, so each pattern
+must hold for a pod template as written, not only for the Pod the API server defaults: see
+:func:`_pattern`).
 
 Audit mode: the namespace's rule uses ``failureAction: Audit`` (admitted, reported in a
 PolicyReport) instead of ``Enforce``.
@@ -20,12 +22,15 @@ from trustmap.dialects.provenance import AUDIT, MODE, Source, source
 from trustmap.manifests import AdmissionRule, ClusterPolicy
 from trustmap.model import Graph, Service
 
-__all__ = ["POLICY_NAME", "Admission"]
+__all__ = ["DEFAULT_ACCOUNT", "POLICY_NAME", "Admission"]
 
 POLICY_NAME = "trustmap-declared-workloads"
 """Name of the one ClusterPolicy."""
 
 _LISTED = 10
+DEFAULT_ACCOUNT = "default"
+"""The service account the API server gives a Pod that names none."""
+_ACCOUNT_FIELD = "serviceAccountName"
 
 
 class Admission(Compiler):
@@ -92,7 +97,18 @@ class Admission(Compiler):
 
 
 def _pattern(service: Service) -> dict[str, object]:
+    """What a Pod of ``service`` looks like: its labels, and its service account.
+
+    Kyverno's autogen copies this pattern under ``spec.template`` (``spec.jobTemplate.spec.
+    template`` for CronJobs) of the pod controllers, where nothing has been defaulted yet: the
+    API server fills in ``serviceAccountName: default`` on Pods only. So the account ``default``
+    is written with an equality anchor (``=(serviceAccountName)``: if present, it must match), and
+    a Deployment that omits it passes as its Pods do. Any other account must be written.
+    """
     pattern: dict[str, object] = {"metadata": {"labels": dict(service.workload.pod_labels)}}
-    if service.workload.service_account:
-        pattern["spec"] = {"serviceAccountName": service.workload.service_account}
+    account = service.workload.service_account
+    if account == DEFAULT_ACCOUNT:
+        pattern["spec"] = {f"=({_ACCOUNT_FIELD})": account}
+    elif account:
+        pattern["spec"] = {_ACCOUNT_FIELD: account}
     return pattern

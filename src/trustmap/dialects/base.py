@@ -29,6 +29,7 @@ from trustmap.dialects.plan import Grant, Index, Outbound, grants_of
 from trustmap.dialects.provenance import (
     AUDIT,
     DECLARED_AT,
+    EXPIRES,
     MANAGED_BY,
     MODE,
     REASON,
@@ -149,7 +150,7 @@ def derived(graph: Graph) -> Derived:
     return found
 
 
-_ANNOTATED = frozenset({DECLARED_AT, REASON, MODE, AUDIT})
+_ANNOTATED = frozenset({DECLARED_AT, REASON, EXPIRES, MODE, AUDIT})
 
 
 class Compiler:
@@ -222,9 +223,30 @@ class Compiler:
         for namespace in sorted(by_namespace):
             if namespaces is not None and namespace not in namespaces:
                 continue
+            if self.SUPPORTS_IDENTITY:
+                self._shared_identities(by_namespace[namespace])
             self.namespace_objects(namespace, by_namespace[namespace])
             for service in by_namespace[namespace]:
                 self.service_objects(service)
+
+    def _shared_identities(self, services: list[Service]) -> None:
+        """TM320: on an identity target, services of one namespace that share a service account
+        are one caller: a rule naming that account admits every one of them."""
+        sharing: dict[str, list[Service]] = {}
+        for service in services:
+            account = service.workload.service_account
+            if account is not None:
+                sharing.setdefault(account, []).append(service)
+        for account, group in sharing.items():
+            for service in group if len(group) > 1 else ():
+                others = ", ".join(str(s.ref) for s in group if s is not service)
+                self.unsupported(
+                    "TM320",
+                    service.at("serviceAccount"),
+                    f"{self.TARGET} names callers by service account, and {service.ref} shares "
+                    f"'{account}' with {others}: whatever one of them may call, all of them may",
+                    "give each service its own service account (workload.serviceAccount)",
+                )
 
     def _sorted_diagnostics(self) -> tuple[Diagnostic, ...]:
         return tuple(sort_diagnostics(self._diagnostics))

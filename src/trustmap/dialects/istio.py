@@ -2,7 +2,8 @@
 
 Per managed namespace: PeerAuthentication ``default`` with mTLS STRICT, and an allow-nothing
 AuthorizationPolicy (empty spec), so only what a per-service ALLOW policy names gets through. Per
-service: an AuthorizationPolicy whose rules name callers by principal
+service: a PeerAuthentication that leaves its ``exposure: world`` ports PERMISSIVE (clients
+outside the mesh speak plain text), an AuthorizationPolicy whose rules name callers by principal
 (``<trustDomain>/ns/<ns>/sa/<serviceAccount>``), container ports and methods/paths, and a Sidecar
 whose egress lists only the hosts the service calls, with outbound ``REGISTRY_ONLY``. Declared hosts
 and CIDRs outside the cluster become ServiceEntries (see :mod:`trustmap.dialects.istio_egress`).
@@ -75,6 +76,9 @@ class Istio(Compiler):
         """ALLOW policy for its callers, Sidecar for its calls."""
         namespace = service.ref.namespace
         grants = self.grants(service)
+        plaintext = self._plaintext_ports(service, grants)
+        if plaintext is not None:
+            self.emit(namespace, plaintext)
         # DNS is plain UDP that the sidecar does not police: not part of the Sidecar's provenance.
         if self.text:
             if grants:
@@ -178,6 +182,50 @@ class Istio(Compiler):
                 "outboundTrafficPolicy": {"mode": policy},
             },
         }
+
+    def _plaintext_ports(
+        self, service: Service, grants: tuple[Grant, ...]
+    ) -> PeerAuthentication | None:
+        """Callers outside the mesh: plain text on ``exposure: world`` ports; TM322 elsewhere.
+
+        Under the namespace's STRICT mTLS a caller without a sidecar cannot connect at all. A
+        world interface admits anyone (its rule names no principal), so its container port alone
+        is made PERMISSIVE, with a selector as ``portLevelMtls`` requires. Ingress controllers and
+        platform consumers are admitted by principal, which needs their mesh identity: opening
+        the port to plain text would not let them in, so each such interface says so (TM322).
+        """
+        world = sorted({g.interface.port for g in grants if g.world})
+        for grant in grants:
+            if not grant.world:
+                self._needs_mesh(service, grant)
+        if not world or self.mode(service.ref.namespace) == "audit":
+            return None  # audit: the whole namespace is PERMISSIVE already
+        edges = [e for g in grants if g.world for e in g.edges]
+        sources = [self.edge_source(e) for e in edges]
+        namespace = service.ref.namespace
+        name = self.name("PeerAuthentication", namespace, service.ref.name, "plaintext")
+        return {
+            "apiVersion": "security.istio.io/v1",
+            "kind": "PeerAuthentication",
+            "metadata": self.metadata(name, namespace, sources),
+            "spec": {
+                "selector": {"matchLabels": dict(service.workload.pod_labels)},
+                "portLevelMtls": {str(port): {"mode": "PERMISSIVE"} for port in world},
+            },
+        }
+
+    def _needs_mesh(self, service: Service, grant: Grant) -> None:
+        outside = sorted({str(c) for c in grant.callers if c.kind != "service"})
+        if outside:
+            self.unsupported(
+                "TM322",
+                grant.interface.span,
+                f"istio admits {', '.join(outside)} on interface '{grant.interface.name}' of "
+                f"{service.ref} by mesh identity under STRICT mTLS: without an Istio sidecar "
+                "its calls are refused",
+                "inject the sidecar into those callers (ingress controllers, scrapers); "
+                "Prometheus can instead scrape the merged metrics on port 15020",
+            )
 
     # --- the same objects as text (see Compiler.write) ----------------------------------------
 

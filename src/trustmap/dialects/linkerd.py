@@ -23,7 +23,7 @@ from trustmap.dialects.emit import block, entry, item
 from trustmap.dialects.kubernetes import selector
 from trustmap.dialects.names import digest
 from trustmap.dialects.plan import Grant
-from trustmap.dialects.provenance import AUDIT, MODE, Source
+from trustmap.dialects.provenance import AUDIT, MODE, NEVER_PRUNE, Source
 from trustmap.dialects.routes import Route, glob_regex, parse_route
 from trustmap.manifests import (
     HTTPRouteMatch,
@@ -73,7 +73,7 @@ class Linkerd(Compiler):
     def namespace_objects(self, namespace: str, services: list[Service]) -> None:
         """The namespace with its default inbound policy."""
         source = self.organization_source("zero trust: deny all traffic that is not declared")
-        notes = {DEFAULT_POLICY: self._access(namespace)}
+        notes = {DEFAULT_POLICY: self._access(namespace), **NEVER_PRUNE}
         if self.mode(namespace) == "audit":
             notes |= {MODE: "audit", AUDIT: self.AUDIT_NOTE}
         manifest: Namespace = {

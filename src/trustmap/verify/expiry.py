@@ -1,0 +1,178 @@
+"""Expiry after compile time: compiled objects that still allow a grant past (or near) its last day.
+
+A dependency with ``expires`` is left out of the output compiled after that day, but objects
+compiled before it stay in the cluster, still allowing the call, until someone recompiles. Every
+compiled object records the earliest expiry of what it allows (``trustmap.dev/expires``, see
+:mod:`trustmap.dialects.provenance`); this module reads compiled files (any target) and flags
+objects whose date has passed (TM440) or comes within ``soon_days`` (TM441), naming the owners to
+ask: the team that declared the dependency and the team that provides the interface.
+
+    >>> findings = check_compiled([Path("compiled/")], today, graph=graph)
+
+:func:`expiry_findings` works on objects already read (``verify`` calls it on the policies it
+analyses), :func:`check_compiled` reads files first (``validate --compiled``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from trustmap.analysis.source import Cursor, Issues, iter_documents, manifest_files
+from trustmap.diagnostics import Diagnostic, sort_diagnostics
+from trustmap.dialects.provenance import DECLARED_AT, EXPIRES
+from trustmap.model import Graph, Service, ServiceRef
+
+__all__ = ["SOON_DAYS", "CompiledObject", "check_compiled", "expiry_findings", "read_compiled"]
+
+SOON_DAYS = 14
+"""Default warning window before a grant's last day."""
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledObject:
+    """What the expiry check needs of one compiled object, and where it was read."""
+
+    kind: str
+    """``kind`` as written."""
+    name: str
+    """``metadata.name`` ('' when absent)."""
+    namespace: str
+    """``metadata.namespace`` ('' for cluster-scoped objects)."""
+    annotations: Mapping[str, str]
+    """``metadata.annotations`` with string values."""
+    cursor: Cursor
+    """Where the object was read, for locating findings."""
+
+
+def read_compiled(paths: Sequence[Path]) -> tuple[list[CompiledObject], Issues]:
+    """Every object with a ``kind`` in the YAML/JSON files under ``paths`` (Lists flattened)."""
+    issues = Issues()
+    found: list[CompiledObject] = []
+    for path in manifest_files(paths, issues):
+        for doc in iter_documents(path, issues):
+            found.extend(_objects(doc.value, Cursor(doc.file, doc.index, (), issues)))
+    return found, issues
+
+
+def _objects(value: Any, cur: Cursor) -> Iterator[CompiledObject]:
+    if not isinstance(value, dict) or not isinstance(value.get("kind"), str):
+        return
+    items = value.get("items")
+    if value["kind"].endswith("List") and isinstance(items, list):
+        for i, item in enumerate(items):
+            yield from _objects(item, cur.at("items", i))
+        return
+    meta = value.get("metadata")
+    meta = meta if isinstance(meta, dict) else {}
+    notes = meta.get("annotations")
+    notes = notes if isinstance(notes, dict) else {}
+    yield CompiledObject(
+        value["kind"],
+        str(meta.get("name") or ""),
+        str(meta.get("namespace") or ""),
+        {str(k): v for k, v in notes.items() if isinstance(v, str)},
+        cur,
+    )
+
+
+def check_compiled(
+    paths: Sequence[Path],
+    today: dt.date,
+    *,
+    soon_days: int = SOON_DAYS,
+    graph: Graph | None = None,
+) -> list[Diagnostic]:
+    """Read the compiled files under ``paths`` and flag what they still allow past its expiry.
+
+    Unreadable files and YAML errors are diagnostics too (TM100-family), never exceptions.
+    """
+    objects, issues = read_compiled(paths)
+    expiry_findings(objects, today, soon_days=soon_days, graph=graph)
+    return sort_diagnostics(issues.resolve())
+
+
+def expiry_findings(
+    objects: Iterable[CompiledObject],
+    today: dt.date,
+    *,
+    soon_days: int = SOON_DAYS,
+    graph: Graph | None = None,
+) -> list[Diagnostic]:
+    """TM440 (expired), TM441 (expires within ``soon_days``), TM442 (unreadable date) for
+    ``objects``; recorded on the objects' cursors and also returned, located."""
+    owners = _owners_by_place(graph) if graph is not None else {}
+    issues: Issues | None = None
+    mark = 0
+    for obj in objects:
+        if issues is None:
+            issues = obj.cursor.issues
+            mark = issues.mark()
+        _check(obj, today, soon_days, owners)
+    if issues is None:
+        return []
+    mine = Issues(issues.problems[mark:], [], issues.texts)
+    return sort_diagnostics(mine.resolve())
+
+
+def _check(
+    obj: CompiledObject, today: dt.date, soon_days: int, owners: Mapping[str, tuple[str, ...]]
+) -> None:
+    text = obj.annotations.get(EXPIRES)
+    if text is None:
+        return
+    cur = obj.cursor.at("metadata", "annotations", EXPIRES)
+    what = f"{obj.kind} {obj.namespace + '/' if obj.namespace else ''}{obj.name}"
+    try:
+        last = dt.date.fromisoformat(text)
+    except ValueError:
+        cur.report(
+            "TM442",
+            f"{what}: {EXPIRES} is '{text}', not a date (YYYY-MM-DD)",
+            "recompile the object with trustmap compile instead of editing the annotation",
+        )
+        return
+    ask = _ask(obj, owners)
+    if last < today:
+        cur.report(
+            "TM440",
+            f"{what} still allows a grant that expired on {last} ({(today - last).days} days "
+            f"ago){ask}",
+            "recompile and apply now: the output compiled today leaves the expired grant out",
+        )
+    elif last < today + dt.timedelta(days=soon_days):
+        cur.report(
+            "TM441",
+            f"{what} allows a grant whose last day is {last} (in {(last - today).days} days){ask}",
+            "renew the dependency's expires (with the provider's consent) or let it lapse; "
+            "recompile on a schedule so the lapse takes effect",
+        )
+
+
+def _ask(obj: CompiledObject, owners: Mapping[str, tuple[str, ...]]) -> str:
+    places = [p.strip() for p in obj.annotations.get(DECLARED_AT, "").split(",")]
+    people = sorted({o for place in places for o in owners.get(place, ())})
+    return f"; ask {', '.join(people)}" if people else ""
+
+
+def _owners_by_place(graph: Graph) -> dict[str, tuple[str, ...]]:
+    """``file:line`` of each dependency with an expiry → owners of the declaring team and of
+    the provider's team."""
+    found: dict[str, tuple[str, ...]] = {}
+    for service in graph.services.values():
+        for dependency in service.depends_on:
+            if dependency.expires is None or not dependency.span.file:
+                continue
+            teams = [service.team, *_provider_team(graph, dependency.service, service)]
+            people = tuple(o for t in teams if t in graph.teams for o in graph.teams[t].owners)
+            found[f"{dependency.span.file}:{dependency.span.line}"] = people
+    return found
+
+
+def _provider_team(graph: Graph, written: str, caller: Service) -> list[str]:
+    namespace, _, name = written.rpartition("/")
+    provider = graph.services.get(ServiceRef(namespace or caller.ref.namespace, name))
+    return [provider.team] if provider is not None else []
