@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 import yaml
-
 from tests.compile.kyverno_eval import admitted, as_admitted_pod
 from tests.compile.manifest_schemas import errors, shared_available
+
 from trustmap.dialects import compile_graph, render_graph
 from trustmap.graph import graph_from_text, load_graph
 from trustmap.verify.expiry import check_compiled
@@ -111,8 +111,10 @@ def test_istio_host_egress_on_an_opaque_port_reports_that_any_address_passes() -
     protocols = {p["number"]: p["protocol"] for p in entry["spec"]["ports"]}
     assert protocols == {443: "TLS", 5432: "TCP"}
     (widened,) = [d for d in diagnostics if d.code == "TM321"]
-    assert "5432" in widened.message and "any address" in widened.message
-    assert widened.span is not None and widened.span.line > 0
+    assert "5432" in widened.message
+    assert "any address" in widened.message
+    assert widened.span is not None
+    assert widened.span.line > 0
 
 
 # --- Istio: callers outside the mesh -----------------------------------------------------------
@@ -324,11 +326,15 @@ def test_validate_compiled_flags_expired_and_soon_expiring_grants_naming_owners(
     graph = graph_from_text(ORG + EXPIRING, "decl.yaml", TODAY)
     (tmp_path / "out.yaml").write_text(render_graph(graph, "kubernetes").yaml)
     soon = check_compiled([tmp_path], dt.date(2026, 11, 25), graph=graph)
-    assert codes(soon) == ["TM441"] * len(soon) and soon
-    assert "alice@example.com" in soon[0].message and "bob@example.com" in soon[0].message
-    assert soon[0].span is not None and soon[0].span.line > 0
+    assert codes(soon) == ["TM441"] * len(soon)
+    assert soon
+    assert "alice@example.com" in soon[0].message
+    assert "bob@example.com" in soon[0].message
+    assert soon[0].span is not None
+    assert soon[0].span.line > 0
     late = check_compiled([tmp_path], dt.date(2026, 12, 2))
-    assert late and set(codes(late)) == {"TM440"}
+    assert late
+    assert set(codes(late)) == {"TM440"}
     assert check_compiled([tmp_path], dt.date(2026, 10, 1)) == []
 
 

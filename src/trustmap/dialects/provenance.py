@@ -26,8 +26,8 @@ __all__ = [
     "Notes",
     "Source",
     "annotate",
-    "edge_source",
     "earliest",
+    "edge_source",
     "egress_source",
     "source",
 ]
