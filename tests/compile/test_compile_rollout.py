@@ -344,3 +344,37 @@ def test_an_edited_expiry_annotation_is_reported_not_raised(tmp_path: Path) -> N
         "    trustmap.dev/expires: soon\n"
     )
     assert codes(check_compiled([tmp_path], TODAY)) == ["TM442"]
+
+
+def test_validate_compiled_on_the_command_line_exits_1_for_an_expired_grant(
+    tmp_path: Path,
+) -> None:
+    from click.testing import CliRunner
+
+    from trustmap.cli import cli
+
+    (tmp_path / "decl.yaml").write_text(ORG + EXPIRING)
+    graph = load_graph([tmp_path / "decl.yaml"], TODAY)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "shop.yaml").write_text(render_graph(graph, "istio").yaml)
+    args = ["validate", str(tmp_path / "decl.yaml"), "--compiled", str(tmp_path / "out")]
+    early = CliRunner().invoke(cli, [*args, "--now", "2026-11-23"])
+    assert early.exit_code == 0, early.output
+    late = CliRunner().invoke(cli, [*args, "--now", "2026-12-05"])
+    assert late.exit_code == 1
+    assert "TM440" in late.stdout
+
+
+@pytest.mark.skipif(not BOUTIQUE.is_dir(), reason="needs ../shared/apps beside the checkout")
+def test_verify_flags_deployed_policies_that_outlive_their_grant(tmp_path: Path) -> None:
+    from trustmap.verify import verify
+
+    compiled_on = dt.date(2026, 11, 23)
+    (tmp_path / "policies.yaml").write_text(
+        render_graph(load_graph([EXAMPLE], compiled_on), "kubernetes").yaml
+    )
+    later = load_graph([EXAMPLE], dt.date(2027, 10, 5))
+    report = verify(later, [BOUTIQUE], policies_paths=[tmp_path])
+    expired = [d for d in report.findings if d.code == "TM440"]
+    assert expired
+    assert all("2027-09-30" in d.message for d in expired)
