@@ -24,6 +24,7 @@ Examples:
   trustmap compile teams/ --target admission --strict --format github
   trustmap compile teams/ --target all --out compiled/        # compiled/<target>/<namespace>.yaml
   trustmap compile teams/ -t cilium -t admission --out compiled/
+  trustmap compile teams/ -t admission --platform-version admission=1.12   # older Kyverno
 
 \b
 Targets: kubernetes (NetworkPolicy), cilium (CiliumNetworkPolicy, L7 and FQDN), istio
@@ -36,6 +37,12 @@ namespace (DIR/<namespace>.yaml, cluster-scoped objects in DIR/_cluster.yaml) is
 diagnostics go to stdout. Several targets (repeat --target, or --target all) load the
 declarations once, compile on every core and need --out: DIR/<target>/ per target. Dependencies that are not effective (unconsented, expired, ...) are
 left out (fail closed); everything else compiles.
+
+\b
+Platform versions: the newest output needs Cilium 1.16 (audit namespaces), Linkerd 2.16,
+Istio 1.22 and Kyverno 1.13. Pin older releases with --platform-version or the Organization's
+spec.platforms: Istio 1.5-1.21 gets v1beta1 APIs and Kyverno 1.9-1.12 policy-level failure
+actions (TM324); what an older release cannot express is refused (TM323). See docs/cli.md.
 
 \b
 Exit status: 0 clean, 1 findings (graph errors or TM3xx: something declared could not be
@@ -66,6 +73,14 @@ there are findings.
 @now_option
 @click.option("--strict", is_flag=True, help="Write nothing when there are findings.")
 @click.option(
+    "--platform-version",
+    "platform_versions",
+    multiple=True,
+    metavar="TARGET=VERSION",
+    help="Compile for this platform release (e.g. cilium=1.15); overrides the Organization's "
+    "spec.platforms; repeatable.",
+)
+@click.option(
     "--format",
     "fmt",
     type=click.Choice(FORMATS),
@@ -80,9 +95,11 @@ def compile_command(
     environment: str | None,
     today: dt.date,
     strict: bool,
+    platform_versions: tuple[str, ...],
     fmt: str,
 ) -> None:
     """Compile declarations into enforcement for each target (allow what is declared)."""
+    platforms = _platforms(platform_versions)
     chosen = list(
         dict.fromkeys(t for name in targets for t in (TARGETS if name == "all" else [name]))
     )
@@ -90,7 +107,7 @@ def compile_command(
         fail(f"{len(chosen)} targets need --out DIR", "add --out compiled/ (one folder per target)")
     try:
         with stderr.status("compiling…", spinner="dots") if stderr.is_terminal else _Quiet():
-            runs = _compile(list(paths) or ["."], chosen, environment, today)
+            runs = _compile(list(paths) or ["."], chosen, environment, today, platforms)
     except UsageError as exc:
         fail(str(exc), "see `trustmap compile --help`")
     _exit_if_unreadable(runs[0])
@@ -111,12 +128,30 @@ def compile_command(
     sys.exit(1 if findings else 0)
 
 
+def _platforms(written: tuple[str, ...]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for text in written:
+        target, sep, version = text.partition("=")
+        if not sep or not target.strip() or not version.strip():
+            fail(f"--platform-version '{text}' is not TARGET=VERSION", "e.g. cilium=1.15")
+        found[target.strip()] = version.strip()
+    return found
+
+
 def _compile(
-    paths: list[str], targets: list[str], environment: str | None, today: dt.date
+    paths: list[str],
+    targets: list[str],
+    environment: str | None,
+    today: dt.date,
+    platforms: dict[str, str],
 ) -> list[Compilation[Rendered]]:
     if len(targets) == 1:
-        return [render_paths(paths, targets[0], environment=environment, today=today)]
-    return render_targets(paths, targets, environment=environment, today=today)
+        return [
+            render_paths(
+                paths, targets[0], environment=environment, today=today, platforms=platforms
+            )
+        ]
+    return render_targets(paths, targets, environment=environment, today=today, platforms=platforms)
 
 
 def _write(run: Compilation[Rendered], out_dir: Path | None) -> None:

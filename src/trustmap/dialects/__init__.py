@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -28,6 +28,7 @@ from trustmap.dialects.emit import CLUSTER_FILE, render_files, render_yaml
 from trustmap.dialects.istio import Istio
 from trustmap.dialects.kubernetes import Kubernetes
 from trustmap.dialects.linkerd import Linkerd
+from trustmap.dialects.platforms import with_platforms
 from trustmap.dialects.registry import TARGETS, compile_graph, render_graph
 from trustmap.graph import load_graph
 from trustmap.model import Graph
@@ -78,13 +79,16 @@ def compile_paths(
     *,
     environment: str | None = None,
     today: dt.date | None = None,
+    platforms: Mapping[str, str] | None = None,
 ) -> Compilation[CompileResult]:
-    """Load declarations from ``paths``, check them and compile them for ``target``.
+    """Load declarations from ``paths``, check them and compile them for ``target``;
+    ``platforms`` pins platform releases over the Organization's (see
+    :func:`~trustmap.dialects.platforms.with_platforms`).
 
     Raises:
-        UsageError: see :func:`compile_graph`.
+        UsageError: see :func:`compile_graph`, or an invalid platform version.
     """
-    graph = load_graph(paths, today)
+    graph = with_platforms(load_graph(paths, today), platforms or {})
     return _compilation(graph, compile_graph(graph, target, environment))
 
 
@@ -94,13 +98,14 @@ def render_paths(
     *,
     environment: str | None = None,
     today: dt.date | None = None,
+    platforms: Mapping[str, str] | None = None,
 ) -> Compilation[Rendered]:
     """As :func:`compile_paths`, written as YAML documents (:func:`render_graph`).
 
     Raises:
-        UsageError: see :func:`compile_graph`.
+        UsageError: see :func:`compile_paths`.
     """
-    graph = load_graph(paths, today)
+    graph = with_platforms(load_graph(paths, today), platforms or {})
     return _compilation(graph, render_graph(graph, target, environment))
 
 
@@ -110,14 +115,15 @@ def render_targets(
     *,
     environment: str | None = None,
     today: dt.date | None = None,
+    platforms: Mapping[str, str] | None = None,
 ) -> list[Compilation[Rendered]]:
     """Load and check ``paths`` once, then write every one of ``targets`` (on all cores, see
     :func:`compile_targets`); one compilation per target, in the order given.
 
     Raises:
-        UsageError: see :func:`compile_graph` (checked before any target is compiled).
+        UsageError: see :func:`compile_paths` (checked before any target is compiled).
     """
-    graph = load_graph(paths, today)
+    graph = with_platforms(load_graph(paths, today), platforms or {})
     return [_compilation(graph, r) for r in compile_targets(graph, targets, environment)]
 
 

@@ -19,7 +19,7 @@ from collections.abc import Collection
 from trustmap.dialects.base import Compiler
 from trustmap.dialects.names import object_name
 from trustmap.dialects.provenance import AUDIT, MODE, Source, source
-from trustmap.manifests import AdmissionRule, ClusterPolicy
+from trustmap.manifests import AdmissionRule, ClusterPolicy, ClusterPolicySpec
 from trustmap.model import Graph, Service
 
 __all__ = ["DEFAULT_ACCOUNT", "POLICY_NAME", "Admission"]
@@ -28,6 +28,8 @@ POLICY_NAME = "trustmap-declared-workloads"
 """Name of the one ClusterPolicy."""
 
 _LISTED = 10
+PER_RULE_ACTION = "1.13"
+"""Kyverno release with ``validate.failureAction`` per rule (see dialects/platforms.py)."""
 DEFAULT_ACCOUNT = "default"
 """The service account the API server gives a Pod that names none."""
 _ACCOUNT_FIELD = "serviceAccountName"
@@ -64,16 +66,20 @@ class Admission(Compiler):
         super()._walk(namespaces)
         if not self._rules:
             return
-        audits = [r["name"] for r in self._rules if r["validate"]["failureAction"] == "Audit"]
+        audits = [r for r in self._rules if r["validate"].get("failureAction") == "Audit"]
         meta = self.metadata(POLICY_NAME, None, self._sources)
         if audits:
             notes = meta.setdefault("annotations", {})
-            notes |= {MODE: "audit in " + ", ".join(audits), AUDIT: self.AUDIT_NOTE}
+            names = ", ".join(r["name"] for r in audits)
+            notes |= {MODE: f"audit in {names}", AUDIT: self.AUDIT_NOTE}
+        spec: ClusterPolicySpec = {"admission": True, "background": True, "rules": self._rules}
+        if self.older_than(PER_RULE_ACTION):
+            spec = _policy_level_actions(spec, audits)
         policy: ClusterPolicy = {
             "apiVersion": "kyverno.io/v1",
             "kind": "ClusterPolicy",
             "metadata": meta,
-            "spec": {"admission": True, "background": True, "rules": self._rules},
+            "spec": spec,
         }
         self.emit_first("", policy)
 
@@ -94,6 +100,27 @@ class Admission(Compiler):
                 "anyPattern": [_pattern(s) for s in services],
             },
         }
+
+
+def _policy_level_actions(
+    spec: ClusterPolicySpec, audits: list[AdmissionRule]
+) -> ClusterPolicySpec:
+    """Kyverno before 1.13 has no per-rule ``failureAction``: ``Enforce`` for the policy, and
+    ``Audit`` for the audit namespaces through ``validationFailureActionOverrides``."""
+    rules: list[AdmissionRule] = []
+    for rule in spec["rules"]:
+        validate = {k: v for k, v in rule["validate"].items() if k != "failureAction"}
+        rules.append({**rule, "validate": validate})  # type: ignore[typeddict-item]
+    older: ClusterPolicySpec = {
+        "validationFailureAction": "Enforce",
+        "admission": spec["admission"],
+        "background": spec["background"],
+        "rules": rules,
+    }
+    namespaces = sorted(n for r in audits for n in r["match"]["any"][0]["resources"]["namespaces"])
+    if namespaces:
+        older["validationFailureActionOverrides"] = [{"action": "Audit", "namespaces": namespaces}]
+    return older
 
 
 def _pattern(service: Service) -> dict[str, object]:

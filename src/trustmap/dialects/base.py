@@ -26,6 +26,7 @@ from trustmap.diagnostics import Diagnostic, Span, diagnostic, sort_diagnostics
 from trustmap.dialects.emit import block, dump, entry, file_name, item
 from trustmap.dialects.names import Namer, object_name
 from trustmap.dialects.plan import Grant, Index, Outbound, grants_of
+from trustmap.dialects.platforms import Version, gate, parse_version
 from trustmap.dialects.provenance import (
     AUDIT,
     DECLARED_AT,
@@ -194,6 +195,10 @@ class Compiler:
         """Text fragments of the text path, keyed by a tuple starting with an ``@tag`` naming
         the kind of fragment (no name in a graph has an ``@``, so kinds never collide)."""
         self._diagnostics: list[Diagnostic] = []
+        written = self.organization.platform(self.TARGET) if self.organization else None
+        self.platform: Version | None = parse_version(written) if written else None
+        """The platform release to compile for (Organization ``spec.platforms``); ``None``:
+        the newest output."""
 
     # --- driving -----------------------------------------------------------------------------
 
@@ -201,6 +206,7 @@ class Compiler:
         """Compile the whole graph into objects (dicts): cluster objects, then per namespace its
         own and its services'."""
         self._walk()
+        self._gate()
         return CompileResult(self.TARGET, tuple(self._objects), self._sorted_diagnostics())
 
     def write(self, namespaces: Collection[str] | None = None) -> Rendered:
@@ -212,6 +218,7 @@ class Compiler:
         """
         self.text = True
         self._walk(namespaces)
+        self._gate()
         return Rendered(self.TARGET, tuple(self._documents), self._sorted_diagnostics())
 
     def _walk(self, namespaces: Collection[str] | None = None) -> None:
@@ -228,6 +235,24 @@ class Compiler:
             self.namespace_objects(namespace, by_namespace[namespace])
             for service in by_namespace[namespace]:
                 self.service_objects(service)
+
+    def older_than(self, version: str) -> bool:
+        """Whether the platform to compile for predates release ``version``."""
+        return self.platform is not None and self.platform < parse_version(version)
+
+    def _gate(self) -> None:
+        gate(self)
+
+    def uses(self, needle: str) -> bool:
+        """Whether some object written so far contains ``needle`` (as text)."""
+        if self.text:
+            return any(needle in text for _, text in self._documents)
+        return any(needle in repr(manifest) for _, manifest in self._objects)
+
+    def clear(self) -> None:
+        """Drop every object written so far (a refused target writes nothing)."""
+        self._objects.clear()
+        self._documents.clear()
 
     def _shared_identities(self, services: list[Service]) -> None:
         """TM320: on an identity target, services of one namespace that share a service account

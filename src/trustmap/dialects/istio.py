@@ -15,7 +15,9 @@ lets unknown hosts pass (ALLOW_ANY).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import replace
+from typing import cast
 
 from trustmap.dialects.base import Compiler
 from trustmap.dialects.emit import block, item
@@ -34,6 +36,7 @@ from trustmap.manifests import (
     IstioOperation,
     IstioRule,
     IstioTo,
+    Manifest,
     PeerAuthentication,
     Sidecar,
 )
@@ -41,6 +44,8 @@ from trustmap.model import Egress, Endpoint, Graph, Service
 
 __all__ = ["DRY_RUN", "Istio"]
 
+V1_APIS = "1.22"
+"""Istio release that serves the ``v1`` security and networking APIs."""
 DRY_RUN = "istio.io/dry-run"
 """Annotation that makes Istio evaluate and log an AuthorizationPolicy without enforcing it."""
 
@@ -63,6 +68,15 @@ class Istio(Compiler):
     def __init__(self, graph: Graph, environment: str | None = None) -> None:
         super().__init__(graph, environment)
         self._external: dict[str, tuple[Egress, ...]] = {}
+
+    def _walk(self, namespaces: Collection[str] | None = None) -> None:
+        """Every object, then the API versions an older Istio serves (see dialects/platforms.py:
+        the ``v1`` APIs arrived in 1.22; the same kinds are served as ``v1beta1`` before)."""
+        super()._walk(namespaces)
+        if not self.older_than(V1_APIS):
+            return
+        self._objects = [(ns, _beta(m)) for ns, m in self._objects]
+        self._documents = [(ns, _beta_text(text)) for ns, text in self._documents]
 
     def namespace_objects(self, namespace: str, services: list[Service]) -> None:
         """mTLS, allow-nothing, and the ServiceEntries for the namespace's external calls."""
@@ -353,6 +367,24 @@ class Istio(Compiler):
 _AUTHORIZATION_POLICY = block({"apiVersion": "security.istio.io/v1", "kind": "AuthorizationPolicy"})
 _SIDECAR = block({"apiVersion": "networking.istio.io/v1", "kind": "Sidecar"})
 _FROM_PRINCIPALS = "  - from:\n    - source:\n        principals:\n"
+
+
+_V1 = ("security.istio.io/v1", "networking.istio.io/v1")
+
+
+def _beta(manifest: Manifest) -> Manifest:
+    version = manifest["apiVersion"]
+    if version not in _V1:
+        return manifest
+    return cast(Manifest, {**manifest, "apiVersion": f"{version}beta1"})
+
+
+def _beta_text(document: str) -> str:
+    for version in _V1:
+        head = f"apiVersion: {version}\n"
+        if document.startswith(head):
+            return f"apiVersion: {version}beta1\n{document[len(head) :]}"
+    return document
 
 
 def _service_host(target: Service) -> str:

@@ -76,6 +76,10 @@ Cidr = Annotated[str, AfterValidator(_cidr)]
 Date = Annotated[dt.date, BeforeValidator(_date)]
 Port = Annotated[int, Field(ge=1, le=65535)]
 Text = Annotated[str, Field(min_length=1)]
+PlatformTarget = Literal["kubernetes", "cilium", "istio", "linkerd", "admission"]
+"""A compile target whose platform release the Organization may pin (``spec.platforms``)."""
+PlatformVersion = Annotated[str, StringConstraints(pattern=r"^v?[0-9]+\.[0-9]+(\.[0-9]+)?$")]
+"""A release such as ``1.15`` or ``v2.14.1``."""
 Protocol = Literal["TCP", "UDP", "SCTP"]
 Labels = dict[str, str]
 
@@ -172,6 +176,7 @@ class OrganizationSpec(_Strict):
     api_server: ApiServerDoc | None = None
     rules: RulesDoc = Field(default_factory=RulesDoc)
     environments: list[EnvironmentDoc] = Field(default_factory=list)
+    platforms: dict[PlatformTarget, PlatformVersion] = Field(default_factory=dict)
 
 
 class TeamSpec(_Strict):
