@@ -87,6 +87,13 @@ CODES: dict[str, CodeInfo] = _codes(
     ("TM304", "warning", "target does not see UDP or SCTP traffic"),
     ("TM305", "warning", "target does not limit calls out of the cluster"),
     ("TM306", "warning", "external destination without ports"),
+    # TM307-TM319: compile with workload manifests; what would break platform traffic or widen
+    ("TM307", "warning", "target needs the workloads' probes; no manifests given"),
+    ("TM308", "error", "workload manifests hold no workload"),
+    ("TM309", "warning", "declared service runs no workload in the manifests"),
+    ("TM310", "warning", "workload runs as another service account than declared"),
+    ("TM311", "warning", "HTTP method the target cannot match; every method allowed"),
+    ("TM312", "warning", "target has no dry run per policy; audit namespace left out"),
     # TM320-TM339: compile — rollout safety (identities, platform versions, mesh edges)
     ("TM320", "warning", "services share a service account on an identity target"),
     ("TM321", "warning", "istio matches opaque TCP egress by port, not by host name"),
@@ -144,6 +151,9 @@ CODES: dict[str, CodeInfo] = _codes(
     ("TM617", "warning", "Ingress or Route backend service not found"),
     ("TM618", "error", "policy selector splits the pods of one workload"),
     ("TM619", "warning", "no workloads in the manifests"),
+    # TM62x: trustmap.kube — Kubernetes objects read for every command
+    ("TM620", "error", "probe without exactly one handler"),
+    ("TM621", "error", "probe names a port the container does not declare"),
     # TM7xx: registry — pushes to the registry server
     ("TM700", "info", "dependency waits for the provider's approval"),
     ("TM701", "error", "declaration outside the pushing team's scope"),

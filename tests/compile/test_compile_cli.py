@@ -11,7 +11,15 @@ from compile_cases import CASES, ROOT, at_root, expected_files
 
 from trustmap.cli import cli
 
-BOUTIQUE = ["examples/online-boutique", "--now", "2026-11-23", "--environment", "prod"]
+BOUTIQUE = [
+    "examples/online-boutique",
+    "--now",
+    "2026-11-23",
+    "--environment",
+    "prod",
+    "--manifests",
+    "examples/online-boutique/manifests",
+]
 
 
 def run(*args: str) -> tuple[int, str, str]:

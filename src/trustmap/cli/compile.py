@@ -24,6 +24,7 @@ Examples:
   trustmap compile teams/ --target admission --strict --format github
   trustmap compile teams/ --target all --out compiled/        # compiled/<target>/<namespace>.yaml
   trustmap compile teams/ -t cilium -t admission --out compiled/
+  trustmap compile examples/online-boutique -t linkerd --manifests k8s/ --out compiled/linkerd
   trustmap compile teams/ -t admission --platform-version admission=1.12   # older Kyverno
 
 \b
@@ -37,6 +38,12 @@ namespace (DIR/<namespace>.yaml, cluster-scoped objects in DIR/_cluster.yaml) is
 diagnostics go to stdout. Several targets (repeat --target, or --target all) load the
 declarations once, compile on every core and need --out: DIR/<target>/ per target. Dependencies that are not effective (unconsented, expired, ...) are
 left out (fail closed); everything else compiles.
+
+\b
+--manifests DIR (repeatable; files or folders of Deployments, StatefulSets, DaemonSets, Jobs,
+CronJobs, Pods, Lists) tells the compilers each declared service's kubelet probes and container
+ports, so the output never blocks a probe. Linkerd needs it (without it: TM307). Linkerd's
+default inbound policy takes effect when the pods restart.
 
 \b
 Platform versions: the newest output needs Cilium 1.16 (audit namespaces), Linkerd 2.16,
@@ -70,6 +77,15 @@ there are findings.
     help="Write one file per namespace into this directory instead of stdout.",
 )
 @click.option("--environment", "-e", metavar="NAME", help="Rollout environment (enforce/audit).")
+@click.option(
+    "--manifests",
+    "-m",
+    "manifests",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    metavar="PATH",
+    help="Workload manifests (file or folder; repeatable): probes and container ports.",
+)
 @now_option
 @click.option("--strict", is_flag=True, help="Write nothing when there are findings.")
 @click.option(
@@ -93,6 +109,7 @@ def compile_command(
     targets: tuple[str, ...],
     out_dir: Path | None,
     environment: str | None,
+    manifests: tuple[Path, ...],
     today: dt.date,
     strict: bool,
     platform_versions: tuple[str, ...],
@@ -107,7 +124,7 @@ def compile_command(
         fail(f"{len(chosen)} targets need --out DIR", "add --out compiled/ (one folder per target)")
     try:
         with stderr.status("compiling…", spinner="dots") if stderr.is_terminal else _Quiet():
-            runs = _compile(list(paths) or ["."], chosen, environment, today, platforms)
+            runs = _compile(list(paths) or ["."], chosen, environment, today, manifests, platforms)
     except UsageError as exc:
         fail(str(exc), "see `trustmap compile --help`")
     _exit_if_unreadable(runs[0])
@@ -143,15 +160,24 @@ def _compile(
     targets: list[str],
     environment: str | None,
     today: dt.date,
+    manifests: tuple[Path, ...],
     platforms: dict[str, str],
 ) -> list[Compilation[Rendered]]:
+    given = list(manifests) if manifests else None
     if len(targets) == 1:
         return [
             render_paths(
-                paths, targets[0], environment=environment, today=today, platforms=platforms
+                paths,
+                targets[0],
+                environment=environment,
+                today=today,
+                manifests=given,
+                platforms=platforms,
             )
         ]
-    return render_targets(paths, targets, environment=environment, today=today, platforms=platforms)
+    return render_targets(
+        paths, targets, environment=environment, today=today, manifests=given, platforms=platforms
+    )
 
 
 def _write(run: Compilation[Rendered], out_dir: Path | None) -> None:
@@ -168,7 +194,9 @@ def _summary(run: Compilation[Rendered], out_dir: Path | None, refused: bool) ->
     where = f" to {out_dir}/" if out_dir is not None else ""
     done = f"refused to write {objects} (--strict)" if refused else f"{objects}{where}"
     findings = _count(len(run.findings), "finding") if run.findings else "no findings"
-    return f"{run.result.target}: {done}; {findings} ({summary_line(run.diagnostics)})"
+    line = f"{run.result.target}: {done}; {findings} ({summary_line(run.diagnostics)})"
+    note = TARGETS[run.result.target].SUMMARY_NOTE
+    return f"{line}\n  note: {note}" if note and not refused else line
 
 
 def _count(n: int, noun: str) -> str:
@@ -179,6 +207,10 @@ def _exit_if_unreadable(run: Compilation[Rendered]) -> None:
     unreadable = [d for d in run.diagnostics if d.code in UNREADABLE]
     if unreadable and not run.graph.services and not run.graph.teams:
         sys.stderr.write(render_diagnostics(unreadable))
+        sys.exit(2)
+    manifests = [d for d in run.manifest_diagnostics if d.code in UNREADABLE | {"TM308"}]
+    if manifests:  # compiling without the probes asked for could block them: write nothing
+        sys.stderr.write(render_diagnostics(manifests))
         sys.exit(2)
 
 

@@ -27,6 +27,7 @@ from trustmap.dialects.emit import block, dump, entry, file_name, item
 from trustmap.dialects.names import Namer, object_name
 from trustmap.dialects.plan import Grant, Index, Outbound, grants_of
 from trustmap.dialects.platforms import Version, gate, parse_version
+from trustmap.dialects.pods import Pods, Workloads
 from trustmap.dialects.provenance import (
     AUDIT,
     DECLARED_AT,
@@ -174,10 +175,17 @@ class Compiler:
     SPLITS: ClassVar[bool] = True
     """Each namespace's objects and findings depend on that namespace alone, so the output can
     be written in slices of namespaces (in parallel) and concatenated."""
+    NEEDS_PROBES: ClassVar[bool] = False
+    """Its objects can block kubelet probes unless it knows them (``--manifests``)."""
+    SUMMARY_NOTE: ClassVar[str] = ""
+    """What an operator must know when applying this target's output (said by ``compile``)."""
 
     def __init__(self, graph: Graph, environment: str | None = None) -> None:
         self.graph = graph
         self.environment = environment
+        self.workloads: Workloads | None = None
+        """Probes and container ports per declared service, when manifests were given (set
+        before compiling: see :meth:`given`)."""
         self.organization = graph.organization
         self.shared = derived(graph)
         self.index = self.shared.index
@@ -222,6 +230,8 @@ class Compiler:
         return Rendered(self.TARGET, tuple(self._documents), self._sorted_diagnostics())
 
     def _walk(self, namespaces: Collection[str] | None = None) -> None:
+        if self.NEEDS_PROBES and self.workloads is None and self.graph.services:
+            self._probes_unknown()
         if namespaces is None:
             self.cluster_objects()
         by_namespace: dict[str, list[Service]] = {}
@@ -349,6 +359,30 @@ class Compiler:
     def unsupported(self, code: str, span: Span | None, message: str, hint: str) -> None:
         """Record that this target cannot express a declaration as written (a TM3xx finding)."""
         self._diagnostics.append(diagnostic(code, span, message, hint))
+
+    # --- what the workloads' manifests say (compile --manifests) ------------------------------
+
+    def given(self, workloads: Workloads | None) -> Compiler:
+        """This compiler, told what the workloads' manifests say (``None``: nothing known)."""
+        self.workloads = workloads
+        return self
+
+    def pods(self, service: Service) -> Pods | None:
+        """Probes and container ports of ``service``'s pods, if the manifests run it."""
+        return self.workloads.get(service.ref) if self.workloads is not None else None
+
+    def _probes_unknown(self) -> None:
+        # Said once per target: each worker of a split run says it too, and sorting drops repeats.
+        org = self.organization
+        self.unsupported(
+            "TM307",
+            org.span if org else None,
+            f"{self.TARGET} objects can block kubelet probes, and no workload manifests were "
+            "given: probes are not authorised, so pods whose probes the output blocks will be "
+            "restarted or taken out of their Services",
+            f"compile with --manifests DIR (the workloads' Deployments, StatefulSets, ...) so "
+            f"{self.TARGET} output authorises every liveness, readiness and startup probe",
+        )
 
     # --- shared vocabulary -------------------------------------------------------------------
 
