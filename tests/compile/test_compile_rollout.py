@@ -199,6 +199,28 @@ def test_istio_paths_match_without_the_query_string() -> None:
     assert rule["to"][0]["operation"]["paths"] == ["/cart", "/items/*"]
 
 
+def test_istio_compiles_routes_in_the_normal_form_its_requests_are_matched_in() -> None:
+    """Istio's default path normalisation (BASE) decodes percent-encoded unreserved characters,
+    turns backslashes into slashes and resolves dot segments before AuthorizationPolicy paths are
+    compared ("Authorization Policy Normalization",
+    https://istio.io/latest/docs/reference/config/security/normalization/): a route declared as
+    ``/a%2Db`` would never match, so it is compiled as ``/a-b`` and reported (TM325), since that
+    also admits requests spelled ``/a-b``. An encoded slash stays encoded (not decoded by BASE)."""
+    text = service(
+        "cart",
+        "shop",
+        "  interfaces:\n    - {name: http, port: 8080, appProtocol: http, consumers: [shop/web],"
+        " methods: ['GET /a%2Db', 'GET /x/./y', 'GET /p%2Fq', 'GET /plain']}\n",
+    ) + service("web", "shop", "  dependsOn:\n    - {service: shop/cart, reason: x}\n")
+    objects, diagnostics = compiled("istio", text)
+    policy = next(m for m in of_kind(objects, "AuthorizationPolicy") if m["spec"])
+    (rule,) = policy["spec"]["rules"]
+    assert rule["to"][0]["operation"]["paths"] == ["/a-b", "/p%2Fq", "/plain", "/x/y"]
+    normalised = sorted(d.message for d in diagnostics if d.code == "TM325")
+    assert len(normalised) == 2
+    assert "'/a%2Db'" in normalised[0] and "'/x/./y'" in normalised[1]
+
+
 # --- identity targets: shared service accounts -------------------------------------------------
 
 

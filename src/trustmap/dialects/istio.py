@@ -14,6 +14,7 @@ lets unknown hosts pass (ALLOW_ANY).
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import replace
@@ -42,7 +43,7 @@ from trustmap.manifests import (
 )
 from trustmap.model import Egress, Endpoint, Graph, Service
 
-__all__ = ["DRY_RUN", "Istio"]
+__all__ = ["DRY_RUN", "Istio", "normal_path"]
 
 V1_APIS = "1.22"
 """Istio release that serves the ``v1`` security and networking APIs."""
@@ -344,7 +345,10 @@ class Istio(Compiler):
             pattern, exact = istio_path(route.path)
             if not exact:
                 self._widened(service, grant, route.path, pattern)
-            paths[route.method].add(pattern)
+            normal = normal_path(pattern)
+            if normal != pattern:
+                self._normalised(service, grant, route.path, normal)
+            paths[route.method].add(normal)
         found: list[IstioTo] = []
         for method in sorted(paths, key=lambda m: m or ""):
             operation: IstioOperation = {"ports": [port]}
@@ -353,6 +357,17 @@ class Istio(Compiler):
             operation["paths"] = sorted(paths[method])
             found.append({"operation": operation})
         return found
+
+    def _normalised(self, service: Service, grant: Grant, path: str, normal: str) -> None:
+        self.unsupported(
+            "TM325",
+            grant.interface.span,
+            f"istio normalises request paths before matching (percent-encoded unreserved "
+            f"characters, backslashes, dot segments): route '{path}' of interface "
+            f"'{grant.interface.name}' of {service.ref} is allowed as '{normal}', which "
+            "requests spelled either way match",
+            f"declare the path in its normal form ('{normal}')",
+        )
 
     def _widened(self, service: Service, grant: Grant, path: str, pattern: str) -> None:
         self.unsupported(
@@ -367,6 +382,36 @@ class Istio(Compiler):
 _AUTHORIZATION_POLICY = block({"apiVersion": "security.istio.io/v1", "kind": "AuthorizationPolicy"})
 _SIDECAR = block({"apiVersion": "networking.istio.io/v1", "kind": "Sidecar"})
 _FROM_PRINCIPALS = "  - from:\n    - source:\n        principals:\n"
+
+
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+_ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
+
+
+def normal_path(path: str) -> str:
+    """``path`` as Istio's default (``BASE``) normalisation leaves a request path before its
+    AuthorizationPolicy sees it: percent-encoded unreserved characters decoded, ``\\`` turned
+    into ``/``, ``.`` and ``..`` segments resolved (RFC 3986); a declared path in another
+    spelling would never match."""
+    decoded = _ESCAPE.sub(
+        lambda m: chr(int(m.group(1), 16)) if chr(int(m.group(1), 16)) in _UNRESERVED else m[0],
+        path.replace("\\", "/"),
+    )
+    return _without_dot_segments(decoded)
+
+
+def _without_dot_segments(path: str) -> str:
+    if "." not in path:
+        return path
+    kept: list[str] = []
+    for segment in path.split("/"):
+        if segment == "..":
+            if len(kept) > 1:
+                kept.pop()
+        elif segment != ".":
+            kept.append(segment)
+    found = "/".join(kept)
+    return found + "/" if path.endswith(("/.", "/..")) else found
 
 
 _V1 = ("security.istio.io/v1", "networking.istio.io/v1")
