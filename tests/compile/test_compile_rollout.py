@@ -401,3 +401,70 @@ def test_verify_flags_deployed_policies_that_outlive_their_grant(tmp_path: Path)
     expired = [d for d in report.findings if d.code == "TM440"]
     assert expired
     assert all("2027-09-30" in d.message for d in expired)
+
+
+APPS = ROOT / ".." / "shared" / "apps"
+APP_MANIFESTS = {
+    "online-boutique": "online-boutique/manifests/kubernetes-manifests.yaml",
+    "sock-shop": "sock-shop/manifests/complete-demo.yaml",
+    "bookinfo": "bookinfo/manifests/bookinfo.yaml",
+    "hotel-reservation": "deathstarbench-hotelreservation/manifests/**/*-deployment.yaml",
+    "train-ticket": "train-ticket/manifests/quickstart-ts-deployment-part*.yml",
+}
+CONTROLLERS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob")
+
+
+def app_workloads(pattern: str) -> list[dict[str, Any]]:
+    """The pod controllers of an app's upstream manifests, as written."""
+    found = []
+    for path in sorted(APPS.glob(pattern)):
+        for doc in yaml.safe_load_all(path.read_text()):
+            if isinstance(doc, dict) and doc.get("kind") in CONTROLLERS:
+                found.append(doc)
+    return found
+
+
+def declared(workloads: list[dict[str, Any]]) -> str:
+    """One declared service per workload: its selector's labels and the account it runs as."""
+    namespaces = sorted({w["metadata"].get("namespace", "default") for w in workloads})
+    text = (
+        "---\napiVersion: trustmap.dev/v1alpha1\nkind: Team\nmetadata: {name: app}\n"
+        f"spec: {{owners: [a@example.com], namespaces: {namespaces}}}\n"
+    )
+    for workload in workloads:
+        pod = as_admitted_pod(workload)
+        labels = (
+            workload["spec"].get("selector", {}).get("matchLabels") or pod["metadata"]["labels"]
+        )
+        text += (
+            f"---\napiVersion: trustmap.dev/v1alpha1\nkind: Service\nmetadata: "
+            f"{{name: {workload['metadata']['name']}, "
+            f"namespace: {workload['metadata'].get('namespace', 'default')}}}\n"
+            f"spec:\n  team: app\n  workload: {{serviceAccount: {pod['spec']['serviceAccountName']}, "
+            f"podLabels: {yaml.safe_dump(labels, default_flow_style=True).strip()}}}\n"
+        )
+    return text
+
+
+@pytest.mark.skipif(not APPS.is_dir(), reason="needs ../shared/apps beside the checkout")
+@pytest.mark.parametrize("app", sorted(APP_MANIFESTS))
+def test_admission_admits_each_real_app_workload_as_written_and_denies_a_relabelled_one(
+    app: str,
+) -> None:
+    """Five upstream apps (sock-shop and hotel-reservation write no serviceAccountName at all):
+    declared as they run, every workload passes Kyverno's auto-generated controller rule as
+    written and the Pod rule as the API server sends its Pods (see kyverno_eval.py for the
+    sources); relabelled, it is denied both ways."""
+    workloads = app_workloads(APP_MANIFESTS[app])
+    assert len(workloads) >= 4
+    graph = graph_from_text(ORG + declared(workloads), "decl.yaml", TODAY)
+    (policy,) = [m for _, m in compile_graph(graph, "admission").objects]
+    for workload in workloads:
+        namespace = workload["metadata"].get("namespace", "default")
+        name = workload["metadata"]["name"]
+        assert admitted(policy, workload, namespace) is True, name
+        assert admitted(policy, as_admitted_pod(workload), namespace) is True, name
+        relabelled = yaml.safe_load(yaml.safe_dump(workload))
+        relabelled["spec"]["template"]["metadata"]["labels"] = {"app": "not-declared-anywhere"}
+        assert admitted(policy, relabelled, namespace) is False, name
+        assert admitted(policy, as_admitted_pod(relabelled), namespace) is False, name
