@@ -13,7 +13,7 @@ import yaml
 from tests.compile.kyverno_eval import admitted, as_admitted_pod
 from tests.compile.manifest_schemas import errors, shared_available
 
-from trustmap.dialects import compile_graph, render_graph
+from trustmap.dialects import compile_graph, compile_paths, render_graph
 from trustmap.graph import graph_from_text, load_graph
 from trustmap.verify.expiry import check_compiled
 
@@ -180,6 +180,57 @@ def test_istio_output_leaves_kubelet_probes_to_the_sidecar_probe_rewrite() -> No
     dumped = yaml.safe_dump_all(compiled("istio", text)[0])
     assert "15020" not in dumped
     assert "rewriteAppHTTPProbers" not in dumped
+
+
+def test_istio_reports_a_workload_that_turns_the_probe_rewrite_off(tmp_path: Path) -> None:
+    """The output relies on the probe rewrite (see the test above); a pod annotated
+    ``sidecar.istio.io/rewriteAppHTTPProbers: "false"`` opts out of it
+    (https://istio.io/latest/docs/ops/configuration/mesh/app-health-check/), so its HTTP probe
+    reaches the app port through the sidecar without a mesh identity and STRICT mTLS refuses it:
+    TM326, located at the workload."""
+    (tmp_path / "decl.yaml").write_text(
+        ORG + service("web", "shop", "  interfaces:\n    - {name: http, port: 8080}\n")
+    )
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "shop"},
+        "spec": {
+            "selector": {"matchLabels": {"app": "web"}},
+            "template": {
+                "metadata": {
+                    "labels": {"app": "web"},
+                    "annotations": {"sidecar.istio.io/rewriteAppHTTPProbers": "false"},
+                },
+                "spec": {
+                    "serviceAccountName": "web",
+                    "containers": [
+                        {
+                            "name": "web",
+                            "image": "web",
+                            "ports": [{"containerPort": 8080}],
+                            "readinessProbe": {"httpGet": {"path": "/ready", "port": 8080}},
+                        }
+                    ],
+                },
+            },
+        },
+    }
+    (tmp_path / "web.yaml").write_text(yaml.safe_dump(deployment))
+    run = compile_paths(
+        [tmp_path / "decl.yaml"], "istio", today=TODAY, manifests=[tmp_path / "web.yaml"]
+    )
+    (refused,) = [d for d in run.diagnostics if d.code == "TM326"]
+    assert "Deployment shop/web" in refused.message
+    assert "8080" in refused.message
+    assert refused.span is not None
+    assert refused.span.file.endswith("web.yaml")
+    deployment["spec"]["template"]["metadata"]["annotations"] = {}
+    (tmp_path / "web.yaml").write_text(yaml.safe_dump(deployment))
+    run = compile_paths(
+        [tmp_path / "decl.yaml"], "istio", today=TODAY, manifests=[tmp_path / "web.yaml"]
+    )
+    assert "TM326" not in codes(list(run.diagnostics))
 
 
 def test_istio_paths_match_without_the_query_string() -> None:

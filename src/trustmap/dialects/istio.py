@@ -91,6 +91,7 @@ class Istio(Compiler):
         """ALLOW policy for its callers, Sidecar for its calls."""
         namespace = service.ref.namespace
         grants = self.grants(service)
+        self._probes_refused(service)
         plaintext = self._plaintext_ports(service, grants)
         if plaintext is not None:
             self.emit(namespace, plaintext)
@@ -228,6 +229,25 @@ class Istio(Compiler):
                 "portLevelMtls": {str(port): {"mode": "PERMISSIVE"} for port in world},
             },
         }
+
+    def _probes_refused(self, service: Service) -> None:
+        """TM326: the output relies on Istio's probe rewrite (kubelet probes go to the
+        pilot-agent's port 15020, outside mTLS and authorization); a workload that turns it off
+        has its HTTP and gRPC probes refused under STRICT mTLS."""
+        pods = self.pods(service)
+        if pods is None or not pods.probe_rewrite_off:
+            return
+        probes = sorted({p.port for p in pods.probes if p.action != "tcpSocket"})
+        if probes and self.mode(service.ref.namespace) == "enforce":
+            self.unsupported(
+                "TM326",
+                pods.span,
+                f"{', '.join(pods.probe_rewrite_off)} of {service.ref} turns Istio's probe rewrite "
+                f'off (sidecar.istio.io/rewriteAppHTTPProbers: "false"): its kubelet probes on '
+                f"port {', '.join(map(str, probes))} carry no mesh identity and are refused "
+                "under STRICT mTLS",
+                "remove the annotation (the rewrite is on by default) or use exec probes",
+            )
 
     def _needs_mesh(self, service: Service, grant: Grant) -> None:
         outside = sorted({str(c) for c in grant.callers if c.kind != "service"})
