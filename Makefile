@@ -42,6 +42,8 @@ demo: install  ## validate the Online Boutique example, ask it questions, draw i
 	@# --manifests: the workloads' probes, so no target's output blocks a kubelet probe
 	$(TM) compile $(EXAMPLE) --target all --environment prod --now $(NOW) --manifests $(EXAMPLE)/manifests --out $(OUT)/compiled || $(EXPECTED)
 	@echo "compiled policies for every target are under $(OUT)/compiled/"
+	@# the compiled output a week before the qa grant expires: TM441 names the owners to ask
+	$(TM) validate $(EXAMPLE) --compiled $(OUT)/compiled --now 2027-09-23 -q
 	rm -f $(OUT)/flows.duckdb
 	$(TM) observe ingest $(EXAMPLE)/flows/observed.csv --format csv --db $(OUT)/flows.duckdb
 	@# drift exits 1 by design: the sample flows hold one undeclared call, one dropped call and one undeclared egress
