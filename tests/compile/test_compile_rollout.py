@@ -519,3 +519,14 @@ def test_admission_admits_each_real_app_workload_as_written_and_denies_a_relabel
         relabelled["spec"]["template"]["metadata"]["labels"] = {"app": "not-declared-anywhere"}
         assert admitted(policy, relabelled, namespace) is False, name
         assert admitted(policy, as_admitted_pod(relabelled), namespace) is False, name
+
+
+@pytest.mark.skipif(not BOUTIQUE.is_dir(), reason="needs ../shared/apps beside the checkout")
+def test_verify_warns_at_the_declaration_when_what_it_compiles_expires_soon() -> None:
+    from trustmap.verify import verify
+
+    graph = load_graph([EXAMPLE], dt.date(2027, 9, 23))
+    soon = [d for d in verify(graph, [BOUTIQUE]).findings if d.code == "TM441"]
+    assert soon
+    assert all(d.span is not None and d.span.file.endswith("qa.yaml") for d in soon)
+    assert all("qa-lead@example.com" in d.message for d in soon)

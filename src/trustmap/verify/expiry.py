@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from trustmap.analysis.source import Cursor, Issues, iter_documents, manifest_files
-from trustmap.diagnostics import Diagnostic, sort_diagnostics
+from trustmap.diagnostics import Diagnostic, Span, diagnostic, sort_diagnostics
 from trustmap.dialects.provenance import DECLARED_AT, EXPIRES
 from trustmap.model import Graph, Service, ServiceRef
 
@@ -103,72 +103,96 @@ def expiry_findings(
     graph: Graph | None = None,
 ) -> list[Diagnostic]:
     """TM440 (expired), TM441 (expires within ``soon_days``), TM442 (unreadable date) for
-    ``objects``; recorded on the objects' cursors and also returned, located."""
-    owners = _owners_by_place(graph) if graph is not None else {}
+    ``objects``, located at the annotation in the file an object was read from; an object
+    compiled in memory (its file named ``<...>``) is located at the declaration that expires."""
+    known = _dependencies(graph) if graph is not None else {}
     issues: Issues | None = None
     mark = 0
+    direct: list[Diagnostic] = []
     for obj in objects:
         if issues is None:
             issues = obj.cursor.issues
             mark = issues.mark()
-        _check(obj, today, soon_days, owners)
+        found = _check(obj, today, soon_days, known)
+        if found is not None:
+            code, span, message, hint = found
+            if span is not None and obj.cursor.file.startswith("<"):
+                direct.append(diagnostic(code, span, message, hint))
+            else:
+                obj.cursor.at("metadata", "annotations", EXPIRES).report(code, message, hint)
     if issues is None:
         return []
     mine = Issues(issues.problems[mark:], [], issues.texts)
-    return sort_diagnostics(mine.resolve())
+    return sort_diagnostics([*mine.resolve(), *direct])
+
+
+_Found = tuple[str, Span | None, str, str]
 
 
 def _check(
-    obj: CompiledObject, today: dt.date, soon_days: int, owners: Mapping[str, tuple[str, ...]]
-) -> None:
+    obj: CompiledObject, today: dt.date, soon_days: int, known: Mapping[str, _Declared]
+) -> _Found | None:
     text = obj.annotations.get(EXPIRES)
     if text is None:
-        return
-    cur = obj.cursor.at("metadata", "annotations", EXPIRES)
+        return None
     what = f"{obj.kind} {obj.namespace + '/' if obj.namespace else ''}{obj.name}"
     try:
         last = dt.date.fromisoformat(text)
     except ValueError:
-        cur.report(
+        return (
             "TM442",
+            None,
             f"{what}: {EXPIRES} is '{text}', not a date (YYYY-MM-DD)",
             "recompile the object with trustmap compile instead of editing the annotation",
         )
-        return
-    ask = _ask(obj, owners)
+    places = [known[p] for p in _places(obj) if p in known]
+    people = sorted({o for place in places for o in place.owners})
+    ask = f"; ask {', '.join(people)}" if people else ""
+    span = next((p.span for p in places if p.expires == last), None)
     if last < today:
-        cur.report(
+        return (
             "TM440",
+            span,
             f"{what} still allows a grant that expired on {last} ({(today - last).days} days "
             f"ago){ask}",
             "recompile and apply now: the output compiled today leaves the expired grant out",
         )
-    elif last < today + dt.timedelta(days=soon_days):
-        cur.report(
+    if last < today + dt.timedelta(days=soon_days):
+        return (
             "TM441",
+            span,
             f"{what} allows a grant whose last day is {last} (in {(last - today).days} days){ask}",
             "renew the dependency's expires (with the provider's consent) or let it lapse; "
             "recompile on a schedule so the lapse takes effect",
         )
+    return None
 
 
-def _ask(obj: CompiledObject, owners: Mapping[str, tuple[str, ...]]) -> str:
-    places = [p.strip() for p in obj.annotations.get(DECLARED_AT, "").split(",")]
-    people = sorted({o for place in places for o in owners.get(place, ())})
-    return f"; ask {', '.join(people)}" if people else ""
+def _places(obj: CompiledObject) -> list[str]:
+    return [p.strip() for p in obj.annotations.get(DECLARED_AT, "").split(",")]
 
 
-def _owners_by_place(graph: Graph) -> dict[str, tuple[str, ...]]:
-    """``file:line`` of each dependency with an expiry → owners of the declaring team and of
-    the provider's team."""
-    found: dict[str, tuple[str, ...]] = {}
+@dataclass(frozen=True, slots=True)
+class _Declared:
+    """A dependency with an expiry, as the declarations hold it."""
+
+    span: Span
+    expires: dt.date
+    owners: tuple[str, ...]
+    """Owners of the declaring team and of the provider's team."""
+
+
+def _dependencies(graph: Graph) -> dict[str, _Declared]:
+    """``file:line`` of each dependency with an expiry → where, when, and whom to ask."""
+    found: dict[str, _Declared] = {}
     for service in graph.services.values():
         for dependency in service.depends_on:
             if dependency.expires is None or not dependency.span.file:
                 continue
             teams = [service.team, *_provider_team(graph, dependency.service, service)]
             people = tuple(o for t in teams if t in graph.teams for o in graph.teams[t].owners)
-            found[f"{dependency.span.file}:{dependency.span.line}"] = people
+            place = f"{dependency.span.file}:{dependency.span.line}"
+            found[place] = _Declared(dependency.span, dependency.expires, people)
     return found
 
 
