@@ -372,6 +372,18 @@ def test_namespace_objects_are_never_pruned_by_argo_cd_or_flux() -> None:
     assert "app.kubernetes.io/instance" not in meta["labels"]
 
 
+@pytest.mark.parametrize("target", ["kubernetes", "cilium", "istio", "linkerd", "admission"])
+def test_no_target_emits_the_label_argo_cd_tracks_and_prunes_by(target: str) -> None:
+    """Argo CD's default tracking label is ``app.kubernetes.io/instance``
+    (https://argo-cd.readthedocs.io/en/stable/user-guide/resource_tracking/): trustmap labels its
+    objects ``app.kubernetes.io/managed-by`` only, so none is mistaken for an app's resource."""
+    text = service(
+        "web", "shop", "  interfaces:\n    - {name: http, port: 8080, exposure: world}\n"
+    )
+    for manifest in compiled(target, text)[0]:
+        assert manifest["metadata"]["labels"] == {"app.kubernetes.io/managed-by": "trustmap"}
+
+
 # --- expiry after compile time ------------------------------------------------------------------
 
 EXPIRING = service(
