@@ -188,3 +188,15 @@ def test_platform_versions_are_checked_as_usage() -> None:
     with pytest.raises(UsageError, match="not a release"):
         with_platforms(graph, {"cilium": "latest"})
     assert parse_version("v2.16.1") == (2, 16)
+
+
+def test_spec_platforms_rejects_unknown_targets_and_non_releases_with_located_errors() -> None:
+    text = DECLARATIONS.replace(
+        "spec:\n  environments:",
+        'spec:\n  platforms: {cilum: "1.15", istio: latest}\n  environments:',
+        1,
+    )
+    found = graph_from_text(text, "d.yaml", TODAY).diagnostics
+    messages = [d.message for d in found if d.code == "TM113"]
+    assert any("did you mean 'cilium'" in m for m in messages)
+    assert any("'latest' is not a release" in m for m in messages)
