@@ -69,7 +69,7 @@ def test_a_missing_path_is_tm100_naming_the_path(tmp_path: Path) -> None:
     assert [(d.code, d.span.file if d.span else "") for d in problems] == [
         ("TM100", str(tmp_path / "nope"))
     ]
-    assert problems[0].message == "path does not exist or is not a file or directory"
+    assert problems[0].message == "no such file or directory"
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads files without permission")

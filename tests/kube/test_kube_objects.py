@@ -6,7 +6,7 @@ from pathlib import Path
 
 from kube_helpers import load_text, located
 
-from trustmap.kube import KubeProbe, backend_ports
+from trustmap.kube import KubeObject, KubeProbe, backend_ports, flatten, read_documents
 
 DEPLOYMENT = """
 apiVersion: apps/v1
@@ -77,9 +77,9 @@ def test_probes_resolve_named_ports_against_their_container(tmp_path: Path) -> N
     kset, _ = load_text(tmp_path, DEPLOYMENT)
     probes = kset.workloads[0].containers[0].probes
     assert probes == (
-        KubeProbe("liveness", "httpGet", 8080, "http", "/", "HTTP", None, None, probes[0].span),
-        KubeProbe("readiness", "grpc", 9090, None, None, None, None, "ready", probes[1].span),
-        KubeProbe("startup", "exec", None, None, None, None, None, None, probes[2].span),
+        KubeProbe("liveness", "httpGet", 8080, "http", "/", "HTTP", None, None, probes[0].place),
+        KubeProbe("readiness", "grpc", 9090, None, None, None, None, "ready", probes[1].place),
+        KubeProbe("startup", "exec", None, None, None, None, None, None, probes[2].place),
     )
     assert [p.span.line for p in probes] == [28, 30, 32]
 
@@ -295,10 +295,10 @@ def test_ingress_backends_match_service_ports_by_number_name_or_target_port(
     tmp_path: Path,
 ) -> None:
     """ingress-nginx compares an Ingress backend's port with each Service port's number, its
-    ``targetPort`` and its name, as text (kubernetes/ingress-nginx
-    internal/ingress/controller/controller.go: ``strconv.Itoa(int(servicePort.Port)) ==
-    backendPort || servicePort.TargetPort.String() == backendPort || servicePort.Name ==
-    backendPort``); np-guard resolves Ingress backends the same way."""
+    ``targetPort`` and its name, as text, and takes the first port that matches
+    (kubernetes/ingress-nginx internal/ingress/controller/controller.go, ``serviceEndpoints``:
+    ``strconv.Itoa(int(servicePort.Port)) == backendPort || servicePort.TargetPort.String() ==
+    backendPort || servicePort.Name == backendPort`` then ``break``)."""
     kset, problems = load_text(
         tmp_path,
         """
@@ -310,6 +310,7 @@ def test_ingress_backends_match_service_ports_by_number_name_or_target_port(
           ports:
             - {name: http, port: 80, targetPort: 8080}
             - {name: admin, port: 81, targetPort: metrics}
+            - {name: alt, port: 8080, targetPort: 9000}
         ---
         apiVersion: networking.k8s.io/v1
         kind: Ingress
@@ -328,9 +329,9 @@ def test_ingress_backends_match_service_ports_by_number_name_or_target_port(
     assert problems == []
     (svc,) = kset.services
     chosen = [[p.name for p in backend_ports(b, svc)] for b in kset.backends]
-    assert chosen == [["http"], ["http"], ["admin"], ["admin"], ["http", "admin"]]
+    assert chosen == [["http"], ["http"], ["admin"], ["admin"], ["http", "admin", "alt"]]
     assert [b.source for b in kset.backends] == ["Ingress default/in"] * 5
-    assert [b.span.line for b in kset.backends] == [14, 18, 19, 20, 21]
+    assert [b.span.line for b in kset.backends] == [15, 19, 20, 21, 22]
 
 
 def test_route_and_gateway_backends_are_read(tmp_path: Path) -> None:
@@ -361,3 +362,38 @@ def test_route_and_gateway_backends_are_read(tmp_path: Path) -> None:
         ("HTTPRoute shop/h", "shop", "web", ("port", 80)),
         ("HTTPRoute shop/h", "edge", "other", ("any", None)),
     ]
+
+
+def test_only_kubernetes_network_policies_are_listed_as_such(tmp_path: Path) -> None:
+    kset, problems = load_text(
+        tmp_path,
+        """
+        apiVersion: networking.k8s.io/v1
+        kind: NetworkPolicy
+        metadata: {name: deny, namespace: shop}
+        spec: {podSelector: {}}
+        ---
+        apiVersion: projectcalico.org/v3
+        kind: NetworkPolicy
+        metadata: {name: calico}
+        ---
+        apiVersion: networking.k8s.io/v1
+        kind: NetworkPolicy
+        metadata: {namespace: shop}
+        """,
+    )
+    assert [p.name for p in kset.network_policies] == ["deny"]
+    assert len(kset.of_kind("NetworkPolicy")) == 3
+    assert located(problems) == [("TM600", 12, 11)]
+
+
+def test_a_json_snapshot_is_located_only_when_asked(tmp_path: Path) -> None:
+    """JSON values are parsed by :mod:`json`; their positions are composed on first use."""
+    path = tmp_path / "pods.json"
+    path.write_text('[{"kind": "Pod", "apiVersion": "v1",\n  "metadata": {"name": "a"}}]\n')
+    files, documents, problems = read_documents([path])
+    assert (files, problems) == ([str(path)], [])
+    (document,) = documents
+    assert not isinstance(document.positions, dict)
+    (obj,) = [o for o in flatten(document) if isinstance(o, KubeObject)]
+    assert (obj.span.line, obj.span.col) == (2, 24)

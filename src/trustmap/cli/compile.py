@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from trustmap.cli.common import UNREADABLE, fail, now_option, paths_argument, stderr
-from trustmap.diagnostics import sort_diagnostics
+from trustmap.diagnostics import Severity, sort_diagnostics
 from trustmap.dialects import TARGETS, Compilation, Rendered, render_paths, render_targets
 from trustmap.errors import UsageError
 from trustmap.report import FORMATS, render_diagnostics, summary_line
@@ -208,8 +208,8 @@ def _exit_if_unreadable(run: Compilation[Rendered]) -> None:
     if unreadable and not run.graph.services and not run.graph.teams:
         sys.stderr.write(render_diagnostics(unreadable))
         sys.exit(2)
-    manifests = [d for d in run.manifest_diagnostics if d.code in UNREADABLE | {"TM308"}]
-    if manifests:  # compiling without the probes asked for could block them: write nothing
+    manifests = [d for d in run.manifest_diagnostics if d.severity is Severity.ERROR]
+    if manifests:  # compiling without probes that were asked for could block them: write nothing
         sys.stderr.write(render_diagnostics(manifests))
         sys.exit(2)
 

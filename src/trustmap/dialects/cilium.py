@@ -271,11 +271,6 @@ _CILIUM_POLICY = block({"apiVersion": "cilium.io/v2", "kind": "CiliumNetworkPoli
 _FROM_ALL = item({"fromEntities": ["all"]}, "  ")
 
 
-def interface_namespace(grant: Grant) -> str:
-    """The namespace of the service a grant admits callers to."""
-    return grant.edges[0].target.namespace
-
-
 def _selector(labels: Labels) -> LabelSelector:
     return {"matchLabels": dict(labels)} if labels else {}
 

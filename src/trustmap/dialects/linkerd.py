@@ -25,17 +25,21 @@ with 404. The default inbound policy is read when a pod's proxy starts: pods mus
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TypeVar
 
 from trustmap.dialects.base import Compiler
 from trustmap.dialects.emit import block, entry, item
 from trustmap.dialects.kubernetes import selector
+from trustmap.dialects.linkerd_routes import (
+    EVERYTHING,
+    ServerPlan,
+    probe_checks,
+    route_groups,
+)
 from trustmap.dialects.names import digest
 from trustmap.dialects.plan import Grant
-from trustmap.dialects.pods import Probe, probe_route
+from trustmap.dialects.pods import Probe
 from trustmap.dialects.provenance import AUDIT, MODE, NEVER_PRUNE, Source, source
 from trustmap.dialects.routes import Route, glob_regex, parse_route
 from trustmap.graph.rules import PROXY_ADMIN
@@ -68,7 +72,6 @@ _METHODS = frozenset(
 )
 _MATCHES_PER_RULE = 8
 _RULES_PER_ROUTE = 16
-_EVERYTHING = Route("/*", None, grpc=False)
 
 
 _PROBE_NETWORKS = [{"cidr": "0.0.0.0/0"}, {"cidr": "::/0"}]
@@ -79,29 +82,6 @@ _MESHED = "linkerd.io/control-plane-ns"
 """Label the proxy injector puts on every meshed pod."""
 _PROXY_PROBES = (Route("/live", "GET", grpc=False), Route("/ready", "GET", grpc=False))
 _PROXY_METRICS = (Route("/metrics", "GET", grpc=False),)
-
-
-@dataclass(frozen=True, slots=True)
-class ServerPlan:
-    """One Server to write: a port of a service, who may use it, which probes it authorises."""
-
-    parts: tuple[str, ...]
-    """Parts of its name: the service and the interface (or ``probe-<port>``)."""
-    port: int
-    """Container port."""
-    protocol: str
-    """``proxyProtocol``."""
-    grants: tuple[Grant, ...]
-    """Declared callers, grouped."""
-    checks: tuple[Route, ...]
-    """Probe requests authorised on routes of their own (empty: Linkerd's own probe routes do)."""
-    probe_sources: tuple[Source, ...]
-    """Where the probes of ``checks`` are written."""
-
-    @property
-    def routed(self) -> bool:
-        """Whether the Server gets routes (then every request needs a route to be served)."""
-        return bool(self.checks) or any(g.methods for g in self.grants)
 
 
 class Linkerd(Compiler):
@@ -174,7 +154,7 @@ class Linkerd(Compiler):
             mine = tuple(g for g in grants if g.interface.name == interface.name)
             if interface.protocol != "TCP":
                 continue
-            checks = _checks(probes.pop(interface.port, ()), any(g.methods for g in mine))
+            checks = probe_checks(probes.pop(interface.port, ()), any(g.methods for g in mine))
             protocol = _PROTOCOLS.get((interface.app_protocol or "").lower(), "unknown")
             if mine or checks[0]:
                 plans.append(
@@ -183,7 +163,7 @@ class Linkerd(Compiler):
                     )
                 )
         for port, found in sorted(probes.items()):
-            checks = _checks(found, False)
+            checks = probe_checks(found, False)
             if checks[0]:
                 parts = (service.ref.name, "probe", str(port))
                 plans.append(ServerPlan(parts, port, "HTTP/2", (), *checks))
@@ -193,12 +173,27 @@ class Linkerd(Compiler):
         pods = self.pods(service)
         found: dict[int, list[tuple[Probe, Source]]] = {}
         for probe in pods.probes if pods is not None else ():
+            if probe.action == "httpGet" and probe.scheme != "HTTP":
+                self._tls_probe(service, probe)
             what = probe.path if probe.action == "httpGet" else probe.action
             text = f"kubelet {probe.kind} probe of {service.ref}: {what} on port {probe.port}"
             found.setdefault(probe.port, []).append(
                 (probe, source(probe.span, text, "kubelet probes must reach the pod"))
             )
         return found
+
+    def _tls_probe(self, service: Service, probe: Probe) -> None:
+        self.unsupported(
+            "TM313",
+            probe.span,
+            f"linkerd cannot authorise the HTTPS {probe.kind} probe of {service.ref} on port "
+            f"{probe.port}: the proxy sees TLS, not a request, so only a Server-wide "
+            "authorisation for the kubelet's networks would admit it, and that would admit "
+            "every client; under default deny the probe fails",
+            "probe over plain HTTP (scheme: HTTP), gRPC or TCP, or leave the port to the "
+            f'application (config.linkerd.io/skip-inbound-ports: "{probe.port}" on the pods; '
+            "Linkerd then neither proxies nor polices it)",
+        )
 
     def _check_methods(self, service: Service, grants: tuple[Grant, ...]) -> None:
         """TM311 for each declared call on a method HTTPRoute cannot name (widened to any)."""
@@ -362,6 +357,11 @@ class Linkerd(Compiler):
             found.append(self._route(namespace, route, server, routes, sources))
             target: PolicyRef = {"group": _GROUP, "kind": "HTTPRoute", "name": route}
             found.append(self._authorization(namespace, route, target, ref, sources))
+        if self.mode(namespace) == "audit":  # the rest of the admin port: reported, not 404
+            route = self.name("HTTPRoute", namespace, "linkerd-proxy", "audit")
+            found.append(
+                self._route(namespace, route, server, (EVERYTHING,), self._audit_sources())
+            )
         return found
 
     def _route_authorizations(
@@ -519,22 +519,6 @@ class Linkerd(Compiler):
         }
 
 
-def _checks(
-    probes: Sequence[tuple[Probe, Source]], routed: bool
-) -> tuple[tuple[Route, ...], tuple[Source, ...]]:
-    """The probe requests a Server must route itself, and where those probes are written.
-
-    Linkerd routes and authorises ``httpGet`` probes itself on a Server without routes, but
-    never gRPC probes; and a Server with routes gets no probe route from Linkerd at all.
-    """
-    grpc = any(p.action == "grpc" for p, _ in probes)
-    if not (routed or grpc):
-        return (), ()
-    routes = {r: None for p, _ in probes if (r := probe_route(p)) is not None}
-    places = tuple(dict.fromkeys(s for p, s in probes if probe_route(p) is not None))
-    return tuple(sorted(routes, key=lambda r: (r.path, r.method or ""))), places
-
-
 def _authentication_kind(grant: Grant) -> str:
     return "NetworkAuthentication" if grant.world else "MeshTLSAuthentication"
 
@@ -553,45 +537,9 @@ _NETWORK_AUTHENTICATION = block(
 _WORLD = block({"spec": {"networks": [{"cidr": "0.0.0.0/0"}, {"cidr": "::/0"}]}})
 
 
-def route_groups(
-    grants: Sequence[Grant], checks: Sequence[Route] = (), *, catch_all: bool = False
-) -> list[tuple[tuple[Route, ...], tuple[int, ...]]]:
-    """Routes grouped by who may use them (indexes into ``grants``; ``len(grants)`` stands for
-    the kubelet's probe requests ``checks``, when there are any), in order.
-
-    Linkerd sends each request down one route, the most specific that matches, and checks only
-    that route's policies. So every route must admit every grant whose declared routes cover it,
-    and callers allowed everything (no methods) are admitted on every route plus a catch-all.
-    ``catch_all`` adds the catch-all route even when nobody is allowed everything (audit mode:
-    a request no route matches would get 404 instead of being allowed and reported).
-    """
-    parsed = [tuple(parse_route(m) for m in g.methods) for g in grants]
-    if checks:
-        parsed.append(tuple(checks))
-    everyone = catch_all or any(not g.methods for g in grants)
-    unique = {r for rs in parsed for r in rs} | ({_EVERYTHING} if everyone else set())
-    routes = sorted(unique, key=lambda r: (r.path, r.method or "", r.grpc))
-    by_members: dict[tuple[int, ...], list[Route]] = {}
-    for route in routes:
-        members = tuple(
-            i for i, mine in enumerate(parsed) if not mine or any(covers(m, route) for m in mine)
-        )
-        by_members.setdefault(members, []).append(route)
-    return [(tuple(rs), members) for members, rs in by_members.items()]
-
-
-def covers(wide: Route, narrow: Route) -> bool:
-    """Whether every request ``narrow`` matches is also matched by ``wide``."""
-    if wide.method is not None and wide.method != narrow.method:
-        return False
-    if wide.exact:
-        return wide.path == narrow.path
-    return re.fullmatch(glob_regex(wide.path), narrow.path) is not None
-
-
 def _match(route: Route) -> HTTPRouteMatch:
     match: HTTPRouteMatch = {}
-    if route == _EVERYTHING:
+    if route == EVERYTHING:
         match["path"] = {"type": "PathPrefix", "value": "/"}
     elif route.exact:
         match["path"] = {"type": "Exact", "value": route.path}

@@ -15,14 +15,12 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Sequence
 
-from trustmap.diagnostics import Diagnostic, Span, diagnostic, sort_diagnostics
+from trustmap.diagnostics import Diagnostic, Severity, Span, diagnostic, sort_diagnostics
 from trustmap.dialects.pods import Pods, Probe
 from trustmap.kube import KubeContainer, KubeWorkload, load_kube
 from trustmap.model import Graph, PortSpec, Service, ServiceRef
 
 __all__ = ["map_workloads", "read_workloads"]
-
-_UNREADABLE = frozenset({"TM100", "TM104", "TM106"})
 
 
 def read_workloads(
@@ -36,7 +34,7 @@ def read_workloads(
         TM309 and TM310 (see :func:`map_workloads`). Never raises for bad input.
     """
     kset, problems = load_kube(paths)
-    if not kset.workloads and not any(d.code in _UNREADABLE for d in problems):
+    if not kset.workloads and not any(d.severity is Severity.ERROR for d in problems):
         where = Span(str(paths[0])) if paths else None
         problems.append(
             diagnostic(

@@ -16,9 +16,9 @@ confused with the declaration model (:mod:`trustmap.model`).
 from __future__ import annotations
 
 from trustmap.kube.fields import FieldPath, Here
-from trustmap.kube.files import SUFFIXES, manifest_files, read_manifest
-from trustmap.kube.load import KubeSet, kube_set, load_kube
-from trustmap.kube.objects import KubeLeftover, KubeObject, Labels
+from trustmap.kube.files import SUFFIXES, manifest_files, parse_manifest, read_manifest
+from trustmap.kube.load import KubeSet, kube_set, load_kube, read_documents
+from trustmap.kube.objects import KubeLeftover, KubeObject, Labels, flatten
 from trustmap.kube.probes import KubeProbe
 from trustmap.kube.routes import BackendPort, KubeBackend, backend_ports
 from trustmap.kube.services import KubeNamespace, KubeService, KubeServicePort
@@ -50,8 +50,11 @@ __all__ = [
     "KubeWorkload",
     "Labels",
     "backend_ports",
+    "flatten",
     "kube_set",
     "load_kube",
     "manifest_files",
+    "parse_manifest",
+    "read_documents",
     "read_manifest",
 ]

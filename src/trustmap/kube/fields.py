@@ -19,6 +19,7 @@ from trustmap.names import did_you_mean
 __all__ = [
     "FieldPath",
     "Here",
+    "Place",
     "mapping",
     "not_a",
     "sequence",
@@ -42,6 +43,23 @@ _TYPE_NAMES = {
 }
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class Place:
+    """Where a value is written: its document and key path; the span is computed when asked."""
+
+    document: Document
+    path: FieldPath
+
+    @property
+    def span(self) -> Span:
+        """``file:line:col`` of the value (of its closest written ancestor when absent); just the
+        file for a document built in memory without positions (compiled objects)."""
+        positions = self.document.positions
+        if isinstance(positions, dict) and not positions:
+            return Span(self.document.file)
+        return self.document.span(self.path)
+
+
 @dataclass(frozen=True, slots=True)
 class Here:
     """A place inside one document, and the list its problems go to."""
@@ -55,9 +73,22 @@ class Here:
         return Here(self.document, self.path + parts, self.sink)
 
     @property
+    def place(self) -> Place:
+        """Where this value is written, for typed objects to locate themselves later."""
+        return Place(self.document, self.path)
+
+    @property
     def span(self) -> Span:
-        """``file:line:col`` of the value (of its closest written ancestor when absent)."""
-        return self.document.span(self.path)
+        """``file:line:col`` of the value (see :attr:`Place.span`)."""
+        return self.place.span
+
+    def mark(self) -> int:
+        """A position in the problem list, for :meth:`errors_since`."""
+        return len(self.sink)
+
+    def errors_since(self, mark: int) -> bool:
+        """Whether an error-level problem was reported after ``mark``."""
+        return any(d.severity == "error" for d in self.sink[mark:])
 
     def report(self, code: str, message: str, hint: str) -> None:
         """Record a problem at this place."""

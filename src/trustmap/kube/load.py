@@ -24,7 +24,7 @@ from trustmap.kube.services import KubeNamespace, KubeService, read_namespace, r
 from trustmap.kube.workloads import TEMPLATE_PATHS, KubeWorkload, read_workload
 from trustmap.loader import Document
 
-__all__ = ["KubeSet", "kube_set", "load_kube"]
+__all__ = ["KubeSet", "kube_set", "load_kube", "read_documents"]
 
 _CORE_KINDS = frozenset({"Pod", "Service", "Namespace", "ReplicationController"})
 _NETWORKING_GROUPS = ("networking.k8s.io/", "extensions/")
@@ -45,6 +45,11 @@ class KubeSet:
     namespaces: tuple[KubeNamespace, ...]
     backends: tuple[KubeBackend, ...] = ()
     """Services named by Ingress, Route and Gateway API route objects."""
+    network_policies: tuple[KubeObject, ...] = ()
+    """Named ``networking.k8s.io`` NetworkPolicy objects (Calico's and others' are not)."""
+    route_objects: tuple[KubeObject, ...] = ()
+    """Named Ingress, OpenShift Route and Gateway API route objects (what :attr:`backends`
+    were read from), with or without backends."""
     leftovers: tuple[KubeLeftover, ...] = ()
     """Documents and list items that are not Kubernetes objects (Helm values, stray scalars)."""
     files: tuple[str, ...] = ()
@@ -66,15 +71,27 @@ def load_kube(paths: Sequence[str | os.PathLike[str]]) -> tuple[KubeSet, list[Di
         The objects read, and every problem found (unreadable paths, YAML errors, fields of the
         wrong shape), sorted by file, line and column. Never raises for bad input.
     """
-    files, problems = manifest_files(paths)
-    documents: list[Document] = []
     with building():
-        for file in files:
-            found, trouble = read_manifest(file)
-            documents.extend(found)
-            problems.extend(trouble)
+        files, documents, problems = read_documents(paths)
         kset = kube_set(documents, problems)
     return replace(kset, files=tuple(files)), sort_diagnostics(problems)
+
+
+def read_documents(
+    paths: Sequence[str | os.PathLike[str]],
+) -> tuple[list[str], list[Document], list[Diagnostic]]:
+    """The files under ``paths``, their documents in order, and the problems reading them.
+
+    For readers that want the objects untyped (:func:`~trustmap.kube.objects.flatten` each
+    document), such as the drift snapshot, which checks pods and Services its own strict way.
+    """
+    files, problems = manifest_files(paths)
+    documents: list[Document] = []
+    for file in files:
+        found, trouble = read_manifest(file)
+        documents.extend(found)
+        problems.extend(trouble)
+    return files, documents, problems
 
 
 def kube_set(documents: Iterable[Document], sink: list[Diagnostic]) -> KubeSet:
@@ -85,6 +102,8 @@ def kube_set(documents: Iterable[Document], sink: list[Diagnostic]) -> KubeSet:
     services: list[KubeService] = []
     namespaces: list[KubeNamespace] = []
     backends: list[KubeBackend] = []
+    policies: list[KubeObject] = []
+    routes: list[KubeObject] = []
     for document in documents:
         for item in flatten(document):
             if isinstance(item, KubeLeftover):
@@ -104,10 +123,13 @@ def kube_set(documents: Iterable[Document], sink: list[Diagnostic]) -> KubeSet:
             elif typed == "Namespace":
                 namespaces.append(read_namespace(item, here))
             elif typed == "backends":
+                routes.append(item)
                 backends.extend(read_backends(item, here))
+            else:
+                policies.append(item)
     return KubeSet(
         tuple(objects), tuple(workloads), tuple(services), tuple(namespaces),
-        tuple(backends), tuple(leftovers),
+        tuple(backends), tuple(policies), tuple(routes), tuple(leftovers),
     )  # fmt: skip
 
 
@@ -128,7 +150,7 @@ def _typed(obj: KubeObject) -> str | None:
     if kind in GATEWAY_ROUTE_KINDS and api.startswith(_GATEWAY_GROUP):
         return "backends"
     if kind == "NetworkPolicy" and (not api or api.startswith(_NETWORKING_GROUPS)):
-        return "identity"
+        return "policy"
     return None
 
 

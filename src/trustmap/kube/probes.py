@@ -9,11 +9,11 @@ digits is read as a number; anything else cannot be probed and is reported (TM62
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from trustmap.diagnostics import Span
-from trustmap.kube.fields import Here
+from trustmap.kube.fields import Here, Place
 
 if TYPE_CHECKING:
     from trustmap.kube.workloads import KubeContainerPort
@@ -45,8 +45,13 @@ class KubeProbe:
     """``httpGet.host`` or ``tcpSocket.host`` when written (the pod's address otherwise)."""
     grpc_service: str | None
     """``grpc.service`` when written."""
-    span: Span
+    place: Place = field(compare=False, repr=False)
     """Where the probe (``livenessProbe: ...``) is written."""
+
+    @property
+    def span(self) -> Span:
+        """Where the probe is written."""
+        return self.place.span
 
 
 def read_probes(
@@ -91,7 +96,7 @@ def _probe(
         else None,
         host=_text(spec.get("host")) if action in ("httpGet", "tcpSocket") else None,
         grpc_service=_text(spec.get("service")) if action == "grpc" else None,
-        span=here.span,
+        place=here.place,
     )
 
 

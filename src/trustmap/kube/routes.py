@@ -4,9 +4,9 @@ traffic is sent to.
 How a backend's port picks the Service port it means differs by kind:
 
 * Ingress (``service.port.number``/``service.port.name``, or the v1beta1 ``servicePort``): the
-  value may equal the Service port's number, its name, or its target port, as ingress-nginx
-  matches it (``internal/ingress/controller/controller.go`` compares the backend port's text with
-  the Service port's ``port``, ``targetPort`` and ``name``);
+  first Service port (in the order written) whose number, ``targetPort`` or name equals the value
+  compared as text, as ingress-nginx picks it (``serviceEndpoints`` in
+  ``internal/ingress/controller/controller.go`` of kubernetes/ingress-nginx);
 * Route (``spec.port.targetPort``): a name is the Service port's name or named target port; a
   number is the target port, or failing that the Service port;
 * HTTPRoute, GRPCRoute, TLSRoute, TCPRoute, UDPRoute (``backendRefs[].port``): the Service port.
@@ -17,11 +17,11 @@ A backend without a port may use every port of the Service.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from trustmap.diagnostics import Span
-from trustmap.kube.fields import Here, mapping, sequence
+from trustmap.kube.fields import Here, Place, mapping, sequence
 from trustmap.kube.objects import KubeObject
 from trustmap.kube.services import KubeService, KubeServicePort
 
@@ -49,8 +49,13 @@ class KubeBackend:
     """The Service's namespace (the route's own, or a Gateway API ``backendRefs[].namespace``)."""
     service: str
     port: BackendPort
-    span: Span
+    place: Place = field(repr=False)
     """Where the backend is written."""
+
+    @property
+    def span(self) -> Span:
+        """Where the backend is written."""
+        return self.place.span
 
     @property
     def source(self) -> str:
@@ -69,7 +74,7 @@ def read_backends(obj: KubeObject, here: Here) -> list[KubeBackend]:
         found = list(_gateway_refs(spec, there, namespace))
     else:
         found = list(_ingress_refs(spec, there))
-    return [KubeBackend(obj, ns or namespace, svc, port, at.span) for svc, port, at, ns in found]
+    return [KubeBackend(obj, ns or namespace, svc, port, at.place) for svc, port, at, ns in found]
 
 
 _Ref = tuple[str, BackendPort, Here, str | None]
@@ -155,7 +160,8 @@ def backend_ports(backend: KubeBackend, service: KubeService) -> tuple[KubeServi
     if backend.obj.kind in GATEWAY_ROUTE_KINDS:
         return tuple(p for p in ports if p.port == value)
     text = str(value)
-    return tuple(p for p in ports if text in (str(p.port), str(p.target_port), p.name))
+    first = [p for p in ports if text in (str(p.port), str(p.target_port), p.name)][:1]
+    return tuple(first)
 
 
 def _is_int(value: Any) -> bool:

@@ -7,11 +7,11 @@ Ingress or Route backend picks one of those ports is :func:`trustmap.kube.routes
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from trustmap.diagnostics import Span
-from trustmap.kube.fields import Here, mapping, not_a, sequence, string
+from trustmap.kube.fields import Here, Place, mapping, not_a, sequence, string
 from trustmap.kube.objects import KubeObject, Labels
 from trustmap.kube.workloads import KubeProtocol, read_labels, read_protocol
 
@@ -28,7 +28,12 @@ class KubeServicePort:
     """Container port number or name (``port`` when omitted)."""
     protocol: KubeProtocol
     app_protocol: str | None
-    span: Span
+    place: Place = field(compare=False, repr=False)
+
+    @property
+    def span(self) -> Span:
+        """Where it is written."""
+        return self.place.span
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -43,13 +48,16 @@ class KubeService:
     ports: tuple[KubeServicePort, ...]
     type: str
     """``spec.type`` (``ClusterIP`` when omitted)."""
-    span: Span
-    """Where ``metadata.name`` is written."""
     obj: KubeObject
     external_name: str | None = None
     """``spec.externalName`` of an ``ExternalName`` Service."""
     cluster_ips: tuple[str, ...] = ()
     """``spec.clusterIPs`` (or ``clusterIP``) as written; ``None``/empty entries dropped."""
+
+    @property
+    def span(self) -> Span:
+        """Where ``metadata.name`` is written."""
+        return self.obj.span
 
     @property
     def title(self) -> str:
@@ -63,14 +71,18 @@ class KubeNamespace:
 
     name: str
     labels: Labels
-    span: Span
     obj: KubeObject
+
+    @property
+    def span(self) -> Span:
+        """Where ``metadata.name`` is written."""
+        return self.obj.span
 
 
 def read_namespace(obj: KubeObject, here: Here) -> KubeNamespace:
     """A Namespace whose identity was checked already; wrong label values are reported."""
     labels = read_labels(mapping(obj.raw, "metadata", here), here.at("metadata"))
-    return KubeNamespace(obj.name, labels, obj.span, obj)
+    return KubeNamespace(obj.name, labels, obj)
 
 
 def read_service(obj: KubeObject, here: Here) -> KubeService:
@@ -92,7 +104,6 @@ def read_service(obj: KubeObject, here: Here) -> KubeService:
         selector=pairs or None,
         ports=tuple(ports),
         type=kind if isinstance(kind, str) and kind else "ClusterIP",
-        span=obj.span,
         obj=obj,
         external_name=external if isinstance(external, str) and external else None,
         cluster_ips=_cluster_ips(spec),
@@ -121,7 +132,7 @@ def _service_port(raw: Any, here: Here) -> KubeServicePort | None:
     app = raw.get("appProtocol")
     name = string(raw, "name", here) or None
     return KubeServicePort(
-        name, number, target, protocol, app if isinstance(app, str) else None, here.span
+        name, number, target, protocol, app if isinstance(app, str) else None, here.place
     )
 
 

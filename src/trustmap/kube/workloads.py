@@ -8,13 +8,14 @@ Problems are reported at the value with the TM6xx codes ``trustmap analyze`` has
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
 from trustmap.diagnostics import Span
 from trustmap.kube.fields import (
     FieldPath,
     Here,
+    Place,
     mapping,
     not_a,
     sequence,
@@ -69,7 +70,12 @@ class KubeContainerPort:
     port: int
     """``containerPort``."""
     protocol: KubeProtocol
-    span: Span
+    place: Place = field(compare=False, repr=False)
+
+    @property
+    def span(self) -> Span:
+        """Where it is written."""
+        return self.place.span
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -80,8 +86,8 @@ class KubeContainer:
     image: str
     ports: tuple[KubeContainerPort, ...]
     probes: tuple[KubeProbe, ...]
-    span: Span
-    """Where the container's entry starts."""
+    place: Place = field(repr=False)
+    """Where the container's entry is written."""
     path: FieldPath
     """Key path of the container inside its object (for :meth:`KubeObject.span_at`)."""
     raw: dict[str, Any]
@@ -90,6 +96,11 @@ class KubeContainer:
     """Listed under ``initContainers``."""
     sidecar: bool = False
     """An init container with ``restartPolicy: Always``: it runs beside the app containers."""
+
+    @property
+    def span(self) -> Span:
+        """Where it is written."""
+        return self.place.span
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -113,12 +124,16 @@ class KubeWorkload:
     pod_annotations: tuple[tuple[str, str], ...]
     host_network: bool
     obj: KubeObject
-    span: Span
-    """Where ``metadata.name`` is written."""
     owner: tuple[str, str] | None = None
-    """``(kind, name)`` of a bare Pod's controlling owner (not a Node), else ``None``."""
+    """``(kind, name)`` of the controlling owner (``ownerReferences`` with ``controller: true``,
+    not a Node) of an exported object: a Pod's ReplicaSet, a ReplicaSet's Deployment."""
     template_path: FieldPath = ()
     """Key path of the pod template inside the object."""
+
+    @property
+    def span(self) -> Span:
+        """Where ``metadata.name`` is written."""
+        return self.obj.span
 
     @property
     def title(self) -> str:
@@ -129,6 +144,11 @@ class KubeWorkload:
     def app_containers(self) -> tuple[KubeContainer, ...]:
         """The ``containers`` entries only (no init container, no sidecar)."""
         return tuple(c for c in self.containers if not c.init)
+
+    @property
+    def app_ports(self) -> tuple[KubeContainerPort, ...]:
+        """The ports of the app containers, in order."""
+        return tuple(p for c in self.containers if not c.init for p in c.ports)
 
 
 def read_workload(obj: KubeObject, here: Here) -> KubeWorkload:
@@ -153,8 +173,7 @@ def read_workload(obj: KubeObject, here: Here) -> KubeWorkload:
         pod_annotations=string_pairs((meta or {}).get("annotations")),
         host_network=host is True,
         obj=obj,
-        span=obj.span,
-        owner=_owner(obj.raw, here) if obj.kind == "Pod" else None,
+        owner=_owner(obj.raw, here),
         template_path=tpath,
     )
 
@@ -227,7 +246,7 @@ def _container(raw: dict[str, Any], here: Here, init: bool, obj: KubeObject) -> 
         image=image if isinstance(image, str) else "",
         ports=tuple(ports),
         probes=read_probes(raw, here, tuple(ports)),
-        span=here.span,
+        place=here.place,
         path=here.path[len(obj.path) :],
         raw=raw,
         init=init,
@@ -254,7 +273,7 @@ def _container_port(raw: Any, here: Here) -> KubeContainerPort | None:
             "TM607", f"containerPort {number!r} is not a port number", f"use {MIN_PORT}-{MAX_PORT}"
         )
         return None
-    return KubeContainerPort(name, number, protocol or "TCP", here.span)
+    return KubeContainerPort(name, number, protocol or "TCP", here.place)
 
 
 def read_protocol(value: Any, here: Here) -> KubeProtocol | None:

@@ -16,14 +16,13 @@ analyses), :func:`check_compiled` reads files first (``validate --compiled``).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from trustmap.analysis.source import Cursor, Issues, iter_documents, manifest_files
 from trustmap.diagnostics import Diagnostic, Span, diagnostic, sort_diagnostics
 from trustmap.dialects.provenance import DECLARED_AT, EXPIRES
+from trustmap.kube import KubeObject, load_kube
 from trustmap.model import Graph, Service, ServiceRef
 
 __all__ = ["SOON_DAYS", "CompiledObject", "check_compiled", "expiry_findings", "read_compiled"]
@@ -34,7 +33,7 @@ SOON_DAYS = 14
 
 @dataclass(frozen=True, slots=True)
 class CompiledObject:
-    """What the expiry check needs of one compiled object, and where it was read."""
+    """What the expiry check needs of one compiled object, and where to report it."""
 
     kind: str
     """``kind`` as written."""
@@ -44,39 +43,21 @@ class CompiledObject:
     """``metadata.namespace`` ('' for cluster-scoped objects)."""
     annotations: Mapping[str, str]
     """``metadata.annotations`` with string values."""
-    cursor: Cursor
-    """Where the object was read, for locating findings."""
+    span: Span
+    """Where its expiry annotation is written; for an object compiled in memory, a span
+    without a line (the finding then points at the declaration that expires)."""
+
+    @classmethod
+    def of(cls, obj: KubeObject) -> CompiledObject:
+        """The object as read from a file by :func:`trustmap.kube.load_kube`."""
+        span = obj.span_at(("metadata", "annotations", EXPIRES))
+        return cls(obj.kind, obj.name, obj.namespace or "", dict(obj.annotations), span)
 
 
-def read_compiled(paths: Sequence[Path]) -> tuple[list[CompiledObject], Issues]:
-    """Every object with a ``kind`` in the YAML/JSON files under ``paths`` (Lists flattened)."""
-    issues = Issues()
-    found: list[CompiledObject] = []
-    for path in manifest_files(paths, issues):
-        for doc in iter_documents(path, issues):
-            found.extend(_objects(doc.value, Cursor(doc.file, doc.index, (), issues)))
-    return found, issues
-
-
-def _objects(value: Any, cur: Cursor) -> Iterator[CompiledObject]:
-    if not isinstance(value, dict) or not isinstance(value.get("kind"), str):
-        return
-    items = value.get("items")
-    if value["kind"].endswith("List") and isinstance(items, list):
-        for i, item in enumerate(items):
-            yield from _objects(item, cur.at("items", i))
-        return
-    meta = value.get("metadata")
-    meta = meta if isinstance(meta, dict) else {}
-    notes = meta.get("annotations")
-    notes = notes if isinstance(notes, dict) else {}
-    yield CompiledObject(
-        value["kind"],
-        str(meta.get("name") or ""),
-        str(meta.get("namespace") or ""),
-        {str(k): v for k, v in notes.items() if isinstance(v, str)},
-        cur,
-    )
+def read_compiled(paths: Sequence[Path]) -> tuple[list[CompiledObject], list[Diagnostic]]:
+    """Every object under ``paths`` (files and folders, Lists flattened), and reading problems."""
+    kset, problems = load_kube(list(paths))
+    return [CompiledObject.of(o) for o in kset.objects], problems
 
 
 def check_compiled(
@@ -88,11 +69,11 @@ def check_compiled(
 ) -> list[Diagnostic]:
     """Read the compiled files under ``paths`` and flag what they still allow past its expiry.
 
-    Unreadable files and YAML errors are diagnostics too (TM100-family), never exceptions.
+    Unreadable files and YAML errors are diagnostics too, never exceptions.
     """
-    objects, issues = read_compiled(paths)
-    expiry_findings(objects, today, soon_days=soon_days, graph=graph)
-    return sort_diagnostics(issues.resolve())
+    objects, problems = read_compiled(paths)
+    found = expiry_findings(objects, today, soon_days=soon_days, graph=graph)
+    return sort_diagnostics([*problems, *found])
 
 
 def expiry_findings(
@@ -104,26 +85,16 @@ def expiry_findings(
 ) -> list[Diagnostic]:
     """TM440 (expired), TM441 (expires within ``soon_days``), TM442 (unreadable date) for
     ``objects``, located at the annotation in the file an object was read from; an object
-    compiled in memory (its file named ``<...>``) is located at the declaration that expires."""
+    compiled in memory is located at the declaration that expires."""
     known = _dependencies(graph) if graph is not None else {}
-    issues: Issues | None = None
-    mark = 0
-    direct: list[Diagnostic] = []
+    found: list[Diagnostic] = []
     for obj in objects:
-        if issues is None:
-            issues = obj.cursor.issues
-            mark = issues.mark()
-        found = _check(obj, today, soon_days, known)
-        if found is not None:
-            code, span, message, hint = found
-            if span is not None and obj.cursor.file.startswith("<"):
-                direct.append(diagnostic(code, span, message, hint))
-            else:
-                obj.cursor.at("metadata", "annotations", EXPIRES).report(code, message, hint)
-    if issues is None:
-        return []
-    mine = Issues(issues.problems[mark:], [], issues.texts)
-    return sort_diagnostics([*mine.resolve(), *direct])
+        checked = _check(obj, today, soon_days, known)
+        if checked is not None:
+            code, declared, message, hint = checked
+            span = declared if declared is not None and obj.span.line <= 0 else obj.span
+            found.append(diagnostic(code, span, message, hint))
+    return sort_diagnostics(found)
 
 
 _Found = tuple[str, Span | None, str, str]
