@@ -153,6 +153,17 @@ def test_cilium_before_1_16_refuses_only_output_that_needs_enable_default_deny()
         assert "TM323" in codes(graph, "cilium", "staging")
 
 
+def test_kubernetes_before_1_21_refuses_output_that_selects_namespaces_by_name() -> None:
+    """Cross-namespace peers are selected by ``kubernetes.io/metadata.name``, which the API
+    server sets on every Namespace from 1.21 (KEP-2161,
+    https://github.com/kubernetes/enhancements/issues/2161); before, the selector matches no
+    namespace and every cross-namespace call would be blocked."""
+    graph = pinned("kubernetes", "1.20")
+    assert objects(graph, "kubernetes") == []
+    assert "TM323" in codes(graph, "kubernetes")
+    assert objects(pinned("kubernetes", "1.21"), "kubernetes")
+
+
 def test_linkerd_before_2_16_is_refused() -> None:
     """Server ``policy.linkerd.io/v1beta3`` with ``accessPolicy`` arrived in Linkerd 2.16
     (https://linkerd.io/2024/08/13/announcing-linkerd-2.16/)."""
@@ -178,7 +189,7 @@ def test_minimum_versions_are_the_oldest_release_compiled_at_all() -> None:
     assert minimum("linkerd") == "2.16"
     assert minimum("istio") == "1.5"
     assert minimum("admission") == "1.9"
-    assert minimum("kubernetes") is None
+    assert minimum("kubernetes") is None  # refused only when the output selects namespaces
 
 
 def test_platform_versions_are_checked_as_usage() -> None:

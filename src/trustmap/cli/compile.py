@@ -46,8 +46,8 @@ ports, so the output never blocks a probe. Linkerd needs it (without it: TM307).
 default inbound policy takes effect when the pods restart.
 
 \b
-Platform versions: the newest output needs Cilium 1.16 (audit namespaces), Linkerd 2.16,
-Istio 1.22 and Kyverno 1.13. Pin older releases with --platform-version or the Organization's
+Platform versions: the newest output needs Kubernetes 1.21 (namespace name label), Linkerd
+2.16, Istio 1.22 and Kyverno 1.13. Pin older releases with --platform-version or the Organization's
 spec.platforms: Istio 1.5-1.21 gets v1beta1 APIs and Kyverno 1.9-1.12 policy-level failure
 actions (TM324); what an older release cannot express is refused (TM323). See docs/cli.md.
 

@@ -76,6 +76,15 @@ class Need:
 
 NEEDS: tuple[Need, ...] = (
     Need(
+        "kubernetes",
+        "1.21",
+        "the kubernetes.io/metadata.name label the API server sets on every Namespace "
+        "(namespaceSelector of cross-namespace peers)",
+        "https://github.com/kubernetes/enhancements/issues/2161 (beta and on by default in "
+        "1.21, GA in 1.22)",
+        needle="kubernetes.io/metadata.name",
+    ),
+    Need(
         "cilium",
         "1.16",
         "enableDefaultDeny (the allow-only policies of audit namespaces)",
