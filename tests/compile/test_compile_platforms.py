@@ -138,22 +138,16 @@ def test_istio_dry_run_needs_1_10_and_enforce_output_does_not() -> None:
     assert "TM323" not in codes(graph, "istio")
 
 
-def test_cilium_before_1_16_refuses_only_output_that_needs_enable_default_deny() -> None:
-    """``enableDefaultDeny`` arrived in Cilium 1.16 (cilium/cilium#30572; cilium/cilium#35558
-    "after v1.16.0 introduced enableDefaultDeny"): an older agent ignores the unknown field, so
-    an allow-only policy would switch its endpoints into default deny."""
+def test_cilium_has_no_version_gate_since_it_never_writes_enable_default_deny() -> None:
+    """``enableDefaultDeny`` arrived in Cilium 1.16 (cilium/cilium#30572); the cilium target
+    refuses audit namespaces (TM312) instead of writing it, so its output compiles for older
+    agents unchanged."""
     graph = pinned("cilium", "1.15")
-    enforce = objects(graph, "cilium")
-    assert enforce
-    assert all("enableDefaultDeny" not in m["spec"] for m in enforce)
-    if "enableDefaultDeny" in yaml.safe_dump_all(
-        objects(graph_from_text(DECLARATIONS, "d", TODAY), "cilium", "staging")
-    ):
-        assert objects(graph, "cilium", "staging") == []
-        assert "TM323" in codes(graph, "cilium", "staging")
+    assert "enableDefaultDeny" not in yaml.safe_dump_all(objects(graph, "cilium", "staging"))
+    assert not [c for c in codes(graph, "cilium") if c in ("TM323", "TM324")]
 
 
-def test_kubernetes_before_1_21_refuses_output_that_selects_namespaces_by_name() -> None:
+def test_kubernetes_before_1_21_is_refused() -> None:
     """Cross-namespace peers are selected by ``kubernetes.io/metadata.name``, which the API
     server sets on every Namespace from 1.21 (KEP-2161,
     https://github.com/kubernetes/enhancements/issues/2161); before, the selector matches no
@@ -177,7 +171,7 @@ def test_at_each_stated_version_the_output_is_written_and_validates(need: Any) -
     """At the release a need names, its output is written (in audit too when the need is an
     audit feature) and validates against the stored schema."""
     graph = pinned(need.target, need.version)
-    environment = "staging" if need.needle else None
+    environment = "staging" if need.audit_only else None
     found = objects(graph, need.target, environment)
     assert "TM323" not in codes(graph, need.target, environment)
     assert found
@@ -189,7 +183,8 @@ def test_minimum_versions_are_the_oldest_release_compiled_at_all() -> None:
     assert minimum("linkerd") == "2.16"
     assert minimum("istio") == "1.5"
     assert minimum("admission") == "1.9"
-    assert minimum("kubernetes") is None  # refused only when the output selects namespaces
+    assert minimum("kubernetes") == "1.21"
+    assert minimum("cilium") is None
 
 
 def test_platform_versions_are_checked_as_usage() -> None:
@@ -211,3 +206,18 @@ def test_spec_platforms_rejects_unknown_targets_and_non_releases_with_located_er
     messages = [d.message for d in found if d.code == "TM113"]
     assert any("did you mean 'cilium'" in m for m in messages)
     assert any("'latest' is not a release" in m for m in messages)
+
+
+def test_compiling_in_worker_processes_refuses_and_adapts_the_same_way() -> None:
+    """Workers compile slices of namespaces; whether a target is refused depends on the whole
+    graph (any audit namespace), never on the slice."""
+    from trustmap.dialects import compile_targets
+
+    graph = with_platforms(
+        graph_from_text(DECLARATIONS, "d.yaml", TODAY), {"istio": "1.9", "admission": "1.12"}
+    )
+    for environment in (None, "staging"):
+        alone = [render_graph(graph, t, environment) for t in ("istio", "admission")]
+        split = compile_targets(graph, ["istio", "admission"], environment, processes=2)
+        assert [r.documents for r in split] == [r.documents for r in alone]
+        assert [r.diagnostics for r in split] == [r.diagnostics for r in alone]

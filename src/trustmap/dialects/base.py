@@ -253,12 +253,6 @@ class Compiler:
     def _gate(self) -> None:
         gate(self)
 
-    def uses(self, needle: str) -> bool:
-        """Whether some object written so far contains ``needle`` (as text)."""
-        if self.text:
-            return any(needle in text for _, text in self._documents)
-        return any(needle in repr(manifest) for _, manifest in self._objects)
-
     def clear(self) -> None:
         """Drop every object written so far (a refused target writes nothing)."""
         self._objects.clear()

@@ -63,8 +63,9 @@ class Need:
     """What the output uses."""
     source: str
     """Where the release is documented."""
-    needle: str | None = None
-    """Text that only output using the feature contains; ``None``: every output uses it."""
+    audit_only: bool = False
+    """Only the output of audit namespaces uses it (refused when any namespace compiles in
+    audit mode); otherwise every output does."""
     older_form: str | None = None
     """What the target writes instead for older releases; ``None``: it refuses (TM323)."""
 
@@ -79,18 +80,9 @@ NEEDS: tuple[Need, ...] = (
         "kubernetes",
         "1.21",
         "the kubernetes.io/metadata.name label the API server sets on every Namespace "
-        "(namespaceSelector of cross-namespace peers)",
+        "(the namespaceSelector of every peer)",
         "https://github.com/kubernetes/enhancements/issues/2161 (beta and on by default in "
         "1.21, GA in 1.22)",
-        needle="kubernetes.io/metadata.name",
-    ),
-    Need(
-        "cilium",
-        "1.16",
-        "enableDefaultDeny (the allow-only policies of audit namespaces)",
-        "https://github.com/cilium/cilium/pull/30572 (released in v1.16.0, see "
-        "https://github.com/cilium/cilium/issues/35558)",
-        needle="enableDefaultDeny",
     ),
     Need(
         "linkerd",
@@ -110,7 +102,7 @@ NEEDS: tuple[Need, ...] = (
         "1.10",
         "the istio.io/dry-run annotation (AuthorizationPolicies of audit namespaces)",
         "https://istio.io/v1.10/docs/tasks/security/authorization/authz-dry-run/",
-        needle="istio.io/dry-run",
+        audit_only=True,
     ),
     Need(
         "istio",
@@ -143,7 +135,7 @@ def needs_of(target: str) -> tuple[Need, ...]:
 
 def minimum(target: str) -> str | None:
     """The oldest release the target compiles for at all (older ones are refused)."""
-    refused = [n for n in needs_of(target) if n.older_form is None and n.needle is None]
+    refused = [n for n in needs_of(target) if n.older_form is None and not n.audit_only]
     return max(refused, key=lambda n: n.release).version if refused else None
 
 
@@ -156,7 +148,7 @@ def gate(compiler: Compiler) -> None:
     installed = f"{compiler.TARGET} platform {org.platform(compiler.TARGET)}"
     older = [n for n in needs_of(compiler.TARGET) if compiler.older_than(n.version)]
     for need in older:
-        if need.older_form is None and (need.needle is None or compiler.uses(need.needle)):
+        if need.older_form is None and (not need.audit_only or _audits(compiler)):
             compiler.clear()
             compiler.unsupported(
                 "TM323",
@@ -176,6 +168,11 @@ def gate(compiler: Compiler) -> None:
                 f"output uses {need.older_form}",
                 f"upgrade to {need.version} or later for the newest form",
             )
+
+
+def _audits(compiler: Compiler) -> bool:
+    """Whether some namespace of the whole graph (not only a slice) compiles in audit mode."""
+    return any(compiler.mode(n) == "audit" for n in compiler.graph.namespaces())
 
 
 def with_platforms(graph: Graph, versions: Mapping[str, str]) -> Graph:
