@@ -24,6 +24,7 @@ from typing import ClassVar
 
 from trustmap.diagnostics import Diagnostic, Span, diagnostic, sort_diagnostics
 from trustmap.dialects.emit import block, dump, entry, file_name, item
+from trustmap.dialects.identities import shared_identities
 from trustmap.dialects.names import Namer, object_name
 from trustmap.dialects.plan import Grant, Index, Outbound, grants_of
 from trustmap.dialects.platforms import Version, gate, parse_version
@@ -241,7 +242,7 @@ class Compiler:
             if namespaces is not None and namespace not in namespaces:
                 continue
             if self.SUPPORTS_IDENTITY:
-                self._shared_identities(by_namespace[namespace])
+                shared_identities(self, by_namespace[namespace])
             self.namespace_objects(namespace, by_namespace[namespace])
             for service in by_namespace[namespace]:
                 self.service_objects(service)
@@ -257,25 +258,6 @@ class Compiler:
         """Drop every object written so far (a refused target writes nothing)."""
         self._objects.clear()
         self._documents.clear()
-
-    def _shared_identities(self, services: list[Service]) -> None:
-        """TM320: on an identity target, services of one namespace that share a service account
-        are one caller: a rule naming that account admits every one of them."""
-        sharing: dict[str, list[Service]] = {}
-        for service in services:
-            account = service.workload.service_account
-            if account is not None:
-                sharing.setdefault(account, []).append(service)
-        for account, group in sharing.items():
-            for service in group if len(group) > 1 else ():
-                others = ", ".join(str(s.ref) for s in group if s is not service)
-                self.unsupported(
-                    "TM320",
-                    service.at("serviceAccount"),
-                    f"{self.TARGET} names callers by service account, and {service.ref} shares "
-                    f"'{account}' with {others}: whatever one of them may call, all of them may",
-                    "give each service its own service account (workload.serviceAccount)",
-                )
 
     def _sorted_diagnostics(self) -> tuple[Diagnostic, ...]:
         return tuple(sort_diagnostics(self._diagnostics))
