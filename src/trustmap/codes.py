@@ -95,11 +95,23 @@ CODES: dict[str, CodeInfo] = _codes(
     ("TM311", "warning", "HTTP method the target cannot match; every method allowed"),
     ("TM312", "warning", "target has no dry run per policy; audit namespace left out"),
     ("TM313", "warning", "kubelet probe the target cannot authorise"),
+    # TM320-TM339: compile — rollout safety (identities, platform versions, mesh edges)
+    ("TM320", "warning", "services share a service account on an identity target"),
+    ("TM321", "warning", "istio matches opaque TCP egress by port, not by host name"),
+    ("TM322", "info", "caller must run in the mesh to reach the interface"),
+    ("TM323", "error", "platform version too old for this target's output"),
+    ("TM324", "info", "output adapted to an older platform version"),
+    ("TM325", "warning", "istio normalises the request path; route compiled in normal form"),
+    ("TM326", "warning", "workload turns Istio's probe rewrite off; its probes are refused"),
     # TM4xx: verify — what policies allow against what is declared
     ("TM401", "error", "policy allows a flow beyond the declarations"),
     ("TM402", "error", "declared flow is blocked"),
     ("TM403", "warning", "open flow to or from external addresses"),
     ("TM404", "warning", "declaration without a workload in the manifests"),
+    # TM440-TM449: compiled output against today's date (expiry after compile time)
+    ("TM440", "error", "compiled output still allows an expired grant"),
+    ("TM441", "warning", "compiled output allows a grant that expires soon"),
+    ("TM442", "error", "invalid expiry annotation on a compiled object"),
     # TM50x: observe — reading flow records (TM51x and up: drift, coverage, discover)
     ("TM500", "error", "flow file cannot be read"),
     ("TM501", "warning", "malformed flow record"),

@@ -319,6 +319,14 @@ class Organization:
     """Rollout modes."""
     span: Span = NO_SPAN
     """Where the Organization document starts."""
+    platforms: tuple[tuple[str, str], ...] = ()
+    """Installed platform version per target (``("cilium", "1.15")``, sorted): compile for it."""
+    platforms_span: Span | None = None
+    """Where ``platforms`` is declared, if it is."""
+
+    def platform(self, target: str) -> str | None:
+        """The declared version of ``target``'s platform, if any."""
+        return dict(self.platforms).get(target)
 
     def mode(self, environment: str | None, namespace: str) -> Mode:
         """Mode for ``namespace`` in ``environment``: first matching entry, else enforce."""

@@ -25,6 +25,7 @@ Examples:
   trustmap compile teams/ --target all --out compiled/        # compiled/<target>/<namespace>.yaml
   trustmap compile teams/ -t cilium -t admission --out compiled/
   trustmap compile examples/online-boutique -t linkerd --manifests k8s/ --out compiled/linkerd
+  trustmap compile teams/ -t admission --platform-version admission=1.12   # older Kyverno
 
 \b
 Targets: kubernetes (NetworkPolicy), cilium (CiliumNetworkPolicy, L7 and FQDN), istio
@@ -43,6 +44,12 @@ left out (fail closed); everything else compiles.
 CronJobs, Pods, Lists) tells the compilers each declared service's kubelet probes and container
 ports, so the output never blocks a probe. Linkerd needs it (without it: TM307). Linkerd's
 default inbound policy takes effect when the pods restart.
+
+\b
+Platform versions: the newest output needs Kubernetes 1.21 (namespace name label), Linkerd
+2.16, Istio 1.22 and Kyverno 1.13. Pin older releases with --platform-version or the Organization's
+spec.platforms: Istio 1.5-1.21 gets v1beta1 APIs and Kyverno 1.9-1.12 policy-level failure
+actions (TM324); what an older release cannot express is refused (TM323). See docs/cli.md.
 
 \b
 Exit status: 0 clean, 1 findings (graph errors or TM3xx: something declared could not be
@@ -82,6 +89,14 @@ there are findings.
 @now_option
 @click.option("--strict", is_flag=True, help="Write nothing when there are findings.")
 @click.option(
+    "--platform-version",
+    "platform_versions",
+    multiple=True,
+    metavar="TARGET=VERSION",
+    help="Compile for this platform release (e.g. cilium=1.15); overrides the Organization's "
+    "spec.platforms; repeatable.",
+)
+@click.option(
     "--format",
     "fmt",
     type=click.Choice(FORMATS),
@@ -97,9 +112,11 @@ def compile_command(
     manifests: tuple[Path, ...],
     today: dt.date,
     strict: bool,
+    platform_versions: tuple[str, ...],
     fmt: str,
 ) -> None:
     """Compile declarations into enforcement for each target (allow what is declared)."""
+    platforms = _platforms(platform_versions)
     chosen = list(
         dict.fromkeys(t for name in targets for t in (TARGETS if name == "all" else [name]))
     )
@@ -107,7 +124,7 @@ def compile_command(
         fail(f"{len(chosen)} targets need --out DIR", "add --out compiled/ (one folder per target)")
     try:
         with stderr.status("compiling…", spinner="dots") if stderr.is_terminal else _Quiet():
-            runs = _compile(list(paths) or ["."], chosen, environment, today, manifests)
+            runs = _compile(list(paths) or ["."], chosen, environment, today, manifests, platforms)
     except UsageError as exc:
         fail(str(exc), "see `trustmap compile --help`")
     _exit_if_unreadable(runs[0])
@@ -128,19 +145,39 @@ def compile_command(
     sys.exit(1 if findings else 0)
 
 
+def _platforms(written: tuple[str, ...]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for text in written:
+        target, sep, version = text.partition("=")
+        if not sep or not target.strip() or not version.strip():
+            fail(f"--platform-version '{text}' is not TARGET=VERSION", "e.g. cilium=1.15")
+        found[target.strip()] = version.strip()
+    return found
+
+
 def _compile(
     paths: list[str],
     targets: list[str],
     environment: str | None,
     today: dt.date,
     manifests: tuple[Path, ...],
+    platforms: dict[str, str],
 ) -> list[Compilation[Rendered]]:
     given = list(manifests) if manifests else None
     if len(targets) == 1:
         return [
-            render_paths(paths, targets[0], environment=environment, today=today, manifests=given)
+            render_paths(
+                paths,
+                targets[0],
+                environment=environment,
+                today=today,
+                manifests=given,
+                platforms=platforms,
+            )
         ]
-    return render_targets(paths, targets, environment=environment, today=today, manifests=given)
+    return render_targets(
+        paths, targets, environment=environment, today=today, manifests=given, platforms=platforms
+    )
 
 
 def _write(run: Compilation[Rendered], out_dir: Path | None) -> None:

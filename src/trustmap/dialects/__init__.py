@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -30,6 +30,7 @@ from trustmap.dialects.emit import CLUSTER_FILE, render_files, render_yaml
 from trustmap.dialects.istio import Istio
 from trustmap.dialects.kubernetes import Kubernetes
 from trustmap.dialects.linkerd import Linkerd
+from trustmap.dialects.platforms import with_platforms
 from trustmap.dialects.pods import Pods, Probe, Workloads
 from trustmap.dialects.registry import TARGETS, compile_graph, render_graph
 from trustmap.dialects.workloads import map_workloads, read_workloads
@@ -93,16 +94,19 @@ def compile_paths(
     *,
     environment: str | None = None,
     today: dt.date | None = None,
+    platforms: Mapping[str, str] | None = None,
     manifests: Paths | None = None,
 ) -> Compilation[CompileResult]:
-    """Load declarations from ``paths``, check them and compile them for ``target``.
+    """Load declarations from ``paths``, check them and compile them for ``target``;
+    ``platforms`` pins platform releases over the Organization's (see
+    :func:`~trustmap.dialects.platforms.with_platforms`).
 
     ``manifests``: files and folders of the workloads' manifests (probes, container ports).
 
     Raises:
-        UsageError: see :func:`compile_graph`.
+        UsageError: see :func:`compile_graph`, or an invalid platform version.
     """
-    graph = load_graph(paths, today)
+    graph = with_platforms(load_graph(paths, today), platforms or {})
     workloads, problems = _workloads(graph, manifests)
     result = compile_graph(graph, target, environment, workloads)
     return _compilation(graph, result, workloads, problems)
@@ -114,14 +118,15 @@ def render_paths(
     *,
     environment: str | None = None,
     today: dt.date | None = None,
+    platforms: Mapping[str, str] | None = None,
     manifests: Paths | None = None,
 ) -> Compilation[Rendered]:
     """As :func:`compile_paths`, written as YAML documents (:func:`render_graph`).
 
     Raises:
-        UsageError: see :func:`compile_graph`.
+        UsageError: see :func:`compile_paths`.
     """
-    graph = load_graph(paths, today)
+    graph = with_platforms(load_graph(paths, today), platforms or {})
     workloads, problems = _workloads(graph, manifests)
     result = render_graph(graph, target, environment, workloads)
     return _compilation(graph, result, workloads, problems)
@@ -133,6 +138,7 @@ def render_targets(
     *,
     environment: str | None = None,
     today: dt.date | None = None,
+    platforms: Mapping[str, str] | None = None,
     manifests: Paths | None = None,
 ) -> list[Compilation[Rendered]]:
     """Load and check ``paths`` (and read ``manifests``) once, then write every one of
@@ -140,9 +146,9 @@ def render_targets(
     order given.
 
     Raises:
-        UsageError: see :func:`compile_graph` (checked before any target is compiled).
+        UsageError: see :func:`compile_paths` (checked before any target is compiled).
     """
-    graph = load_graph(paths, today)
+    graph = with_platforms(load_graph(paths, today), platforms or {})
     workloads, problems = _workloads(graph, manifests)
     results = compile_targets(graph, targets, environment, workloads=workloads)
     return [_compilation(graph, r, workloads, problems) for r in results]

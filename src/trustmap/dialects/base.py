@@ -24,12 +24,15 @@ from typing import ClassVar
 
 from trustmap.diagnostics import Diagnostic, Span, diagnostic, sort_diagnostics
 from trustmap.dialects.emit import block, dump, entry, file_name, item
+from trustmap.dialects.identities import shared_identities
 from trustmap.dialects.names import Namer, object_name
 from trustmap.dialects.plan import Grant, Index, Outbound, grants_of
+from trustmap.dialects.platforms import Version, gate, parse_version
 from trustmap.dialects.pods import Pods, Workloads
 from trustmap.dialects.provenance import (
     AUDIT,
     DECLARED_AT,
+    EXPIRES,
     MANAGED_BY,
     MODE,
     REASON,
@@ -150,7 +153,7 @@ def derived(graph: Graph) -> Derived:
     return found
 
 
-_ANNOTATED = frozenset({DECLARED_AT, REASON, MODE, AUDIT})
+_ANNOTATED = frozenset({DECLARED_AT, REASON, EXPIRES, MODE, AUDIT})
 
 
 class Compiler:
@@ -201,6 +204,10 @@ class Compiler:
         """Text fragments of the text path, keyed by a tuple starting with an ``@tag`` naming
         the kind of fragment (no name in a graph has an ``@``, so kinds never collide)."""
         self._diagnostics: list[Diagnostic] = []
+        written = self.organization.platform(self.TARGET) if self.organization else None
+        self.platform: Version | None = parse_version(written) if written else None
+        """The platform release to compile for (Organization ``spec.platforms``); ``None``:
+        the newest output."""
 
     # --- driving -----------------------------------------------------------------------------
 
@@ -208,6 +215,7 @@ class Compiler:
         """Compile the whole graph into objects (dicts): cluster objects, then per namespace its
         own and its services'."""
         self._walk()
+        self._gate()
         return CompileResult(self.TARGET, tuple(self._objects), self._sorted_diagnostics())
 
     def write(self, namespaces: Collection[str] | None = None) -> Rendered:
@@ -219,6 +227,7 @@ class Compiler:
         """
         self.text = True
         self._walk(namespaces)
+        self._gate()
         return Rendered(self.TARGET, tuple(self._documents), self._sorted_diagnostics())
 
     def _walk(self, namespaces: Collection[str] | None = None) -> None:
@@ -232,9 +241,23 @@ class Compiler:
         for namespace in sorted(by_namespace):
             if namespaces is not None and namespace not in namespaces:
                 continue
+            if self.SUPPORTS_IDENTITY:
+                shared_identities(self, by_namespace[namespace])
             self.namespace_objects(namespace, by_namespace[namespace])
             for service in by_namespace[namespace]:
                 self.service_objects(service)
+
+    def older_than(self, version: str) -> bool:
+        """Whether the platform to compile for predates release ``version``."""
+        return self.platform is not None and self.platform < parse_version(version)
+
+    def _gate(self) -> None:
+        gate(self)
+
+    def clear(self) -> None:
+        """Drop every object written so far (a refused target writes nothing)."""
+        self._objects.clear()
+        self._documents.clear()
 
     def _sorted_diagnostics(self) -> tuple[Diagnostic, ...]:
         return tuple(sort_diagnostics(self._diagnostics))

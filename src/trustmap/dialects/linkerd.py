@@ -40,7 +40,7 @@ from trustmap.dialects.linkerd_routes import (
 from trustmap.dialects.names import digest
 from trustmap.dialects.plan import Grant
 from trustmap.dialects.pods import Probe
-from trustmap.dialects.provenance import AUDIT, MODE, Source, source
+from trustmap.dialects.provenance import AUDIT, MODE, NEVER_PRUNE, Source, source
 from trustmap.dialects.routes import Route, glob_regex, parse_route
 from trustmap.graph.rules import PROXY_ADMIN
 from trustmap.manifests import (
@@ -112,7 +112,7 @@ class Linkerd(Compiler):
     def namespace_objects(self, namespace: str, services: list[Service]) -> None:
         """The namespace with its default inbound policy; what platform traffic needs."""
         source = self.organization_source("zero trust: deny all traffic that is not declared")
-        notes = {DEFAULT_POLICY: self._access(namespace)}
+        notes = {DEFAULT_POLICY: self._access(namespace), **NEVER_PRUNE}
         if self.mode(namespace) == "audit":
             notes |= {MODE: "audit", AUDIT: self.AUDIT_NOTE}
         manifest: Namespace = {

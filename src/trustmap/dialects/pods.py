@@ -78,6 +78,9 @@ class Pods:
     """Container ports, distinct and sorted."""
     span: Span = NO_SPAN
     """Where the first workload is written."""
+    probe_rewrite_off: tuple[str, ...] = ()
+    """Workloads whose pods turn Istio's probe rewrite off
+    (``sidecar.istio.io/rewriteAppHTTPProbers: "false"``), as ``Kind namespace/name``."""
 
     def probes_on(self, port: int) -> tuple[Probe, ...]:
         """The probes that connect to ``port``."""

@@ -94,7 +94,13 @@ def pods_of(workloads: Sequence[KubeWorkload]) -> Pods:
         tuple(sorted(probes)),
         tuple(sorted(ports, key=lambda p: (p.port, p.protocol))),
         ordered[0].span,
+        tuple(sorted(w.title for w in ordered if _rewrite_off(w))),
     )
+
+
+def _rewrite_off(workload: KubeWorkload) -> bool:
+    notes = dict(workload.pod_annotations)
+    return notes.get("sidecar.istio.io/rewriteAppHTTPProbers", "").lower() == "false"
 
 
 def _probes(container: KubeContainer) -> list[Probe]:

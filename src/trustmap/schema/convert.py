@@ -124,6 +124,8 @@ def to_organization(doc: OrganizationDoc, source: Located) -> Organization:
             Environment(e.name, e.mode, tuple(e.namespaces)) for e in spec.environments
         ),
         span=source.span(),
+        platforms=tuple(sorted(spec.platforms.items())),
+        platforms_span=source.span(("spec", "platforms")) if spec.platforms else None,
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -18,6 +19,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    WithJsonSchema,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
@@ -52,6 +54,14 @@ def _cidr(value: str) -> str:
     return value
 
 
+def _release(value: str) -> str:
+    if re.fullmatch(r"v?[0-9]+\.[0-9]+(\.[0-9]+)?", value) is None:
+        raise PydanticCustomError(
+            "release", "'{value}' is not a release such as 1.15 or v2.16.1", {"value": value}
+        )
+    return value
+
+
 def _date(value: Any) -> Any:
     if isinstance(value, dt.datetime):
         return value.date()
@@ -76,6 +86,14 @@ Cidr = Annotated[str, AfterValidator(_cidr)]
 Date = Annotated[dt.date, BeforeValidator(_date)]
 Port = Annotated[int, Field(ge=1, le=65535)]
 Text = Annotated[str, Field(min_length=1)]
+PlatformTarget = Literal["kubernetes", "cilium", "istio", "linkerd", "admission"]
+"""A compile target whose platform release the Organization may pin (``spec.platforms``)."""
+PlatformVersion = Annotated[
+    str,
+    AfterValidator(_release),
+    WithJsonSchema({"type": "string", "pattern": "^v?[0-9]+\\.[0-9]+(\\.[0-9]+)?$"}),
+]
+"""A release such as ``1.15`` or ``v2.14.1``."""
 Protocol = Literal["TCP", "UDP", "SCTP"]
 Labels = dict[str, str]
 
@@ -172,6 +190,7 @@ class OrganizationSpec(_Strict):
     api_server: ApiServerDoc | None = None
     rules: RulesDoc = Field(default_factory=RulesDoc)
     environments: list[EnvironmentDoc] = Field(default_factory=list)
+    platforms: dict[PlatformTarget, PlatformVersion] = Field(default_factory=dict)
 
 
 class TeamSpec(_Strict):
