@@ -118,6 +118,8 @@ CODES: dict[str, CodeInfo] = _codes(
     ("TM526", "info", "call opened or widened: the provider's owners approve"),
     ("TM527", "warning", "interface exposure widened"),
     ("TM528", "info", "egress opened or changed"),
+    ("TM529", "warning", "team has no handle for CODEOWNERS"),
+    ("TM530", "error", "declaration file outside the repository root"),
     # TM6xx: analyze — Kubernetes manifests read by trustmap.analysis
     ("TM600", "error", "object without metadata.name"),
     ("TM601", "error", "invalid CIDR"),

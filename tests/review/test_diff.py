@@ -25,7 +25,11 @@ def test_a_new_dependency_with_consent_in_the_same_change_asks_the_provider_owne
     assert opened.movement == "opened"
     assert opened.call.key == ("default/adservice", "default/cartservice", "grpc")
     assert opened.provider_team == "cart-team"
-    assert opened.approvers == ("cart-lead@example.com", "group:cart-oncall")
+    assert opened.approvers == (
+        "cart-lead@example.com",
+        "group:cart-oncall",
+        "@online-boutique/cart-team",
+    )
     assert opened.consent == "in-change"
     assert change.blocking() == []
 

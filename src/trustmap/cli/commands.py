@@ -30,4 +30,5 @@ COMMANDS: dict[str, str] = {
     "discover": "trustmap.cli.discover:discover",
     # review (issue 16)
     "diff": "trustmap.cli.diff:diff_command",
+    "codeowners": "trustmap.cli.codeowners:codeowners_command",
 }
