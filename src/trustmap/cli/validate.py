@@ -18,6 +18,7 @@ Examples:
   trustmap validate teams/ --strict --format github     # annotations in a GitHub pull request
   trustmap validate . --format sarif > trustmap.sarif   # code scanning
   trustmap validate . --now 2027-01-01                  # what will have expired by then?
+  trustmap validate --schema-only teams/payments.yaml   # one file: YAML and schema only
 
 \b
 Exit status: 0 clean, 1 findings (errors; warnings too with --strict), 2 unreadable input.
@@ -30,12 +31,35 @@ Exit status: 0 clean, 1 findings (errors; warnings too with --strict), 2 unreada
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
 @click.option("--strict", is_flag=True, help="Fail on warnings too.")
 @click.option("--quiet", "-q", is_flag=True, help="Show errors and warnings only, no info.")
-def validate(paths: tuple[str, ...], today: dt.date, fmt: str, strict: bool, quiet: bool) -> None:
+@click.option(
+    "--schema-only",
+    is_flag=True,
+    help="Check each file's YAML and schema (TM1xx) only, not the organisation's graph rules.",
+)
+def validate(
+    paths: tuple[str, ...], today: dt.date, fmt: str, strict: bool, quiet: bool, schema_only: bool
+) -> None:
     """Check declarations: YAML, schema and every organisation-wide graph rule."""
+    if schema_only:
+        _schema_only(paths, fmt, strict)
     graph = load(paths, today, exit_unreadable=False)
     found = [d for d in graph.diagnostics if not (quiet and d.severity.value == "info")]
     sys.stdout.write(render_diagnostics(found, fmt))
     if fmt == "text":
         stats = f"{len(graph.services)} services, {len(graph.edges)} allowed flows"
         stderr.print(f"{summary_line(found)} ({stats})", highlight=False)
+    exit_for(found, strict=strict)
+
+
+def _schema_only(paths: tuple[str, ...], fmt: str, strict: bool) -> None:
+    """Files on their own (a pre-commit hook passes only the changed ones): no graph is built."""
+    from trustmap.diagnostics import sort_diagnostics
+    from trustmap.graph import load_declarations
+
+    declarations, problems = load_declarations(list(paths) or ["."])
+    found = sort_diagnostics(problems)
+    sys.stdout.write(render_diagnostics(found, fmt))
+    if fmt == "text":
+        counts = f"{len(declarations.services)} services, {len(declarations.teams)} teams"
+        stderr.print(f"{summary_line(found)} ({counts}; schema only)", highlight=False)
     exit_for(found, strict=strict)
