@@ -120,6 +120,8 @@ CODES: dict[str, CodeInfo] = _codes(
     ("TM528", "info", "egress opened or changed"),
     ("TM529", "warning", "team has no handle for CODEOWNERS"),
     ("TM530", "error", "declaration file outside the repository root"),
+    ("TM531", "warning", "catalog entry not mapped"),
+    ("TM532", "warning", "not a catalog entity"),
     # TM6xx: analyze — Kubernetes manifests read by trustmap.analysis
     ("TM600", "error", "object without metadata.name"),
     ("TM601", "error", "invalid CIDR"),

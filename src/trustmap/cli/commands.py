@@ -31,4 +31,6 @@ COMMANDS: dict[str, str] = {
     # review (issue 16)
     "diff": "trustmap.cli.diff:diff_command",
     "codeowners": "trustmap.cli.codeowners:codeowners_command",
+    "import": "trustmap.cli.catalog:import_group",
+    "export": "trustmap.cli.catalog:export_group",
 }
