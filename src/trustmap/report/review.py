@@ -71,7 +71,7 @@ def headline(change: Change) -> str:
     moves: Counter[str] = Counter(c.movement for c in change.calls)
     order = ("opened", "widened", "narrowed", "closed")
     parts = [f"{_n(moves[m], 'call')} {m}" for m in order if moves[m]]
-    approvals = sum(1 for c in change.calls if c.approvers and c.consent != "before")
+    approvals = sum(1 for c in change.calls if _needs_review(c))
     if approvals:
         parts.append(f"{approvals} to approve")
     errors = sum(1 for d in change.introduced if d.severity.value == "error")
