@@ -178,3 +178,42 @@ def test_the_command_writes_files_and_refuses_to_overwrite(tmp_path: Path) -> No
     )
     assert forced.exit_code == 1
     assert "drafted 6 services" in forced.stderr
+
+
+def test_v1alpha2_names_http_resources_and_topics_differently(tmp_path: Path) -> None:
+    """v1alpha2 (intents-operator src/operator/api/v1alpha2/intents_types.go): `resources` of
+    path and methods, `topics` of name and operations."""
+    intents = tmp_path / "v1alpha2.yaml"
+    intents.write_text(
+        "apiVersion: k8s.otterize.com/v1alpha2\nkind: ClientIntents\n"
+        "metadata: {name: a, namespace: shop}\n"
+        "spec:\n  service: {name: web}\n  calls:\n"
+        "    - {name: api, type: http, resources: [{path: /v2/items, methods: [GET, PUT]}]}\n"
+        "    - {name: events, type: kafka, topics: [{name: clicks, operations: [produce]}]}\n"
+    )
+    drafts, _ = import_otterize([str(intents)])
+    assert drafts.services["shop/api"].interfaces["http"].methods == [
+        "GET /v2/items",
+        "PUT /v2/items",
+    ]
+    assert [d.message for d in drafts.unmapped] == [
+        "Kafka topics clicks: trustmap allows the broker port, not topics"
+    ]
+
+
+def test_a_local_text_definition_is_read_beside_the_api(tmp_path: Path) -> None:
+    """`definition: {$text: ./file}` is a substitution relative to the entity's own file
+    (backstage.io/docs/features/software-catalog/descriptor-format, "Substitutions")."""
+    (tmp_path / "orders.oas.yaml").write_text(
+        "openapi: 3.1.0\nservers: [{url: 'http://orders:8081'}]\npaths: {/orders: {get: {}}}\n"
+    )
+    (tmp_path / "catalog.yaml").write_text(
+        "apiVersion: backstage.io/v1alpha1\nkind: API\nmetadata: {name: orders}\n"
+        "spec: {type: openapi, lifecycle: production, owner: shop,"
+        " definition: {$text: ./orders.oas.yaml}}\n"
+        "---\napiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: orders}\n"
+        "spec: {type: service, lifecycle: production, owner: shop, providesApis: [orders]}\n"
+    )
+    drafts, _ = import_backstage([str(tmp_path / "catalog.yaml")])
+    orders = drafts.services["default/orders"].interfaces["orders"]
+    assert (orders.port, orders.methods, orders.review) == (8081, ["GET /orders"], [])
