@@ -10,16 +10,20 @@ come from `providesApis`/`consumesApis` (entity refs, `api:namespace/name`).
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
+import jsonschema
 import yaml
-from review_helpers import BOUTIQUE
+from referencing import Registry, Resource
+from review_helpers import BOUTIQUE, ROOT
 
 from trustmap.catalog import export_backstage, import_backstage
 from trustmap.graph import load_graph
 from trustmap.model import Graph
 
 TODAY = dt.date(2026, 11, 23)
+SCHEMAS = ROOT / "tests" / "fixtures" / "catalog" / "backstage-schema"
 
 
 def _shape(graph: Graph) -> dict[str, object]:
@@ -74,3 +78,21 @@ def test_export_then_import_gives_back_the_same_services(tmp_path: Path) -> None
         "TM212",
     }  # no Organization; TODO reasons
     assert again.teams["cart-team"].github == "@online-boutique/cart-team"
+
+
+def test_the_export_passes_backstages_own_entity_schemas() -> None:
+    """Backstage validates each entity against its kind's JSON Schema (draft-07), which
+    `$ref`s the `Entity` envelope (no other top-level keys) and `EntityMeta` (fixtures:
+    tests/fixtures/catalog/README.md)."""
+    documents = [json.loads(p.read_text()) for p in sorted(SCHEMAS.glob("*.json"))]
+    registry = Registry().with_resources((d["$id"], Resource.from_contents(d)) for d in documents)
+    by_kind = {d["$id"].removesuffix("V1alpha1").lower(): d for d in documents}
+    entities = list(yaml.safe_load_all(export_backstage(load_graph([BOUTIQUE], TODAY))))
+    for entity in entities:
+        schema = by_kind[entity["kind"].lower()]
+        jsonschema.Draft7Validator(schema, registry=registry).validate(entity)
+    assert len(entities) == 5 + 12 + 11  # groups, components, APIs (one per interface)
+    broken = {**entities[-1], "spec": {**entities[-1]["spec"]}}
+    del broken["spec"]["owner"]
+    validator = jsonschema.Draft7Validator(by_kind["api"], registry=registry)
+    assert not validator.is_valid(broken)  # the schemas do check
