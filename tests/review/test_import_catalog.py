@@ -166,7 +166,7 @@ def test_the_command_writes_files_and_refuses_to_overwrite(tmp_path: Path) -> No
     first = CliRunner().invoke(
         cli, ["import", "otterize", str(OTTERIZE), "-o", str(out), "--format", "json"]
     )
-    assert first.exit_code == 1  # topics, privileges and the aws target are not mapped
+    assert first.exit_code == 0  # topics, privileges and the aws target are reported
     data = json.loads(first.stdout)
     assert len(data["files"]) == 4
     assert {d["code"] for d in data["unmapped"]} == {"TM531"}
@@ -174,7 +174,7 @@ def test_the_command_writes_files_and_refuses_to_overwrite(tmp_path: Path) -> No
     assert again.exit_code == 2
     assert "exists" in again.stderr
     forced = CliRunner().invoke(
-        cli, ["import", "backstage", str(BACKSTAGE), "-o", str(out), "--force"]
+        cli, ["import", "backstage", str(BACKSTAGE), "-o", str(out), "--force", "--strict"]
     )
     assert forced.exit_code == 1
     assert "drafted 6 services" in forced.stderr

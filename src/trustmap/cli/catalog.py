@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from trustmap.cli.common import echo_json, fail, load, stderr
-from trustmap.diagnostics import Diagnostic, sort_diagnostics
+from trustmap.cli.common import UNREADABLE, echo_json, fail, load, stderr
+from trustmap.diagnostics import Diagnostic, has_errors, sort_diagnostics
 from trustmap.report import render_diagnostics
 from trustmap.report.diagnostics import diagnostic_to_dict
 
@@ -33,8 +33,8 @@ on the providers' interfaces, `TODO` reasons and `# review:` comments on guesses
 what could not be mapped and why (TM531). Existing files are kept unless --force.
 
 \b
-Exit status: 0 drafts written, 1 something could not be mapped, 2 unreadable input, existing
-files without --force, or nothing to draft.
+Exit status: 0 drafts written (what was not mapped is reported), 1 with --strict when something
+was not mapped, 2 unreadable input, existing files without --force, or nothing to draft.
 """
 
 
@@ -44,6 +44,7 @@ def import_group() -> None:
 
 
 def _import_options(func: Callable[..., None]) -> Callable[..., None]:
+    func = click.option("--strict", is_flag=True, help="Exit 1 when something is not mapped.")(func)
     func = click.option(
         "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
     )(func)
@@ -61,27 +62,29 @@ def _import_options(func: Callable[..., None]) -> Callable[..., None]:
 
 @import_group.command("backstage", epilog=_IMPORT_EPILOG)
 @_import_options
-def import_backstage_command(paths: tuple[str, ...], out_dir: Path, force: bool, fmt: str) -> None:
+def import_backstage_command(
+    paths: tuple[str, ...], out_dir: Path, force: bool, fmt: str, strict: bool
+) -> None:
     """Components, APIs, Groups and Users → Teams and Services (Locations followed on disk)."""
     from trustmap.catalog.backstage import import_backstage
 
-    _write(*import_backstage(list(paths)), out_dir, force, fmt)
+    _write(*import_backstage(list(paths)), out_dir, force, fmt, strict)
 
 
 @import_group.command("otterize", epilog=_IMPORT_EPILOG)
 @_import_options
 @click.option("--namespace", default="default", show_default=True, help="For intents without one.")
 def import_otterize_command(
-    paths: tuple[str, ...], out_dir: Path, force: bool, fmt: str, namespace: str
+    paths: tuple[str, ...], out_dir: Path, force: bool, fmt: str, strict: bool, namespace: str
 ) -> None:
     """ClientIntents (v1alpha2 … v2) → both sides of every call: clients and providers."""
     from trustmap.catalog.otterize import import_otterize
 
-    _write(*import_otterize(list(paths), namespace), out_dir, force, fmt)
+    _write(*import_otterize(list(paths), namespace), out_dir, force, fmt, strict)
 
 
 def _write(
-    drafts: Drafts, problems: list[Diagnostic], out_dir: Path, force: bool, fmt: str
+    drafts: Drafts, problems: list[Diagnostic], out_dir: Path, force: bool, fmt: str, strict: bool
 ) -> None:
     files = drafts.files()
     found = sort_diagnostics([*problems, *drafts.unmapped])
@@ -95,7 +98,9 @@ def _write(
     for name, text in files.items():
         (out_dir / name).write_text(text, encoding="utf-8")
     _report(drafts, found, out_dir, sorted(files), fmt)
-    sys.exit(2 if any(d.code in ("TM100", "TM101") for d in problems) else 1 if found else 0)
+    if any(d.code in UNREADABLE or d.code == "TM101" for d in problems):
+        sys.exit(2)
+    sys.exit(1 if has_errors(found, strict=strict) else 0)
 
 
 def _report(
