@@ -51,6 +51,15 @@ def test_a_dependency_without_consent_opens_nothing_and_introduces_its_error(
     assert change.calls == ()
     assert [d.code for d in change.introduced] == ["TM210"]
     assert "introduces TM210" in change.blocking()[0]
+    (waiting,) = change.waiting
+    assert (waiting.source, waiting.target, waiting.interface) == (
+        "default/adservice",
+        "default/cartservice",
+        "grpc",
+    )
+    assert waiting.provider_team == "cart-team"
+    assert "@online-boutique/cart-team" in waiting.approvers
+    assert compare(head, head).waiting == ()  # already waiting before: not new
 
 
 def test_a_call_opened_where_consent_is_not_required_blocks_the_change(tmp_path: Path) -> None:

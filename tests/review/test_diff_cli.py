@@ -85,6 +85,9 @@ def test_an_introduced_error_exits_1_and_is_annotated(tmp_path: Path) -> None:
     assert code == 1
     assert out.startswith("::error file=")
     assert "title=TM210" in out
+    markdown = _run(base, head, "-t", "none", "--format", "markdown")[1]
+    assert "1 waiting for the provider's consent" in markdown.splitlines()[0]
+    assert "**waiting**: not in the provider's consumers yet" in markdown
 
 
 def test_a_call_opened_without_consent_exits_1_with_tm525_in_sarif(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from trustmap.diagnostics import Diagnostic, Span
 from trustmap.report.diagnostics import diagnostic_to_dict, render_diagnostics
-from trustmap.review import CallChange, Change, change_diagnostics
+from trustmap.review import CallChange, Change, Waiting, change_diagnostics
 
 __all__ = ["LIMIT", "REVIEW_FORMATS", "render_change"]
 
@@ -74,6 +74,8 @@ def headline(change: Change) -> str:
     approvals = sum(1 for c in change.calls if _needs_review(c))
     if approvals:
         parts.append(f"{approvals} to approve")
+    if change.waiting:
+        parts.append(f"{len(change.waiting)} waiting for the provider's consent")
     errors = sum(1 for d in change.introduced if d.severity.value == "error")
     if errors:
         parts.append(f"{_n(errors, 'error')} introduced")
@@ -104,6 +106,7 @@ def _sections(change: Change) -> list[tuple[str, list[str]]]:
     calls = list(change.calls)
     return [
         ("needs approval", [_approval(c) for c in calls if _needs_review(c)]),
+        ("waiting for the provider's consent", [_waiting_line(w) for w in change.waiting]),
         ("calls", [_call_line(c) for c in calls]),
         ("exposure", [_exposure(e) for e in change.exposure]),
         ("egress", [_egress(e) for e in change.egress]),
@@ -122,6 +125,12 @@ def _needs_review(call: CallChange) -> bool:
 def _approval(call: CallChange) -> str:
     who = ", ".join(call.approvers) or "(team has no owners)"
     return f"{_arrow(call)}  team {call.provider_team}: {who} [{call.consent}]"
+
+
+def _waiting_line(waiting: Waiting) -> str:
+    who = ", ".join(waiting.approvers) or "(team has no owners)"
+    where = f"{waiting.target}:{waiting.interface}" if waiting.interface else waiting.target
+    return f"{waiting.source} -> {where}  team {waiting.provider_team}: {who} ({waiting.span})"
 
 
 def _arrow(call: CallChange) -> str:
@@ -179,7 +188,7 @@ def _markdown(change: Change) -> str:
     blocking = change.blocking()
     if blocking:
         out += ["", "**Blocking** (the check fails):", ""] + [f"- {_md(b)}" for b in blocking]
-    out += _approvals(change.calls)
+    out += _approvals(change.calls, change.waiting)
     out += _table(
         "Calls",
         ["change", "caller", "provider", "ports", "methods", "detail"],
@@ -217,11 +226,20 @@ def _markdown(change: Change) -> str:
     return "\n".join(out) + "\n"
 
 
-def _approvals(calls: Sequence[CallChange]) -> list[str]:
+def _approvals(calls: Sequence[CallChange], waiting: Sequence[Waiting]) -> list[str]:
     rows = [
         [_arrow(c), c.provider_team or "—", ", ".join(c.approvers) or "—", _consent(c)]
         for c in calls
         if _needs_review(c)
+    ]
+    rows += [
+        [
+            f"{w.source} -> {w.target}:{w.interface or '?'}",
+            w.provider_team or "—",
+            ", ".join(w.approvers) or "—",
+            "**waiting**: not in the provider's consumers yet, the call stays closed",
+        ]
+        for w in waiting
     ]
     return _table(
         "Needs approval (check these first)",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from trustmap.review.calls import Call, calls_of, compare, flow_key, opened_closed
 from trustmap.review.changes import EgressChange, ExposureChange, InterfaceChange, ServiceChange
-from trustmap.review.diff import CallChange, Change, Consent, Side, diff
+from trustmap.review.diff import CallChange, Change, Consent, Side, Waiting, diff
 from trustmap.review.findings import change_diagnostics
 from trustmap.review.objects import ObjectChange
 from trustmap.review.sources import Tree, directory_tree, git_range, git_tree, load_tree
@@ -25,6 +25,7 @@ __all__ = [
     "ServiceChange",
     "Side",
     "Tree",
+    "Waiting",
     "calls_of",
     "change_diagnostics",
     "compare",

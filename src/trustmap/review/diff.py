@@ -22,7 +22,8 @@ from typing import Literal
 
 from trustmap.diagnostics import Diagnostic, Severity, Span
 from trustmap.graph.consent import consents
-from trustmap.model import Graph, ServiceRef
+from trustmap.model import Dependency, Graph, ServiceRef
+from trustmap.names import parse_service_ref
 from trustmap.review.calls import Call, calls_of, compare
 from trustmap.review.changes import (
     EgressChange,
@@ -37,7 +38,7 @@ from trustmap.review.changes import (
 from trustmap.review.objects import ObjectChange, object_changes
 from trustmap.review.sources import Tree
 
-__all__ = ["CallChange", "Change", "Consent", "Side", "diff"]
+__all__ = ["CallChange", "Change", "Consent", "Side", "Waiting", "diff"]
 
 Consent = Literal["before", "in-change", "missing", "not-needed"]
 
@@ -73,6 +74,25 @@ class CallChange:
 
 
 @dataclass(frozen=True, slots=True)
+class Waiting:
+    """A dependency the change declares that waits only for the provider's consent (TM210):
+    it opens nothing yet; the provider's owners decide."""
+
+    source: str
+    """The declaring service, ``ns/name``."""
+    target: str
+    """The provider, ``ns/name``."""
+    interface: str | None
+    """The provider interface asked for, when named or the provider's only one."""
+    provider_team: str | None
+    """The provider's team."""
+    approvers: tuple[str, ...]
+    """Its owners and VCS handles."""
+    span: Span
+    """The dependency entry."""
+
+
+@dataclass(frozen=True, slots=True)
 class Change:
     """Everything a change does, each list sorted."""
 
@@ -98,13 +118,15 @@ class Change:
     """Compiled objects added, changed and removed, per target."""
     targets: tuple[str, ...] = field(default=())
     """The targets compiled."""
+    waiting: tuple[Waiting, ...] = field(default=())
+    """New dependencies that wait only for the provider's consent."""
 
     @property
     def empty(self) -> bool:
         """Whether the change does nothing a reviewer must see."""
         return not any(
             (self.calls, self.exposure, self.egress, self.services, self.interfaces)
-        ) and not any((self.introduced, self.fixed, self.objects))
+        ) and not any((self.introduced, self.fixed, self.objects, self.waiting))
 
     def blocking(self) -> list[str]:
         """Why the change must not merge: introduced errors, calls opened without consent."""
@@ -147,6 +169,7 @@ def diff(
         fixed,
         tuple(object_changes(base.graph, head.graph, targets, environment)),
         tuple(targets),
+        tuple(_waiting(base.graph, head.graph)),
     )
 
 
@@ -207,6 +230,38 @@ def _consent(before: Graph, after: Graph, call: Call) -> Consent:
     earlier = before.services.get(_ref(call.target))
     was = earlier.interface(call.interface) if earlier else None
     return "before" if was is not None and consents(was, caller) else "in-change"
+
+
+def _waiting(before: Graph, after: Graph) -> list[Waiting]:
+    """Dependencies rejected only for the provider's consent in ``after`` and not in ``before``."""
+    old = {_waiting_key(r.source, r.dependency) for r in before.rejected if r.codes == ("TM210",)}
+    found = []
+    for rejected in after.rejected:
+        dependency = rejected.dependency
+        if rejected.codes != ("TM210",) or _waiting_key(rejected.source, dependency) in old:
+            continue
+        parts = parse_service_ref(dependency.service)
+        target = f"{parts[1]}/{parts[2]}" if parts else dependency.service
+        provider = after.services.get(_ref(target))
+        interface = dependency.interface or (
+            provider.interfaces[0].name if provider and len(provider.interfaces) == 1 else None
+        )
+        team = provider.team if provider else None
+        found.append(
+            Waiting(
+                str(rejected.source),
+                target,
+                interface,
+                team,
+                _approvers(after, team),
+                dependency.span,
+            )
+        )
+    return sorted(found, key=lambda w: (w.source, w.target, w.interface or ""))
+
+
+def _waiting_key(source: ServiceRef, dependency: Dependency) -> tuple[str, str, str]:
+    return (str(source), dependency.service, dependency.interface or "")
 
 
 def _ref(text: str) -> ServiceRef:
