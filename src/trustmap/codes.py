@@ -133,6 +133,15 @@ CODES: dict[str, CodeInfo] = _codes(
     ("TM522", "warning", "drafted pod selectors overlap"),
     ("TM523", "warning", "nothing to draft"),
     ("TM524", "warning", "manifest object defined twice"),
+    # TM525-TM549: review — diff of two versions, code owners, imports
+    ("TM525", "error", "call opened without the provider's consent"),
+    ("TM526", "info", "call opened or widened: the provider's owners approve"),
+    ("TM527", "warning", "interface exposure widened"),
+    ("TM528", "info", "egress opened or changed"),
+    ("TM529", "warning", "team has no handle for CODEOWNERS"),
+    ("TM530", "error", "declaration file outside the repository root"),
+    ("TM531", "warning", "catalog entry not mapped"),
+    ("TM532", "warning", "not a catalog entity"),
     # TM6xx: analyze — Kubernetes manifests read by trustmap.analysis
     ("TM600", "error", "object without metadata.name"),
     ("TM601", "error", "invalid CIDR"),

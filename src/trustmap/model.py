@@ -217,6 +217,15 @@ class Team:
     """Namespaces the team may declare services in."""
     span: Span = NO_SPAN
     """Where the Team document starts."""
+    github: str | None = None
+    """GitHub handle of the team (``@org/team``) for CODEOWNERS, when declared."""
+    gitlab: str | None = None
+    """GitLab handle of the team (``@group/subgroup``) for CODEOWNERS, when declared."""
+
+    @property
+    def handles(self) -> tuple[str, ...]:
+        """The declared VCS handles, GitHub first."""
+        return tuple(h for h in (self.github, self.gitlab) if h)
 
 
 @dataclass(frozen=True, slots=True)

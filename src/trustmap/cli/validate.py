@@ -22,6 +22,7 @@ Examples:
   trustmap validate . --format sarif > trustmap.sarif   # code scanning
   trustmap validate . --now 2027-01-01                  # what will have expired by then?
   trustmap validate teams/ --compiled compiled/          # deployed output past its expiry?
+  trustmap validate --schema-only teams/payments.yaml   # one file: YAML and schema only
 
 \b
 With --compiled, the compiled objects under each DIR (any target) are also checked against
@@ -56,6 +57,11 @@ Exit status: 0 clean, 1 findings (errors; warnings too with --strict), 2 unreada
     show_default=True,
     help="With --compiled: warn (TM441) about grants whose last day is this close.",
 )
+@click.option(
+    "--schema-only",
+    is_flag=True,
+    help="Check each file's YAML and schema (TM1xx) only, not the organisation's graph rules.",
+)
 def validate(
     paths: tuple[str, ...],
     today: dt.date,
@@ -64,8 +70,11 @@ def validate(
     quiet: bool,
     compiled: tuple[Path, ...],
     expiring_within: int,
+    schema_only: bool,
 ) -> None:
     """Check declarations: YAML, schema and every organisation-wide graph rule."""
+    if schema_only:
+        _schema_only(paths, fmt, strict)
     graph = load(paths, today, exit_unreadable=False)
     expiry = (
         check_compiled(list(compiled), today, soon_days=expiring_within, graph=graph)
@@ -78,4 +87,17 @@ def validate(
     if fmt == "text":
         stats = f"{len(graph.services)} services, {len(graph.edges)} allowed flows"
         stderr.print(f"{summary_line(found)} ({stats})", highlight=False)
+    exit_for(found, strict=strict)
+
+
+def _schema_only(paths: tuple[str, ...], fmt: str, strict: bool) -> None:
+    """Files on their own (a pre-commit hook passes only the changed ones): no graph is built."""
+    from trustmap.graph import load_declarations
+
+    declarations, problems = load_declarations(list(paths) or ["."])
+    found = sort_diagnostics(problems)
+    sys.stdout.write(render_diagnostics(found, fmt))
+    if fmt == "text":
+        counts = f"{len(declarations.services)} services, {len(declarations.teams)} teams"
+        stderr.print(f"{summary_line(found)} ({counts}; schema only)", highlight=False)
     exit_for(found, strict=strict)

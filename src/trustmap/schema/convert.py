@@ -84,7 +84,14 @@ def _ports(items: list[PortSpecDoc] | list[int | PortSpecDoc]) -> tuple[PortSpec
 def to_team(doc: TeamDoc, source: Located) -> Team:
     """A Team value from its document."""
     spec = doc.spec
-    return Team(doc.metadata.name, tuple(spec.owners), tuple(spec.namespaces), source.span())
+    return Team(
+        doc.metadata.name,
+        tuple(spec.owners),
+        tuple(spec.namespaces),
+        source.span(),
+        spec.github,
+        spec.gitlab,
+    )
 
 
 def to_organization(doc: OrganizationDoc, source: Located) -> Organization:

@@ -193,11 +193,36 @@ class OrganizationSpec(_Strict):
     platforms: dict[PlatformTarget, PlatformVersion] = Field(default_factory=dict)
 
 
+# CODEOWNERS owners (docs.github.com "About code owners": ``@user`` or ``@org/team-name``;
+# docs.gitlab.com "Syntax of CODEOWNERS file": ``@user``, ``@group``, ``@group/with-nested/subgroup``).
+_GITHUB_HANDLE = re.compile(r"@[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:/[A-Za-z0-9][A-Za-z0-9._-]*)?")
+_GITLAB_HANDLE = re.compile(r"@[A-Za-z0-9_][A-Za-z0-9_.-]*(?:/[A-Za-z0-9_][A-Za-z0-9_.-]*)*")
+
+
+def _handle(pattern: re.Pattern[str], example: str) -> AfterValidator:
+    def check(value: str) -> str:
+        if not pattern.fullmatch(value):
+            raise PydanticCustomError(
+                "vcs_handle",
+                "'{value}' is not a handle like {example}",
+                {"value": value, "example": example},
+            )
+        return value
+
+    return AfterValidator(check)
+
+
+GithubHandle = Annotated[str, _handle(_GITHUB_HANDLE, "@org/team or @user")]
+GitlabHandle = Annotated[str, _handle(_GITLAB_HANDLE, "@group/subgroup or @user")]
+
+
 class TeamSpec(_Strict):
-    """A team's owners and namespaces."""
+    """A team's owners, namespaces and (optionally) its handles on the code forge."""
 
     owners: list[Text] = Field(min_length=1)
     namespaces: list[DnsLabel] = Field(min_length=1)
+    github: GithubHandle | None = None
+    gitlab: GitlabHandle | None = None
 
 
 class WorkloadDoc(_Strict):
