@@ -28,4 +28,6 @@ COMMANDS: dict[str, str] = {
     "verify": "trustmap.cli.verify:verify_command",
     "drift": "trustmap.cli.drift:drift",
     "discover": "trustmap.cli.discover:discover",
+    # registry: ownership
+    "service": "trustmap.cli.service:service",
 }

@@ -28,6 +28,7 @@ from trustmap.server.routes import (
     graph,
     policies,
     tokens,
+    transfers,
     ui,
     versions,
 )
@@ -60,7 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.registry = registry
-    for module in (declarations, graph, approvals, versions, tokens, audit, policies):
+    for module in (declarations, graph, approvals, versions, tokens, audit, policies, transfers):
         app.include_router(module.router)
     app.include_router(ui.router)
     app.mount(

@@ -18,6 +18,7 @@ from trustmap.server.errors import ApiError
 from trustmap.server.history import record_version
 from trustmap.server.impact import impact
 from trustmap.server.models import Approval
+from trustmap.server.ownership import load_owners, team_owners
 from trustmap.server.state import Grant, Parsed, load_grants
 from trustmap.server.store import Registry
 
@@ -78,7 +79,15 @@ def decide(
             provider = parses.get(row.provider_team) or Parsed(
                 row.provider_team, 0, (), Declarations((), (), ()), ()
             )
-            found = impact(parses, provider, before, after, registry.today(), full=False)
+            found = impact(
+                parses,
+                provider,
+                before,
+                after,
+                registry.today(),
+                full=False,
+                owners=load_owners(session),
+            )
             opened, closed = found.changes()
             kind = "approval" if approve else "revocation"
             version = record_version(
@@ -104,13 +113,7 @@ def decide(
 
 
 def _require_owner(by: Principal, row: Approval, parses: dict[str, Parsed]) -> None:
-    owners = {
-        o
-        for p in parses.values()
-        for t in p.declarations.teams
-        if t.name == row.provider_team
-        for o in t.owners
-    }
+    owners = team_owners(parses, row.provider_team)
     if by.team != row.provider_team or by.name not in owners:
         listed = ", ".join(sorted(owners)) or "nobody (the team declares no owners)"
         raise ApiError(

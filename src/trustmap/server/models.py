@@ -16,8 +16,10 @@ __all__ = [
     "Base",
     "FlowChange",
     "Head",
+    "ServiceOwner",
     "TeamHead",
     "Token",
+    "Transfer",
     "Version",
     "VersionFile",
 ]
@@ -130,3 +132,27 @@ class AuditEntry(Base):
     detail: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class ServiceOwner(Base):
+    """Which team owns a service: the first to declare it, until an accepted transfer."""
+
+    __tablename__ = "service_owners"
+    ref: Mapped[str] = mapped_column(String(300), primary_key=True)
+    team: Mapped[str] = mapped_column(String(253), index=True)
+    since_version: Mapped[int] = mapped_column(Integer)
+
+
+class Transfer(Base):
+    """A request to move a service to another team: asked by the owner, accepted by the receiver."""
+
+    __tablename__ = "service_transfers"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ref: Mapped[str] = mapped_column(String(300), index=True)
+    from_team: Mapped[str] = mapped_column(String(253))
+    to_team: Mapped[str] = mapped_column(String(253))
+    state: Mapped[str] = mapped_column(String(16))
+    requested_by: Mapped[str] = mapped_column(String(320))
+    requested_at: Mapped[str] = mapped_column(String(40))
+    decided_by: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    decided_at: Mapped[str | None] = mapped_column(String(40), nullable=True)

@@ -25,6 +25,7 @@ from trustmap.server.errors import ApiError, unscoped
 from trustmap.server.history import record_version
 from trustmap.server.impact import Impact, impact, pending_requests
 from trustmap.server.models import Approval, TeamHead, VersionFile
+from trustmap.server.ownership import check_ownership, claim, load_owners
 from trustmap.server.scope import check_paths, check_scope
 from trustmap.server.state import Parsed, load_grants, parse_team, target_ref
 from trustmap.server.store import Registry, etag_for
@@ -70,8 +71,12 @@ def push(
         if old is not None and old.files == change.files:
             return PushOutcome(team, current, etag_for(team, current), unchanged=True)
         check_scope(team, change, parses, platform)
+        owners = load_owners(session)
+        check_ownership(team, change, parses, owners)
         grants = load_grants(session)
-        found = impact(parses, change, grants, grants, registry.today(), full=platform)
+        found = impact(
+            parses, change, grants, grants, registry.today(), full=platform, owners=owners
+        )
         findings = _blocking(found.after, team)
         if findings:
             raise ApiError(
@@ -80,6 +85,7 @@ def push(
         opened, closed = found.changes()
         version = record_version(session, head, "push", team, by.actor, message, opened, closed)
         _store_files(session, team, version, change)
+        claimed = claim(session, team, change.declarations.services, owners, version)
         pending = _sync_approvals(session, found, team, version)
         audit.append(
             session,
@@ -94,6 +100,7 @@ def push(
                 "opened": len(opened),
                 "closed": len(closed),
                 "pending": len(pending),
+                "claimed": claimed,
             },
         )
     registry.cache.remember(

@@ -1,7 +1,9 @@
 """What a team may push: clean relative file paths, and only what it owns.
 
 A team's push may hold only Service documents of that team, in namespaces its Team document
-grants; Organization and Team documents belong to the platform scope. Anything else refuses the
+grants; Organization and Team documents belong to the platform scope, which holds nothing else
+but the services of the platform team itself (so the platform's token cannot rewrite a team's
+service). Anything else refuses the
 whole push (403, written to the audit log) with a TM701 diagnostic per offending document.
 """
 
@@ -71,7 +73,7 @@ def check_scope(team: str, change: Parsed, parses: dict[str, Parsed], platform: 
     teams = {t.name: t for p in ({**parses, team: change}).values() for t in p.declarations.teams}
     own = teams.get(team)
     for service in declarations.services:
-        if service.team != team and not platform:
+        if service.team != team:
             problems.append(
                 diagnostic(
                     "TM701",
@@ -80,7 +82,7 @@ def check_scope(team: str, change: Parsed, parses: dict[str, Parsed], platform: 
                     f"push it with a token of team '{service.team}'",
                 )
             )
-        elif not platform and (own is None or service.ref.namespace not in own.namespaces):
+        elif own is None or service.ref.namespace not in own.namespaces:
             spaces = ", ".join(own.namespaces) if own else "none (the team is not declared)"
             problems.append(
                 diagnostic(

@@ -26,7 +26,7 @@ from trustmap.names import parse_service_ref
 from trustmap.query import Index
 from trustmap.schema import Declarations, parse_documents
 from trustmap.server.db import Database
-from trustmap.server.models import Approval, Head, TeamHead, VersionFile
+from trustmap.server.models import Approval, Head, ServiceOwner, TeamHead, VersionFile
 
 __all__ = [
     "Grant",
@@ -37,6 +37,7 @@ __all__ = [
     "build",
     "load_grants",
     "merge",
+    "owned",
     "parse_team",
     "target_ref",
 ]
@@ -187,10 +188,37 @@ def load_grants(session: Session) -> list[Grant]:
     return [Grant(r.caller, r.target, r.interface, r.decided_by or "") for r in rows]
 
 
-def build(parses: Iterable[Parsed], grants: Iterable[Grant], today: dt.date) -> Graph:
-    """The merged graph of ``parses`` with ``grants`` applied."""
-    declarations, problems = merge(parses)
+def build(
+    parses: Iterable[Parsed],
+    grants: Iterable[Grant],
+    today: dt.date,
+    owners: Mapping[str, str] | None = None,
+) -> Graph:
+    """The merged graph of ``parses`` with ``grants`` applied; with ``owners``, a service
+    declared both by its owner and by another scope counts only as its owner declares it."""
+    declarations, problems = merge(owned(parses, owners or {}))
     return build_graph(apply_grants(declarations, grants), today, problems)
+
+
+def owned(parses: Iterable[Parsed], owners: Mapping[str, str]) -> list[Parsed]:
+    """``parses`` without services another scope declares and owns (a transfer's old copy, or
+    a duplicate stored before ownership was recorded)."""
+    parses = list(parses)
+    declared = {(p.team, str(s.ref)) for p in parses for s in p.declarations.services}
+    kept = []
+    for parsed in parses:
+        services = tuple(
+            s
+            for s in parsed.declarations.services
+            if owners.get(str(s.ref), parsed.team) == parsed.team
+            or (owners[str(s.ref)], str(s.ref)) not in declared
+        )
+        if len(services) == len(parsed.declarations.services):
+            kept.append(parsed)
+        else:
+            declarations = dataclasses.replace(parsed.declarations, services=services)
+            kept.append(dataclasses.replace(parsed, declarations=declarations))
+    return kept
 
 
 class GraphCache:
@@ -246,6 +274,11 @@ class GraphCache:
                 current = self._snapshot
                 if current is not None and current.version >= version and current.today == today:
                     return current
-                graph = build(self.parses(session).values(), load_grants(session), today)
+                graph = build(
+                    self.parses(session).values(),
+                    load_grants(session),
+                    today,
+                    dict(session.execute(select(ServiceOwner.ref, ServiceOwner.team)).all()),
+                )
                 self._snapshot = Snapshot(version, today, graph, Index(graph))
                 return self._snapshot
