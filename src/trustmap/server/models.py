@@ -105,6 +105,20 @@ class Approval(Base):
     decided_by: Mapped[str | None] = mapped_column(String(320), nullable=True)
     decided_at: Mapped[str | None] = mapped_column(String(40), nullable=True)
     comment: Mapped[str] = mapped_column(Text, default="")
+    methods: Mapped[str] = mapped_column(Text, default="[]")
+    """Methods asked for, a JSON list; empty = every method of the interface."""
+    expires: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    """Last day asked for (ISO date), or none."""
+    port: Mapped[str] = mapped_column(String(40), default="")
+    """The interface's port/protocol when asked."""
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    """Counts changes of what is asked; a decision may name the revision it saw."""
+    granted_by: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    """Approver of what is currently granted (none = nothing is)."""
+    granted_methods: Mapped[str | None] = mapped_column(Text, nullable=True)
+    """Methods granted, a JSON list; empty = every method."""
+    granted_expires: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    """Last day granted, or none."""
 
 
 class Token(Base):

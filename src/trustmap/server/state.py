@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
@@ -35,6 +36,7 @@ __all__ = [
     "Snapshot",
     "apply_grants",
     "build",
+    "grant_of",
     "load_grants",
     "merge",
     "owned",
@@ -71,6 +73,16 @@ class Grant:
     """Provider interface."""
     approver: str
     """Owner who approved (becomes ``approvedBy``)."""
+    methods: tuple[str, ...] | None = None
+    """Methods approved; ``None`` = every method of the interface."""
+    expires: dt.date | None = None
+    """Last day approved; ``None`` = no limit."""
+
+    def covers(self, methods: tuple[str, ...], expires: dt.date | None) -> bool:
+        """Whether a dependency asking ``methods`` (empty = all) until ``expires`` is within it."""
+        if self.methods is not None and (not methods or not set(methods) <= set(self.methods)):
+            return False
+        return self.expires is None or (expires is not None and expires <= self.expires)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +136,9 @@ def target_ref(dependency: Dependency) -> str:
 
 def apply_grants(declarations: Declarations, grants: Iterable[Grant]) -> Declarations:
     """Declarations with each grant's caller added to the provider interface's consumers and
-    ``approvedBy`` set on the caller's dependency (unless the file already names an approver)."""
+    the caller's dependency cut down to what was approved, with ``approvedBy`` set: methods
+    outside the grant and days after its expiry are left out (a dependency with no approved
+    method left is left out whole), so a widening compiles only its approved part."""
     by_target: dict[str, list[Grant]] = defaultdict(list)
     by_caller: dict[str, list[Grant]] = defaultdict(list)
     for grant in grants:
@@ -157,7 +171,8 @@ def _granted(
         )
         for i in service.interfaces
     )
-    depends_on = tuple(_approved(dep, asked, known) for dep in service.depends_on)
+    approved = (_approved(dep, asked, known) for dep in service.depends_on)
+    depends_on = tuple(dep for dep in approved if dep is not None)
     return dataclasses.replace(service, interfaces=interfaces, depends_on=depends_on)
 
 
@@ -165,15 +180,30 @@ def _with(consumers: tuple[str, ...], callers: list[str]) -> tuple[str, ...]:
     return consumers + tuple(c for c in sorted(set(callers)) if c not in consumers)
 
 
-def _approved(dep: Dependency, asked: list[Grant], known: Mapping[str, Service]) -> Dependency:
-    if dep.approved_by:
-        return dep
+def _approved(
+    dep: Dependency, asked: list[Grant], known: Mapping[str, Service]
+) -> Dependency | None:
     target = target_ref(dep)
     interface = dep.interface or _sole_interface(known.get(target))
     for grant in asked:
         if grant.target == target and grant.interface == interface:
-            return dataclasses.replace(dep, approved_by=grant.approver)
+            return _within(dep, grant)
     return dep
+
+
+def _within(dep: Dependency, grant: Grant) -> Dependency | None:
+    """``dep`` cut down to ``grant``; ``None`` when no approved method is left."""
+    methods = dep.methods
+    if grant.methods is not None:
+        methods = tuple(m for m in methods if m in grant.methods) if methods else grant.methods
+        if not methods:
+            return None
+    expires = dep.expires
+    if grant.expires is not None and (expires is None or grant.expires < expires):
+        expires = grant.expires
+    return dataclasses.replace(
+        dep, methods=methods, expires=expires, approved_by=grant.approver or dep.approved_by
+    )
 
 
 def _sole_interface(service: Service | None) -> str | None:
@@ -183,9 +213,18 @@ def _sole_interface(service: Service | None) -> str | None:
 
 
 def load_grants(session: Session) -> list[Grant]:
-    """Every approved request, as grants."""
-    rows = session.scalars(select(Approval).where(Approval.state == "approved")).all()
-    return [Grant(r.caller, r.target, r.interface, r.decided_by or "") for r in rows]
+    """What every approval currently grants."""
+    rows = session.scalars(select(Approval).where(Approval.granted_by.is_not(None))).all()
+    return [grant_of(r) for r in rows]
+
+
+def grant_of(row: Approval) -> Grant:
+    """The grant an approval row holds (its granted scope)."""
+    methods = tuple(json.loads(row.granted_methods or "[]"))
+    expires = dt.date.fromisoformat(row.granted_expires) if row.granted_expires else None
+    return Grant(
+        row.caller, row.target, row.interface, row.granted_by or "", methods or None, expires
+    )
 
 
 def build(

@@ -177,6 +177,7 @@ async def decide_page(
     action = form.get("action")
     if action not in ("approve", "reject"):
         raise ApiError(422, "action must be approve or reject")
+    revision = form.get("revision", "")
     await run_in_threadpool(
         decide,
         registry,
@@ -184,6 +185,7 @@ async def decide_page(
         approval_id,
         action == "approve",
         form.get("comment", "")[:2000].replace("\x00", ""),
+        int(revision) if revision.isdigit() and len(revision) < 10 else None,
     )
     return RedirectResponse("/approvals", status_code=303)
 
