@@ -7,13 +7,17 @@ stayed as they were, so compiling the pulled files denied the call the registry 
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
 
 import httpx
+import yaml
+from click.testing import CliRunner, Result
 from registry_helpers import TEAM_FILES, TODAY, files, push_example, put, token_for
 
+from trustmap.cli import cli
 from trustmap.dialects import compile_graph
 from trustmap.graph import load_graph
 
@@ -68,3 +72,64 @@ def test_pulled_files_of_all_teams_compile_to_the_registrys_policies(
         local = _compiled_locally(tmp_path, target)
         assert local == served["objects"], target
         assert "loadgenerator" in str(served["objects"])
+
+
+def test_cli_commands_read_the_registrys_graph_with_server(
+    client: httpx.Client, registry_url: str, tmp_path: Path
+) -> None:
+    _approved_cart_call(client)
+    here = Path.cwd()
+    os.chdir(tmp_path)
+    try:
+        compiled = _cli(
+            "compile",
+            "--server",
+            registry_url,
+            "--target",
+            "kubernetes",
+            "--out",
+            "out",
+            "--now",
+            TODAY.isoformat(),
+        )
+        assert compiled.exit_code in (0, 1), compiled.output
+        explained = _cli(
+            "explain",
+            "default/loadgenerator",
+            "default/cartservice",
+            "--server",
+            registry_url,
+            "--now",
+            TODAY.isoformat(),
+            "--format",
+            "json",
+        )
+        callers = _cli(
+            "query",
+            "callers",
+            "default/cartservice",
+            "--server",
+            registry_url,
+            "--now",
+            TODAY.isoformat(),
+            "--format",
+            "json",
+        )
+        both = _cli("graph", ".", "--server", registry_url)
+    finally:
+        os.chdir(here)
+    written = "".join(p.read_text() for p in sorted((tmp_path / "out").rglob("*.yaml")))
+    served = client.get("/api/v1/policies/kubernetes").text
+    assert "loadgenerator" in written
+    assert "loadgenerator" in served
+    assert sorted(yaml.safe_load_all(written), key=str) == sorted(
+        yaml.safe_load_all(served), key=str
+    )
+    assert json.loads(explained.output)["allowed"] is True, explained.output
+    assert "default/loadgenerator" in callers.output
+    assert both.exit_code == 2
+    assert "not both" in both.output
+
+
+def _cli(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
