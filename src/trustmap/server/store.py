@@ -5,7 +5,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+import threading
+from collections.abc import Hashable
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import select
 
@@ -18,7 +20,32 @@ from trustmap.server.models import TeamHead, Token
 from trustmap.server.settings import Settings
 from trustmap.server.state import GraphCache, Snapshot
 
-__all__ = ["Registry", "etag_for", "token_to_dict"]
+__all__ = ["Memo", "Registry", "etag_for", "token_to_dict"]
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class Memo(Generic[K, V]):
+    """A small, thread-safe cache owned by one registry (never shared between apps): results
+    keyed by version are only ever read by the app whose database produced them."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._items: dict[K, V] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: K) -> V | None:
+        """The value kept for ``key``, if any."""
+        with self._lock:
+            return self._items.get(key)
+
+    def put(self, key: K, value: V) -> None:
+        """Keep ``value``; forgets everything first when full (keys are per version)."""
+        with self._lock:
+            if len(self._items) >= self.limit:
+                self._items.clear()
+            self._items[key] = value
 
 
 def etag_for(team: str, version: int) -> str:
@@ -38,6 +65,12 @@ class Registry:
             max_bytes=settings.max_request_bytes, max_depth=settings.max_yaml_depth
         )
         self.cache = GraphCache(self.database, self.limits, self.today)
+        self.compiled: Memo[Hashable, Any] = Memo(limit=8)
+        """Compiled policies by (version, day, target, environment)."""
+        self.drawings: Memo[Hashable, Any] = Memo(limit=64)
+        """Laid-out UI views by (version, day, team, namespace)."""
+        self.drifts: Memo[Hashable, Any] = Memo(limit=1)
+        """Drift reports by (version, day, flow database modification time)."""
 
     def today(self) -> dt.date:
         """The day expiry is judged against."""

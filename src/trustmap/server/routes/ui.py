@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hmac
 import secrets
-import threading
 from importlib import resources
 from typing import Annotated, Any
 from urllib.parse import parse_qs, quote
@@ -27,6 +26,7 @@ from trustmap.server.history import diff, version, version_to_dict, versions
 from trustmap.server.layout import Drawing, focus_view, team_overview
 from trustmap.server.routes.deps import COOKIE, NAME, RegistryDep, get_registry
 from trustmap.server.state import Snapshot
+from trustmap.server.store import Registry
 from trustmap.server.views import coverage, find_service, service_view, team_summary
 
 __all__ = ["error_page", "router"]
@@ -78,7 +78,7 @@ def graph_page(
     """The organisation graph: teams at a glance, one team or namespace in detail."""
     snapshot = registry.snapshot()
     graph = snapshot.graph
-    drawing = _drawing(snapshot, team, namespace)
+    drawing = _drawing(registry, snapshot, team, namespace)
     teams = sorted({s.team for s in graph.services.values()})
     namespaces = sorted({r.namespace for r in graph.services})
     listed = [
@@ -101,15 +101,12 @@ def graph_page(
     )
 
 
-_drawings: dict[tuple[int, str, str | None, str | None], Drawing] = {}
-_drawings_lock = threading.Lock()
-
-
-def _drawing(snapshot: Snapshot, team: str | None, namespace: str | None) -> Drawing:
+def _drawing(
+    registry: Registry, snapshot: Snapshot, team: str | None, namespace: str | None
+) -> Drawing:
     """The laid-out view, computed once per version and filter (layouts cost more than pages)."""
     key = (snapshot.version, snapshot.today.isoformat(), team, namespace)
-    with _drawings_lock:
-        found = _drawings.get(key)
+    found: Drawing | None = registry.drawings.get(key)
     if found is not None:
         return found
     graph = snapshot.graph
@@ -120,10 +117,7 @@ def _drawing(snapshot: Snapshot, team: str | None, namespace: str | None) -> Dra
         drawing = focus_view(graph, lambda r: r.namespace == namespace, f"namespace {namespace}")
     else:
         drawing = team_overview(graph, namespace)
-    with _drawings_lock:
-        if len(_drawings) >= 64:
-            _drawings.clear()
-        _drawings[key] = drawing
+    registry.drawings.put(key, drawing)
     return drawing
 
 
