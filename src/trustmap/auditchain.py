@@ -13,7 +13,16 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-__all__ = ["GENESIS", "Break", "Entry", "entry_hash", "verify_chain"]
+__all__ = [
+    "GENESIS",
+    "STATE_PARTS",
+    "Break",
+    "Entry",
+    "entry_hash",
+    "state_breaks",
+    "state_digest",
+    "verify_chain",
+]
 
 GENESIS = "0" * 64
 """The ``prev_hash`` of the first entry."""
@@ -91,3 +100,38 @@ def verify_chain(entries: Iterable[Entry], head: tuple[int, str] | None = None) 
         ends = f"log ends at entry {expected_seq - 1} ({previous[:12]})"
         breaks.append(Break(head[0], f"{ends}, but the head is entry {head[0]} ({head[1][:12]})"))
     return breaks
+
+
+STATE_PARTS = ("approvals", "tokens", "team_heads", "owners", "head")
+"""The stored state every state-changing entry records a digest of, part by part."""
+
+
+def state_digest(parts: dict[str, list[list[object]]]) -> dict[str, str]:
+    """SHA-256 (hex) of each part's rows (sorted, canonical JSON): what an entry records as
+    ``state`` and what a verifier recomputes from the stored rows."""
+    digests = {}
+    for name in STATE_PARTS:
+        rows = sorted(parts.get(name, []), key=lambda row: json.dumps(row, ensure_ascii=False))
+        canonical = json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
+        digests[name] = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return digests
+
+
+def state_breaks(entries: Iterable[Entry], stored: dict[str, str]) -> list[Break]:
+    """Parts of the stored state whose digest differs from the last entry that recorded one."""
+    last: Entry | None = None
+    for entry in entries:
+        if '"state":' in entry.detail:
+            last = entry
+    if last is None:
+        return []
+    recorded = json.loads(last.detail).get("state", {})
+    return [
+        Break(
+            last.seq,
+            f"stored {name.replace('_', ' ')} differ from what entry {last.seq} recorded "
+            "(changed outside the registry)",
+        )
+        for name in STATE_PARTS
+        if name in recorded and recorded[name] != stored.get(name)
+    ]

@@ -85,12 +85,15 @@ def pull(
     version: Annotated[
         int | None, Query(ge=0, le=2**31 - 1, description="As of this version")
     ] = None,
+    raw: Annotated[
+        bool, Query(description="Exactly as pushed: no approvals written in (for auditors)")
+    ] = False,
 ) -> dict[str, Any]:
     """The team's files (latest, or as of ``version``); the ETag goes into the next push's If-Match."""
     number, files = team_files(registry, team, version)
     current = registry.team_version(team)
     response.headers["ETag"] = etag_for(team, current)
-    latest = number == current
+    latest = number == current and not raw
     approvers = approved_entries(registry.snapshot().graph, team) if latest else {}
     consents = _consents(registry, team) if latest else {}
     return {
