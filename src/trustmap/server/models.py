@@ -20,6 +20,7 @@ __all__ = [
     "TeamHead",
     "Token",
     "Transfer",
+    "UiSession",
     "Version",
     "VersionFile",
 ]
@@ -170,3 +171,17 @@ class Transfer(Base):
     requested_at: Mapped[str] = mapped_column(String(40))
     decided_by: Mapped[str | None] = mapped_column(String(320), nullable=True)
     decided_at: Mapped[str | None] = mapped_column(String(40), nullable=True)
+
+
+class UiSession(Base):
+    """A web UI login: the cookie holds a random id, only its SHA-256 is stored; the CSRF
+    secret of its forms lives here, so no cookie can plant one."""
+
+    __tablename__ = "ui_sessions"
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    token_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """The team token logged in with (``None`` = the admin token)."""
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[str] = mapped_column(String(40))
+    expires_at: Mapped[str] = mapped_column(String(40))
+    ended_at: Mapped[str | None] = mapped_column(String(40), nullable=True)

@@ -44,5 +44,3 @@ class Settings(BaseSettings):
     """A flow database written by ``trustmap observe ingest``; when set, drift is served."""
     drift_window_days: int = Field(default=7, ge=1, le=3650)
     """How far back drift looks at observed flows."""
-    cookie_secure: bool = False
-    """Mark the UI's login cookie ``Secure`` (set it behind HTTPS)."""
