@@ -1,7 +1,8 @@
 """``trustmap serve`` and ``trustmap db upgrade``: run the registry server, migrate its database.
 
 Both hand the work to the tool made for it, by name: uvicorn imports the app factory
-``trustmap.server.app:create_app`` (settings travel as ``TRUSTMAP_*`` environment variables, so
+``trustmap.server.app:serve_app`` (which turns an unreachable database into one line on stderr
+and exit status 2) (settings travel as ``TRUSTMAP_*`` environment variables, so
 every worker reads the same), and Alembic runs the migrations shipped in ``trustmap.server``.
 """
 
@@ -65,12 +66,8 @@ def serve(
     os.environ["TRUSTMAP_READ_ACCESS"] = read_access
     if admin_token:
         os.environ["TRUSTMAP_ADMIN_TOKEN"] = admin_token
-    out.print(
-        f"trustmap registry on http://{host}:{port} (database {_redacted(database_url)})",
-        highlight=False,
-    )
     uvicorn.run(
-        "trustmap.server.app:create_app",
+        "trustmap.server.app:serve_app",
         factory=True,
         host=host,
         port=port,

@@ -7,6 +7,7 @@ Nothing happens at import time; each app owns its :class:`~trustmap.server.store
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -17,6 +18,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as SATimeoutError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -37,15 +40,30 @@ from trustmap.server.settings import Settings
 from trustmap.server.store import Registry
 from trustmap.version import __version__
 
-__all__ = ["create_app"]
+__all__ = ["DatabaseUnreachable", "create_app", "redact", "serve_app"]
 
 log = logging.getLogger("trustmap.server")
 
 
+class DatabaseUnreachable(RuntimeError):
+    """The registry's database cannot be reached at start-up (message: one line)."""
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """A registry app for ``settings`` (default: read from ``TRUSTMAP_*`` environment variables)."""
+    """A registry app for ``settings`` (default: read from ``TRUSTMAP_*`` environment variables).
+
+    Raises:
+        DatabaseUnreachable: the database does not answer (or cannot be migrated).
+    """
     settings = settings or Settings()
-    registry = Registry(settings)
+    try:
+        registry = Registry(settings)
+        registry.database.ping()
+    except (*OUTAGE, OSError) as error:
+        raise DatabaseUnreachable(
+            f"cannot reach the registry database {redact(settings.database_url)}: "
+            f"{_first_line(error)}"
+        ) from None
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -71,6 +89,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         name="static",
     )
     app.get("/api/v1/health", tags=["health"], summary="Liveness")(_health)
+    app.get(
+        "/api/v1/ready",
+        tags=["health"],
+        summary="Readiness: the database answers",
+        responses={503: {"description": "the database does not answer; retry later"}},
+    )(_ready)
     _handlers(app, registry)
     app.add_middleware(BodyLimit, limit=settings.max_request_bytes)
     app.add_middleware(SameOrigin)
@@ -81,6 +105,47 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 def _health() -> dict[str, str]:
     """Always ``ok`` while the process serves requests."""
     return {"status": "ok", "version": __version__}
+
+
+def serve_app() -> FastAPI:
+    """The app ``trustmap serve`` runs (a uvicorn factory): an unreachable database prints one
+    line and exits 2 instead of a traceback."""
+    try:
+        app = create_app()
+    except DatabaseUnreachable as error:
+        print(f"error: {error}", file=sys.stderr, flush=True)
+        raise SystemExit(2) from None
+    return app
+
+
+OUTAGE = (OperationalError, InterfaceError, SATimeoutError)
+"""Errors meaning the database does not answer (down, unreachable, locked, pool exhausted)."""
+RETRY_AFTER = "5"
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(getattr(error, "orig", None) or error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def redact(url: str) -> str:
+    """``url`` without its credentials."""
+    scheme, sep, rest = url.partition("://")
+    return scheme + sep + ("***@" + rest.split("@", 1)[1] if "@" in rest else rest)
+
+
+def _ready(request: Request) -> JSONResponse:
+    """``ready`` when the database answers, else 503 with ``Retry-After``."""
+    registry: Registry = request.app.state.registry
+    try:
+        registry.database.ping()
+    except OUTAGE as error:
+        return JSONResponse(
+            error_body(503, f"the database does not answer: {_first_line(error)}"),
+            status_code=503,
+            headers={"Retry-After": RETRY_AFTER},
+        )
+    return JSONResponse({"status": "ready", "version": __version__})
 
 
 def _wants_html(request: Request) -> bool:
@@ -97,7 +162,9 @@ def _respond(
     headers: dict[str, str] | None,
 ) -> Response:
     if _wants_html(request):
-        return ui.error_page(request, status, TITLES.get(status, "error"), message)
+        page = ui.error_page(request, status, TITLES.get(status, "error"), message)
+        page.headers.update(headers or {})
+        return page
     return JSONResponse(body, status_code=status, headers=headers)
 
 
@@ -128,6 +195,15 @@ def _handlers(app: FastAPI, registry: Registry) -> None:
             request, error.status_code, message, error_body(error.status_code, message), headers
         )
 
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    @app.exception_handler(SATimeoutError)
+    async def outage(request: Request, error: Exception) -> Response:
+        log.error("database unavailable on %s %s: %s", request.method, request.url.path, error)
+        message = "the registry's database does not answer; retry later"
+        headers = {"Retry-After": RETRY_AFTER}
+        return _respond(request, 503, message, error_body(503, message), headers)
+
     @app.exception_handler(ui.LoginNeeded)
     async def login_needed(_request: Request, error: ui.LoginNeeded) -> Response:
         return RedirectResponse(f"/login?next={quote(error.path)}", status_code=303)
@@ -145,7 +221,10 @@ def _deny(registry: Registry, request: Request, error: ApiError) -> None:
     actor = principal.actor if principal is not None else "anonymous"
     subject = error.subject or f"{request.method} {request.url.path}"
     log.warning("denied %s: %s (%s)", actor, subject, error.message)
-    registry.deny(actor, subject, error.status, error.message)
+    try:
+        registry.deny(actor, subject, error.status, error.message)
+    except Exception:  # the refusal stands even when it cannot be logged (lock held, outage)
+        log.exception("could not write the denial to the audit log")
 
 
 class BodyLimit:

@@ -28,6 +28,7 @@ TITLES = {
     422: "invalid input",
     428: "precondition required",
     500: "internal error",
+    503: "service unavailable",
 }
 
 

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from collections.abc import Hashable
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from trustmap.loader import Limits
 from trustmap.server import audit
@@ -21,6 +23,9 @@ from trustmap.server.settings import Settings
 from trustmap.server.state import GraphCache, Snapshot
 
 __all__ = ["Memo", "Registry", "etag_for", "token_to_dict"]
+
+DENIALS_PER_MINUTE = 120
+"""Refused requests written to the audit log per minute and process; more are counted."""
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -65,6 +70,8 @@ class Registry:
             max_bytes=settings.max_request_bytes, max_depth=settings.max_yaml_depth
         )
         self.cache = GraphCache(self.database, self.limits, self.today)
+        self._denials_lock = threading.Lock()
+        self._denial_minute, self._denials, self._suppressed = -1, 0, 0
         self.compiled: Memo[Hashable, Any] = Memo(limit=8)
         """Compiled policies by (version, day, target, environment)."""
         self.drawings: Memo[Hashable, Any] = Memo(limit=64)
@@ -90,12 +97,30 @@ class Registry:
         with self.database.reading() as session:
             return authenticate(session, raw, admin)
 
-    def deny(self, actor: str, subject: str, status: int, reason: str) -> None:
-        """Record a refused request in the audit log."""
-        with self.database.writing() as (session, head):
-            audit.append(
-                session, head, actor, "denied", subject, {"status": status, "reason": reason}
-            )
+    def deny(self, actor: str, subject: str, status: int, reason: str) -> bool:
+        """Record a refused request in the audit log, at most :data:`DENIALS_PER_MINUTE` a
+        minute (the next entry counts those left out), so refused requests cannot grow the
+        database without bound. Whether it was written."""
+        minute = int(time.monotonic() // 60)
+        with self._denials_lock:
+            if minute != self._denial_minute:
+                self._denial_minute, self._denials = minute, 0
+            self._denials += 1
+            if self._denials > DENIALS_PER_MINUTE:
+                self._suppressed += 1
+                return False
+            suppressed, self._suppressed = self._suppressed, 0
+        detail: dict[str, Any] = {"status": status, "reason": reason[:500]}
+        if suppressed:
+            detail["suppressed"] = suppressed
+        try:
+            with self.database.writing_quickly() as (session, head):
+                audit.append(session, head, actor, "denied", subject, detail)
+        except SQLAlchemyError:  # another write holds the lock, or the database is down
+            with self._denials_lock:
+                self._suppressed += 1 + suppressed
+            return False
+        return True
 
     def team_version(self, team: str) -> int:
         """The version of a team's current files (0 when it never pushed)."""
