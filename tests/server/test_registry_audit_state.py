@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 from click.testing import CliRunner
-from registry_helpers import push_example, qa_wants_the_cart, token_for
+from registry_helpers import ADMIN, push_example, qa_wants_the_cart, token_for
 from sqlalchemy import create_engine, text
 
 from trustmap.auditchain import GENESIS, entry_hash
@@ -39,15 +39,13 @@ def _activity(client: httpx.Client) -> None:
     assert listed.status_code == 403  # a denial: logged, no state
     token_id = next(
         t["id"]
-        for t in client.get(
-            "/api/v1/tokens", headers={"Authorization": "Bearer admin-token-for-tests"}
-        ).json()["tokens"]
+        for t in client.get("/api/v1/tokens", headers={"Authorization": f"Bearer {ADMIN}"}).json()[
+            "tokens"
+        ]
         if t["principal"] == "qa-lead@example.com"
     )
     assert old
-    client.delete(
-        f"/api/v1/tokens/{token_id}", headers={"Authorization": "Bearer admin-token-for-tests"}
-    )
+    client.delete(f"/api/v1/tokens/{token_id}", headers={"Authorization": f"Bearer {ADMIN}"})
 
 
 def _verify(url: str, *extra: str) -> tuple[int, str]:

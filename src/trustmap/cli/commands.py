@@ -30,4 +30,5 @@ COMMANDS: dict[str, str] = {
     "discover": "trustmap.cli.discover:discover",
     # registry: ownership
     "service": "trustmap.cli.service:service",
+    "token": "trustmap.cli.token:token",
 }

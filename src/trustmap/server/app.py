@@ -18,6 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from pydantic import ValidationError
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as SATimeoutError
 from starlette.concurrency import run_in_threadpool
@@ -114,6 +115,13 @@ def serve_app() -> FastAPI:
         app = create_app()
     except DatabaseUnreachable as error:
         print(f"error: {error}", file=sys.stderr, flush=True)
+        raise SystemExit(2) from None
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}"
+            for e in error.errors()
+        )
+        print(f"error: invalid registry settings: {problems}", file=sys.stderr, flush=True)
         raise SystemExit(2) from None
     return app
 
