@@ -25,7 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from trustmap.server.errors import TITLES, ApiError, error_body
+from trustmap.server.errors import TITLES, ApiError, documented_errors, error_body
 from trustmap.server.routes import (
     approvals,
     audit,
@@ -77,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="The living organisation graph: teams push declarations, owners approve, "
         'everyone reads. Errors are JSON: {"error": {status, title, message, diagnostics}}.',
         lifespan=lifespan,
+        responses=documented_errors(),
         docs_url=None,  # Swagger UI and ReDoc load from a CDN; the UI must work offline
         redoc_url=None,
     )
