@@ -9,8 +9,9 @@ reordering any entry breaks every later link.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 __all__ = [
@@ -19,6 +20,8 @@ __all__ = [
     "Break",
     "Entry",
     "entry_hash",
+    "entry_mac",
+    "signature_breaks",
     "state_breaks",
     "state_digest",
     "verify_chain",
@@ -48,6 +51,8 @@ class Entry:
     """Hash of the previous entry (:data:`GENESIS` for the first)."""
     hash: str
     """Hash of this entry: :func:`entry_hash` of the fields above."""
+    mac: str | None = None
+    """HMAC-SHA256 of ``hash`` under the audit key (kept outside the database), when signed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,3 +140,29 @@ def state_breaks(entries: Iterable[Entry], stored: dict[str, str]) -> list[Break
         for name in STATE_PARTS
         if name in recorded and recorded[name] != stored.get(name)
     ]
+
+
+def entry_mac(key: bytes, digest: str) -> str:
+    """The signature of an entry: HMAC-SHA256 of its hash under ``key``."""
+    return hmac.new(key, digest.encode("ascii"), hashlib.sha256).hexdigest()
+
+
+def signature_breaks(entries: Sequence[Entry], key: bytes) -> list[Break]:
+    """With the audit key: every signature must be valid, none may be missing after the first
+    signed entry, and the last entry must be signed. A database rewritten without the key
+    (entries and head rebuilt, signatures dropped or forged) fails one of these."""
+    breaks: list[Break] = []
+    signed = False
+    for entry in entries:
+        if entry.mac is None:
+            if signed:
+                breaks.append(Break(entry.seq, "unsigned entry after signed ones"))
+            continue
+        signed = True
+        if not hmac.compare_digest(entry.mac, entry_mac(key, entry.hash)):
+            breaks.append(
+                Break(entry.seq, "signature does not match (not written by the registry)")
+            )
+    if entries and entries[-1].mac is None:
+        breaks.append(Break(entries[-1].seq, "the last entry is not signed"))
+    return breaks

@@ -15,10 +15,13 @@ import httpx
 import pytest
 from click.testing import CliRunner
 from registry_helpers import ADMIN, push_example, qa_wants_the_cart, token_for
+from registry_live import serve
 from sqlalchemy import create_engine, text
 
+from conftest import settings_for
 from trustmap.auditchain import GENESIS, entry_hash
 from trustmap.cli import cli
+from trustmap.server import create_app
 from trustmap.server.db import normalise_url
 
 
@@ -141,3 +144,30 @@ def test_an_anchor_file_catches_a_database_rewritten_as_a_whole(
     code, output = _verify(registry_url, "--anchor", str(anchors), "--format", "json")
     assert code == 1
     assert any("anchor" in b["problem"] for b in json.loads(output)["breaks"])
+
+
+KEY = "audit-key-kept-outside-the-database-7Hq2xLp"
+
+
+def test_signed_entries_catch_a_rewrite_without_the_key(database_url: str, tmp_path: Path) -> None:
+    """The audit key lives in the environment or a file, never in the database: an insider who
+    rebuilds the chain and head cannot re-sign it, and dropping the signatures shows too."""
+    key_file = tmp_path / "audit.key"
+    key_file.write_text(KEY + "\n")
+    app = create_app(settings_for(database_url, audit_key_file=key_file))
+    with serve(app) as url, httpx.Client(base_url=url, timeout=60) as client:
+        _activity(client)
+        entries = client.get("/api/v1/audit").json()["entries"]
+        assert [e["action"] for e in entries if not e["mac"]] == []
+        assert KEY not in json.dumps(entries)
+        assert _verify(url, "--key-file", str(key_file))[0] == 0
+        _rewrite_history(database_url)
+        _sql(database_url, "UPDATE audit_log SET mac = NULL")
+        code, output = _verify(url)  # the server holds the key and says so
+        assert code == 1
+        assert "server: the last entry is not signed" in output.replace("\n", " ")
+        code, output = _verify(url, "--key-file", str(key_file))  # checked here too
+        assert code == 1
+        assert output.count("not signed") >= 2
+        report = client.get("/api/v1/audit/verify").json()
+        assert any("not signed" in b["problem"] for b in report["breaks"])

@@ -23,7 +23,14 @@ from typing import Any
 
 import click
 
-from trustmap.auditchain import Break, Entry, state_breaks, state_digest, verify_chain
+from trustmap.auditchain import (
+    Break,
+    Entry,
+    signature_breaks,
+    state_breaks,
+    state_digest,
+    verify_chain,
+)
 from trustmap.cli.client import call, refuse, server_options, token_option
 from trustmap.cli.common import echo_json, fail, out, stderr
 
@@ -55,12 +62,23 @@ def audit() -> None:
     "that must be unchanged.",
 )
 @click.option(
+    "--key-file",
+    envvar="TRUSTMAP_AUDIT_KEY_FILE",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="The registry's audit key: every entry's signature is checked too.",
+)
+@click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
-def verify(server: str, token: str | None, anchors: tuple[str, ...], fmt: str) -> None:
+def verify(
+    server: str, token: str | None, anchors: tuple[str, ...], key_file: Path | None, fmt: str
+) -> None:
     """Recompute the audit log's hash chain and report any edited, deleted or reordered entry."""
     entries, head = _fetch(server, token)
     breaks = verify_chain(entries, head) + _state(server, token, entries)
+    if key_file is not None:
+        lines = key_file.read_text(encoding="utf-8").splitlines()
+        breaks += signature_breaks(entries, (lines[0].strip() if lines else "").encode())
     by_seq = {e.seq: e.hash for e in entries}
     for anchor in _anchors(anchors):
         seq, _, digest = anchor.partition(":")

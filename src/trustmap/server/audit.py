@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from trustmap.auditchain import Break, Entry, entry_hash, state_digest, verify_chain
+from trustmap.auditchain import Break, Entry, entry_hash, entry_mac, state_digest, verify_chain
 from trustmap.server.models import Approval, AuditEntry, Head, ServiceOwner, TeamHead, Token
 
 __all__ = ["append", "entries", "entry_of", "entry_to_dict", "now", "state_rows", "verify"]
@@ -50,6 +50,7 @@ def append(
         detail=text,
         prev_hash=head.audit_hash,
         hash=digest,
+        mac=entry_mac(key, digest) if (key := session.info.get("audit_key")) else None,
     )
     session.add(row)
     head.audit_seq, head.audit_hash = seq, digest
@@ -72,7 +73,15 @@ def entries(session: Session, batch: int = 1000) -> Iterator[Entry]:
 
 def entry_of(row: AuditEntry) -> Entry:
     return Entry(
-        row.seq, row.at, row.actor, row.action, row.subject, row.detail, row.prev_hash, row.hash
+        row.seq,
+        row.at,
+        row.actor,
+        row.action,
+        row.subject,
+        row.detail,
+        row.prev_hash,
+        row.hash,
+        row.mac,
     )
 
 
@@ -95,6 +104,7 @@ def entry_to_dict(entry: Entry) -> dict[str, Any]:
         "detail": entry.detail,
         "prev_hash": entry.prev_hash,
         "hash": entry.hash,
+        "mac": entry.mac,
     }
 
 

@@ -79,8 +79,10 @@ def _sqlite_engine(url: str, *, immediate: bool, wait: int = 60) -> Engine:
 class Database:
     """The registry database: a read engine, a write engine and their sessions."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, audit_key: bytes | None = None) -> None:
         self.url = normalise_url(url)
+        self.audit_key = audit_key
+        """Signs audit entries written through this database's write sessions."""
         self.backend = make_url(self.url).get_backend_name()
         _ensure_sqlite_folder(self.url)
         if self.backend == "sqlite":
@@ -115,6 +117,7 @@ class Database:
     def writing(self) -> Iterator[tuple[Session, Head]]:
         """A write transaction holding the head row's lock; commits unless an exception escapes."""
         with self._write() as session, session.begin():
+            session.info["audit_key"] = self.audit_key
             head = session.scalars(select(Head).where(Head.id == 1).with_for_update()).one()
             yield session, head
 
@@ -123,6 +126,7 @@ class Database:
         """Like :meth:`writing`, but gives up (raising) after :data:`QUICK_WAIT` seconds of
         waiting for the lock: for records that must never hold a request up (denials)."""
         with self._quick() as session, session.begin():
+            session.info["audit_key"] = self.audit_key
             head = session.scalars(select(Head).where(Head.id == 1).with_for_update()).one()
             yield session, head
 

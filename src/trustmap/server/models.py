@@ -147,6 +147,8 @@ class AuditEntry(Base):
     detail: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    mac: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """HMAC-SHA256 of ``hash`` under the audit key, when one is configured (never stored)."""
 
 
 class ServiceOwner(Base):

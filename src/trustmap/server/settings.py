@@ -20,12 +20,20 @@ MIN_ADMIN_TOKEN = 32
 
 
 def weak_token(token: str) -> str | None:
-    """Why ``token`` is too weak to be the admin token, or ``None``."""
+    """Why ``token`` is too weak to be the admin token (or audit key), or ``None``."""
     if len(token) < MIN_ADMIN_TOKEN:
-        return f"the admin token has {len(token)} characters; use at least {MIN_ADMIN_TOKEN}"
+        return f"the secret has {len(token)} characters; use at least {MIN_ADMIN_TOKEN}"
     if len(set(token)) < 10:
-        return "the admin token repeats too few characters; use a random one"
+        return "the secret repeats too few characters; use a random one"
     return None
+
+
+def _first_line(path: Path) -> str:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as error:
+        raise ValueError(f"cannot read {path}: {error}") from None
+    return lines[0].strip() if lines else ""
 
 
 DEFAULT_DATABASE_URL = "sqlite:///.trustmap/registry.db"
@@ -45,6 +53,11 @@ class Settings(BaseSettings):
     :data:`MIN_ADMIN_TOKEN` characters, of at least 10 different ones."""
     admin_token_file: Path | None = None
     """A file holding the admin token (its first line), e.g. a mounted secret."""
+    audit_key: SecretStr | None = None
+    """Signs every audit entry (HMAC-SHA256 of its hash); kept outside the database, so a
+    rewritten database cannot be re-signed. At least 32 characters. Unset = entries unsigned."""
+    audit_key_file: Path | None = None
+    """A file holding the audit key (its first line)."""
     read_access: Literal["public", "token"] = "public"
     """``public``: anyone who reaches the server may read; ``token``: reads need a valid token."""
     platform_team: str = "platform"
@@ -66,21 +79,15 @@ class Settings(BaseSettings):
 
     @model_validator(mode="before")
     @classmethod
-    def _token_from_file(cls, values: Any) -> Any:
-        if (
-            isinstance(values, dict)
-            and values.get("admin_token_file")
-            and not values.get("admin_token")
-        ):
-            path = Path(str(values["admin_token_file"]))
-            try:
-                lines = path.read_text(encoding="utf-8").splitlines()
-            except OSError as error:
-                raise ValueError(f"cannot read the admin token file {path}: {error}") from None
-            values = {**values, "admin_token": lines[0].strip() if lines else ""}
+    def _secrets_from_files(cls, values: Any) -> Any:
+        if not isinstance(values, dict):
+            return values
+        for name in ("admin_token", "audit_key"):
+            if values.get(f"{name}_file") and not values.get(name):
+                values = {**values, name: _first_line(Path(str(values[f"{name}_file"])))}
         return values
 
-    @field_validator("admin_token")
+    @field_validator("admin_token", "audit_key")
     @classmethod
     def _strong(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None:

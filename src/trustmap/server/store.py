@@ -65,7 +65,8 @@ class Registry:
         self.settings = settings
         if settings.migrate_on_start:
             upgrade(settings.database_url)
-        self.database = Database(settings.database_url)
+        key = settings.audit_key.get_secret_value().encode() if settings.audit_key else None
+        self.database = Database(settings.database_url, key)
         self.limits = Limits(
             max_bytes=settings.max_request_bytes, max_depth=settings.max_yaml_depth
         )

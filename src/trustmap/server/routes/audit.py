@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from sqlalchemy import select
 
+from trustmap.auditchain import signature_breaks
 from trustmap.server import audit
 from trustmap.server.models import AuditEntry, Head
 from trustmap.server.routes.deps import Reader, RegistryDep
@@ -42,15 +43,16 @@ def read_audit(
 
 @router.get("/audit/verify", summary="Verify the audit chain on the server")
 def verify_audit(registry: RegistryDep, _: Reader) -> dict[str, Any]:
-    """Recompute every hash and link, and check the stored declarations, versions, approvals,
-    tokens, team heads and owners against what the log recorded; ``valid`` is false on any
-    difference."""
+    """Recompute every hash and link, check the stored declarations, versions, approvals,
+    tokens, team heads and owners against what the log recorded, and (with an audit key) every
+    signature; ``valid`` is false on any difference."""
     with registry.database.reading() as session:
         count, breaks, head = audit.verify(session)
         stored = session.get(Head, 1)
-        breaks += state_checks(
-            session, list(audit.entries(session)), stored.version if stored else 0
-        )
+        read = list(audit.entries(session))
+        breaks += state_checks(session, read, stored.version if stored else 0)
+        if registry.database.audit_key:
+            breaks += signature_breaks(read, registry.database.audit_key)
     return {
         "valid": not breaks,
         "entries": count,
