@@ -109,7 +109,8 @@ def entry_to_dict(entry: Entry) -> dict[str, Any]:
 
 
 def state_rows(session: Session, version: int) -> dict[str, list[list[Any]]]:
-    """The state the log vouches for, as rows (token hashes hashed once more)."""
+    """The state the log vouches for, as rows. Tokens show only their id, team and revocation
+    in clear: their holder and hash are hashed (again), so readers learn no principal."""
     approvals = session.execute(
         select(
             Approval.id,
@@ -134,10 +135,13 @@ def state_rows(session: Session, version: int) -> dict[str, list[list[Any]]]:
     return {
         "approvals": [list(row) for row in approvals],
         "tokens": [
-            [i, team, who, hashlib.sha256(digest.encode()).hexdigest(), revoked]
-            for i, team, who, digest, revoked in tokens
+            [i, team, _sha(who), _sha(digest), revoked] for i, team, who, digest, revoked in tokens
         ],
         "team_heads": [list(r) for r in session.execute(select(TeamHead.team, TeamHead.version))],
         "owners": [list(r) for r in session.execute(select(ServiceOwner.ref, ServiceOwner.team))],
         "head": [[version]],
     }
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()

@@ -63,7 +63,7 @@ def verify_audit(registry: RegistryDep, _: Reader) -> dict[str, Any]:
 
 @router.get("/audit/state", summary="The state the audit log vouches for")
 def audit_state(registry: RegistryDep, _: Reader) -> dict[str, Any]:
-    """Approvals, tokens (their hashes hashed again), team heads, owners and the head version,
+    """Approvals, tokens (holders and hashes hashed), team heads, owners and the head version,
     as rows: ``trustmap audit verify`` recomputes their digests and compares them with the log."""
     with registry.database.reading() as session:
         head = session.get(Head, 1)
