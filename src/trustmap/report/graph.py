@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from importlib import resources
 from typing import Any
 
@@ -12,6 +11,7 @@ import jinja2
 from trustmap.diagnostics import Span
 from trustmap.model import Edge, ExternalEdge, Graph, RejectedDependency, Service
 from trustmap.report.diagnostics import diagnostic_to_dict
+from trustmap.report.graph_text import render_dot, render_mermaid
 
 __all__ = ["GRAPH_FORMATS", "edge_to_dict", "graph_to_dict", "render_graph", "service_to_dict"]
 
@@ -21,9 +21,9 @@ GRAPH_FORMATS = ("dot", "mermaid", "json", "html")
 def render_graph(graph: Graph, fmt: str) -> str:
     """The graph in one of :data:`GRAPH_FORMATS`."""
     if fmt == "dot":
-        return _dot(graph)
+        return render_dot(graph)
     if fmt == "mermaid":
-        return _mermaid(graph)
+        return render_mermaid(graph)
     if fmt == "html":
         return _html(graph)
     return json.dumps(graph_to_dict(graph), indent=2, sort_keys=True) + "\n"
@@ -122,66 +122,6 @@ def graph_to_dict(graph: Graph) -> dict[str, Any]:
         "rejected": [rejected_to_dict(r) for r in graph.rejected],
         "diagnostics": [diagnostic_to_dict(d) for d in graph.diagnostics],
     }
-
-
-def _node_id(name: str) -> str:
-    return "n_" + "".join(c if c.isalnum() else "_" for c in name)
-
-
-def _clusters(graph: Graph) -> dict[str, dict[str, list[Service]]]:
-    groups: dict[str, dict[str, list[Service]]] = defaultdict(lambda: defaultdict(list))
-    for service in graph.services.values():
-        groups[service.ref.namespace][service.team].append(service)
-    return groups
-
-
-def _edge_label(edge: Edge) -> str:
-    return f"{edge.interface} {edge.port}/{edge.protocol}"
-
-
-def _dot(graph: Graph) -> str:
-    lines = ["digraph trustmap {", "  rankdir=LR;", '  node [shape=box, style="rounded"];']
-    for namespace, teams in sorted(_clusters(graph).items()):
-        lines.append(f'  subgraph "cluster_ns_{namespace}" {{ label="namespace {namespace}";')
-        for team, services in sorted(teams.items()):
-            lines.append(
-                f'    subgraph "cluster_{namespace}_{team}" {{ label="team {team}"; style=dashed;'
-            )
-            lines += [f'      {_node_id(str(s.ref))} [label="{s.ref.name}"];' for s in services]
-            lines.append("    }")
-        lines.append("  }")
-    for edge in graph.edges:
-        source = _node_id(str(edge.source))
-        if edge.source.ref is None:
-            lines.append(f'  {source} [label="{edge.source}", shape=ellipse, style=dashed];')
-        lines.append(f'  {source} -> {_node_id(str(edge.target))} [label="{_edge_label(edge)}"];')
-    for ext in graph.external:
-        node = _node_id("ext " + ext.egress.destination)
-        lines.append(f'  {node} [label="{ext.egress.destination}", shape=note];')
-        lines.append(f"  {_node_id(str(ext.source))} -> {node} [style=dashed];")
-    lines.append("}")
-    return "\n".join(dict.fromkeys(lines)) + "\n"
-
-
-def _mermaid(graph: Graph) -> str:
-    lines = ["flowchart LR"]
-    for namespace, teams in sorted(_clusters(graph).items()):
-        lines.append(f'  subgraph ns_{_node_id(namespace)}["namespace {namespace}"]')
-        for team, services in sorted(teams.items()):
-            lines.append(f'    subgraph {_node_id(namespace + "_" + team)}["team {team}"]')
-            lines += [f'      {_node_id(str(s.ref))}["{s.ref.name}"]' for s in services]
-            lines.append("    end")
-        lines.append("  end")
-    for edge in graph.edges:
-        source = _node_id(str(edge.source))
-        if edge.source.ref is None:
-            lines.append(f'  {source}(["{edge.source}"])')
-        lines.append(f'  {source} -->|"{_edge_label(edge)}"| {_node_id(str(edge.target))}')
-    for ext in graph.external:
-        node = _node_id("ext " + ext.egress.destination)
-        lines.append(f'  {node}[/"{ext.egress.destination}"/]')
-        lines.append(f"  {_node_id(str(ext.source))} -.-> {node}")
-    return "\n".join(dict.fromkeys(lines)) + "\n"
 
 
 def _html(graph: Graph) -> str:
