@@ -79,6 +79,10 @@ CODES: dict[str, CodeInfo] = _codes(
     ("TM223", "warning", "unknown consumer in an interface's consumers"),
     ("TM224", "warning", "exposure needs an ingress controller the Organization does not declare"),
     ("TM225", "warning", "apiServer egress without the API server's address"),
+    ("TM226", "error", "egress host is a URL"),
+    ("TM227", "error", "egress host has a port"),
+    ("TM228", "error", "egress host is an IP address"),
+    ("TM229", "error", "egress host is not a DNS name"),
     # TM3xx: compile — a target cannot express a declaration (recorded, never dropped silently)
     ("TM300", "warning", "target cannot allow egress to a host name"),
     ("TM301", "warning", "target cannot enforce methods; the whole port is allowed"),
