@@ -52,6 +52,8 @@ CODES: dict[str, CodeInfo] = _codes(
     ("TM115", "error", "malformed service reference"),
     ("TM116", "error", "no declarations found"),
     ("TM117", "error", "YAML nesting too deep"),
+    ("TM118", "info", "reference to a declaration that failed validation not checked"),
+    ("TM119", "error", "documents after a YAML error not read"),
     # TM2xx: the organisation graph
     ("TM200", "warning", "no Organization declared"),
     ("TM201", "error", "more than one Organization"),

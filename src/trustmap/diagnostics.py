@@ -89,8 +89,14 @@ def diagnostic(code: str, span: Span | None, message: str, hint: str | None = No
 
 
 def sort_diagnostics(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
-    """Sort by file, line, column (then code, message) and drop exact duplicates."""
-    return sorted(set(diagnostics), key=lambda d: d.sort_key)
+    """Root causes first: file and schema problems (TM1xx) before what follows from them, each
+    part by file, line, column (then code, message); exact duplicates dropped."""
+    return sorted(set(diagnostics), key=lambda d: (not _is_root(d.code), d.sort_key))
+
+
+def _is_root(code: str) -> bool:
+    """File and schema problems: what other findings may follow from (TM118 is one of those)."""
+    return code.startswith("TM1") and code != "TM118"
 
 
 def worst(diagnostics: Iterable[Diagnostic]) -> Severity | None:
