@@ -71,6 +71,8 @@ class Diagnostic:
     """One sentence, lower case, no trailing period."""
     hint: str | None = None
     """What the user can do about it."""
+    related: tuple[Span, ...] = ()
+    """The other places a cross-file finding is about (the first declaration, the other selector)."""
 
     @property
     def sort_key(self) -> tuple[str, int, int, str, str]:
@@ -83,9 +85,15 @@ class Diagnostic:
         return f"{where}: {self.severity.value} {self.code} {self.message}"
 
 
-def diagnostic(code: str, span: Span | None, message: str, hint: str | None = None) -> Diagnostic:
+def diagnostic(
+    code: str,
+    span: Span | None,
+    message: str,
+    hint: str | None = None,
+    related: tuple[Span, ...] = (),
+) -> Diagnostic:
     """Build a diagnostic whose severity is the registered default for ``code``."""
-    return Diagnostic(code, Severity(CODES[code].severity), span, message, hint)
+    return Diagnostic(code, Severity(CODES[code].severity), span, message, hint, related)
 
 
 def sort_diagnostics(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:

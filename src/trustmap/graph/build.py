@@ -167,9 +167,11 @@ def _services(found: tuple[Service, ...], problems: list[Diagnostic]) -> dict[Se
             problems.append(
                 diagnostic(
                     "TM206",
-                    service.span,
-                    f"service {service.ref} is declared twice (first at {services[service.ref].span})",
+                    service.at("name"),
+                    f"service {service.ref} is declared twice "
+                    f"(first at {services[service.ref].at('name')})",
                     "remove one declaration; a service has exactly one owner",
+                    (services[service.ref].at("name"),),
                 )
             )
             continue

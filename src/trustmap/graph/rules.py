@@ -174,8 +174,9 @@ def check_selector_overlap(services: Sequence[Service]) -> list[Diagnostic]:
                     "TM208",
                     second.at("podLabels"),
                     f"pod selector of {second.ref} ({_labels(second)}) overlaps {first.ref} "
-                    f"({_labels(first)}, declared at {first.span})",
+                    f"({_labels(first)}, declared at {first.at('podLabels')})",
                     "give each service a pod label the other lacks, so policies can tell them apart",
+                    (first.at("podLabels"),),
                 )
             )
     return found
@@ -223,8 +224,10 @@ def check_service_accounts(services: Sequence[Service]) -> list[Diagnostic]:
                 diagnostic(
                     "TM209",
                     service.at("serviceAccount"),
-                    f"{service.ref} shares service account '{account}' with {first[key].ref}",
+                    f"{service.ref} shares service account '{account}' with {first[key].ref} "
+                    f"(at {first[key].at('serviceAccount')})",
                     "give each service its own service account; Istio and Linkerd authorise by it",
+                    (first[key].at("serviceAccount"),),
                 )
             )
         else:

@@ -108,8 +108,8 @@ class ParseCache:
         return True
 
 
-_FORMAT = 4
-"""Bumped when what an entry holds changes (4: documents say whether the loader found them broken)."""
+_FORMAT = 5
+"""Bumped when what an entry holds changes (5: documents say whether the loader found them broken; diagnostics have related places)."""
 
 
 def _relabel(documents: list[Document], problems: list[Diagnostic], file: str) -> Parsed:

@@ -154,6 +154,7 @@ def to_service(doc: ServiceDoc, source: Located) -> Service:
 _SERVICE_PATHS: dict[str, tuple[str | int, ...]] = {
     "team": ("spec", "team"),
     "namespace": ("metadata", "namespace"),
+    "name": ("metadata", "name"),
     "podLabels": ("spec", "workload", "podLabels"),
     "serviceAccount": ("spec", "workload", "serviceAccount"),
 }
