@@ -13,7 +13,15 @@ from trustmap.model import Edge, ExternalEdge, Graph, RejectedDependency, Servic
 from trustmap.report.diagnostics import diagnostic_to_dict
 from trustmap.report.graph_text import render_dot, render_mermaid
 
-__all__ = ["GRAPH_FORMATS", "edge_to_dict", "graph_to_dict", "render_graph", "service_to_dict"]
+__all__ = [
+    "GRAPH_FORMATS",
+    "STATIC_DIR",
+    "edge_to_dict",
+    "graph_page",
+    "graph_to_dict",
+    "render_graph",
+    "service_to_dict",
+]
 
 GRAPH_FORMATS = ("dot", "mermaid", "json", "html")
 
@@ -125,10 +133,38 @@ def graph_to_dict(graph: Graph) -> dict[str, Any]:
 
 
 def _html(graph: Graph) -> str:
+    return graph_page(graph)
+
+
+def _asset(name: str) -> str:
+    return resources.files("trustmap.report").joinpath("static", name).read_text(encoding="utf-8")
+
+
+def graph_page(graph: Graph, static_url: str | None = None) -> str:
+    """The interactive graph page.
+
+    Without ``static_url`` the page is self-contained (stylesheet, dagre and the viewer inlined:
+    open the file anywhere, offline). With it, the page links ``{static_url}/graph.css``,
+    ``/vendor/dagre.min.js`` and ``/graph.js`` (:data:`STATIC_DIR`) and holds no inline script
+    or style, so it runs under a Content-Security-Policy without ``'unsafe-inline'``.
+    """
     template_text = (
         resources.files("trustmap.report").joinpath("templates/graph.html.j2").read_text()
     )
     env = jinja2.Environment(autoescape=True, keep_trailing_newline=True)
     data = json.dumps(graph_to_dict(graph), sort_keys=True).replace("</", "<\\/")
     title = graph.organization.name if graph.organization else "organisation"
-    return env.from_string(template_text).render(title=title, data=data)
+    inline = static_url is None
+    return env.from_string(template_text).render(
+        title=title,
+        data=data,
+        inline=inline,
+        static=static_url or "",
+        css=_asset("graph.css") if inline else "",
+        dagre=_asset("vendor/dagre.min.js") if inline else "",
+        viewer=_asset("graph.js") if inline else "",
+    )
+
+
+STATIC_DIR = resources.files("trustmap.report").joinpath("static")
+"""The viewer's static files (``graph.js``, ``graph.css``, ``vendor/``), for a server to serve."""
