@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from trustmap.report.graph import STATIC_DIR as REPORT_STATIC
 from trustmap.server.errors import TITLES, ApiError, error_body
 from trustmap.server.routes import (
     approvals,
@@ -63,6 +64,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (declarations, graph, approvals, versions, tokens, audit, policies):
         app.include_router(module.router)
     app.include_router(ui.router)
+    app.mount(  # the layered graph viewer (report/static): before /static, which would shadow it
+        "/static/report", StaticFiles(directory=str(REPORT_STATIC)), name="report-static"
+    )
     app.mount(
         "/static",
         StaticFiles(directory=str(resources.files("trustmap.server") / "static")),

@@ -127,17 +127,20 @@
   function detail(members) {
     const nodes = {}, edges = {};
     const inScope = new Set(members.map((s) => s.ref));
-    const cluster = (s) => (state.focus.team ? groupKey("namespace", s.namespace) : groupKey("team", s.team));
+    // cluster ids never equal a group node's id (a cluster cannot be an edge's end)
+    const cluster = (s) => "cluster:" + (state.focus.team ? "namespace:" + s.namespace : "team:" + s.team);
     members.forEach((s) => {
       const parent = cluster(s);
       if (!nodes[parent]) nodes[parent] = { id: parent, kind: "cluster", label: parent.split(":").slice(1).join(" "), hits: 0 };
       if (matches(s)) nodes[parent].hits += 1;
       nodes[s.ref] = { id: s.ref, kind: "service", label: s.name, service: s, parent, hits: matches(s) ? 1 : 0 };
     });
+    // the rest of the organisation, grouped like the focus: other teams, or other namespaces
+    const dim = state.focus.team ? "team" : state.focus.namespace ? "namespace" : state.groupBy;
     const outside = (ref) => {
       const s = services[ref];
-      const key = groupKey(state.groupBy, s ? s[state.groupBy] : ref);
-      if (!nodes[key]) nodes[key] = { id: key, kind: "group", dim: state.groupBy, value: s ? s[state.groupBy] : ref, total: 0, hits: 1, outside: true };
+      const key = groupKey(dim, s ? s[dim] : ref);
+      if (!nodes[key]) nodes[key] = { id: key, kind: "group", dim, value: s ? s[dim] : ref, total: 0, hits: 1, outside: true };
       return key;
     };
     let serial = 0;
@@ -428,6 +431,9 @@
       tr.addEventListener("click", () => { const s = found[i]; state.focus = { namespace: s.namespace }; state.selected = s.ref; draw(); showService(s); });
     });
   }
+
+  const asked = new URLSearchParams(window.location.search);  // the registry opens it drilled down
+  ["namespace", "team"].forEach((dim) => { if (asked.get(dim)) state.focus[dim] = asked.get(dim); });
 
   $("q").addEventListener("input", (ev) => { state.q = ev.target.value.trim().toLowerCase(); draw(); panelHelp(); });
   $("by").value = state.groupBy;

@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
+from trustmap.report.graph import graph_page as viewer_page
 from trustmap.server.approvals import approval_to_dict, decide, list_approvals
 from trustmap.server.auth import Principal
 from trustmap.server.drift import drift_report, service_drift
@@ -125,6 +126,30 @@ def _drawing(snapshot: Snapshot, team: str | None, namespace: str | None) -> Dra
             _drawings.clear()
         _drawings[key] = drawing
     return drawing
+
+
+@router.get("/map", response_class=HTMLResponse)
+def map_page(request: Request, registry: RegistryDep) -> Response:
+    """The layered, searchable graph viewer (``trustmap graph --format html``'s page, its script
+    and style served from ``/static/report``), framed by the graph page; ``?team=``/``?namespace=``
+    open it drilled down."""
+    try:
+        _viewer(request)
+    except _LoginNeeded:
+        return RedirectResponse(f"/login?next={quote('/')}", status_code=303)
+    snapshot = registry.snapshot()
+    key = (snapshot.version, snapshot.today.isoformat(), None, "map")
+    with _drawings_lock:
+        page = _pages.get(key)
+    if page is None:
+        page = viewer_page(snapshot.graph, static_url="/static/report")
+        with _drawings_lock:
+            _pages.clear()
+            _pages[key] = page
+    return HTMLResponse(page)
+
+
+_pages: dict[tuple[int, str, None, str], str] = {}
 
 
 @router.get("/services/{namespace}/{name}", response_class=HTMLResponse)
