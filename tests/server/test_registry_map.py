@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 from playwright.sync_api import sync_playwright
-from registry_helpers import push_example
+from registry_helpers import push_example, token_for
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -75,3 +75,46 @@ def test_the_framed_viewer_draws_the_team_with_arrowheads_in_chromium(
         assert "log in" in page.inner_text("header.top")
         browser.close()
     assert errors == []
+
+
+PAGES = [
+    "/",
+    "/?team=checkout-team",
+    "/services/default/cartservice",
+    "/approvals",
+    "/versions",
+    "/coverage",
+    "/login",
+    "/services/default/no-such-service",
+]
+
+
+def _log_in(client: httpx.Client, token: str) -> None:
+    form = client.get("/login").text
+    hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form))
+    answer = client.post("/login", data={**hidden, "token": token, "next": "/"})
+    assert answer.status_code in (200, 303), answer.text
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_every_page_says_who_is_logged_in(client: httpx.Client) -> None:
+    push_example(client)
+    html = {"Accept": "text/html"}  # error pages are HTML for browsers, JSON otherwise
+    for path in PAGES:
+        assert "not logged in" in client.get(path, headers=html).text, path
+    _log_in(client, token_for(client, "cart-team", "cart-lead@example.com"))
+    for path in PAGES:
+        text = client.get(path, headers=html).text
+        assert "logged in as <span" in text, path
+        assert "cart-team:cart-lead@example.com" in text, path
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_coverage_page_says_how_observed_flows_reach_the_registry(
+    client: httpx.Client,
+) -> None:
+    push_example(client)
+    text = client.get("/coverage").text
+    assert "uploaded" not in text
+    assert "trustmap observe ingest" in text
+    assert "TRUSTMAP_FLOWS_DB" in text

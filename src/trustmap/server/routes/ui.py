@@ -28,6 +28,7 @@ from trustmap.server.history import diff, version, version_to_dict, versions
 from trustmap.server.layout import Drawing, focus_view, team_overview
 from trustmap.server.routes.deps import COOKIE, NAME, RegistryDep, get_registry
 from trustmap.server.state import Snapshot
+from trustmap.server.store import Registry
 from trustmap.server.views import coverage, find_service, service_view, team_summary
 
 __all__ = ["error_page", "router"]
@@ -256,7 +257,23 @@ def version_page(
 def coverage_page(request: Request, registry: RegistryDep) -> Response:
     """Declaration coverage and enforcement mode per namespace."""
     snapshot = registry.snapshot()
-    return _page(request, "coverage.html", coverage=coverage(snapshot.graph), snapshot=snapshot)
+    return _page(
+        request,
+        "coverage.html",
+        coverage=coverage(snapshot.graph),
+        snapshot=snapshot,
+        observed=_observed(registry, snapshot),
+        flows_db=registry.settings.flows_db,
+    )
+
+
+def _observed(registry: Registry, snapshot: Snapshot) -> dict[str, Any] | str | None:
+    """Observed-traffic coverage from the flow database, why it cannot be read, or ``None``."""
+    try:
+        report = drift_report(registry, snapshot)
+    except ApiError as error:
+        return error.message
+    return report["coverage"] if report else None
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -265,8 +282,16 @@ def login_page(request: Request, next: Annotated[str, Query(max_length=300)] = "
     return templates.TemplateResponse(
         request,
         "login.html",
-        {"viewer": None, "next": _local(next), "page": "login", "error": None},
+        {"viewer": _maybe_viewer(request), "next": _local(next), "page": "login", "error": None},
     )
+
+
+def _maybe_viewer(request: Request) -> Principal | None:
+    """Who is logged in, for pages that render whatever the token says (login, errors)."""
+    try:
+        return _viewer(request)
+    except Exception:  # a bad cookie, reads that need a token, no database: nobody
+        return None
 
 
 @router.post("/login")
@@ -305,10 +330,8 @@ def _local(target: str) -> str:
 
 
 def error_page(request: Request, status: int, title: str, message: str) -> Response:
-    """An error as an HTML page, for people browsing the UI."""
+    """An error as an HTML page, for people browsing the UI (still saying who is logged in)."""
+    context = {"page": "error", "status": status, "title": title, "message": message}
     return templates.TemplateResponse(
-        request,
-        "error.html",
-        {"viewer": None, "page": "error", "status": status, "title": title, "message": message},
-        status_code=status,
+        request, "error.html", {"viewer": _maybe_viewer(request), **context}, status_code=status
     )
