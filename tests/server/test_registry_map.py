@@ -16,6 +16,11 @@ import httpx
 import pytest
 from playwright.sync_api import sync_playwright
 from registry_helpers import push_example, token_for
+from registry_live import serve
+
+from conftest import settings_for
+from trustmap.observe import ingest
+from trustmap.server import create_app
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -118,3 +123,24 @@ def test_the_coverage_page_says_how_observed_flows_reach_the_registry(
     assert "uploaded" not in text
     assert "trustmap observe ingest" in text
     assert "TRUSTMAP_FLOWS_DB" in text
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_with_a_flow_database_the_coverage_page_shows_observed_coverage(
+    database_url: str, tmp_path: Path
+) -> None:
+    csv = tmp_path / "flows.csv"
+    csv.write_text(
+        "time,src_namespace,src_workload,src_ip,dst_namespace,dst_workload,dst_ip,dst_port,"
+        "protocol,verdict\n"
+        "2026-11-22T09:00:00Z,default,frontend,10.0.1.9,default,cartservice,10.0.2.7,7070,TCP,"
+        "FORWARDED\n"
+    )
+    db = tmp_path / "flows.duckdb"
+    ingest([str(csv)], "csv", db)
+    app = create_app(settings_for(database_url, flows_db=str(db), drift_window_days=3650))
+    with serve(app) as url, httpx.Client(base_url=url, timeout=60) as http:
+        push_example(http)
+        text = http.get("/coverage").text
+    assert 'id="observed"' in text
+    assert "1 / 1" in text
