@@ -49,9 +49,18 @@ def _groups(graph: Graph) -> list[tuple[str, list[tuple[str, list[Service]]]]]:
 
 
 def edge_label(edge: Edge) -> str:
-    """``interface port/protocol`` and the allowed HTTP methods when there are some."""
-    methods = f" {','.join(edge.methods)}" if edge.methods else ""
+    """``interface port/protocol``, and how many methods when the call is limited to some."""
+    count = len(edge.methods)
+    methods = f" · {count} method{'s' if count > 1 else ''}" if count else ""
     return f"{edge.interface} {edge.port}/{edge.protocol}{methods}"
+
+
+def edge_tooltip(edge: Edge) -> str:
+    """Caller, target, interface and every allowed method (an SVG title on hover)."""
+    methods = ", ".join(edge.methods) or "all methods"
+    return (
+        f"{edge.source} → {edge.target} · {edge.interface} {edge.port}/{edge.protocol} · {methods}"
+    )
 
 
 def _egress_label(ext: ExternalEdge) -> str:
@@ -96,7 +105,8 @@ def _dot_edges(graph: Graph, ids: _Ids) -> Iterator[str]:
             declared.add(source)
             yield f"  {source} [label={_dot_text(str(edge.source))}, shape=ellipse, style=dashed];"
         target = ids("svc", str(edge.target))
-        yield f"  {source} -> {target} [label={_dot_text(edge_label(edge))}];"
+        label, tooltip = _dot_text(edge_label(edge)), _dot_text(edge_tooltip(edge))
+        yield f"  {source} -> {target} [label={label}, tooltip={tooltip}];"
     for ext in graph.external:
         node = ids("ext", ext.egress.destination)
         if node not in declared:
