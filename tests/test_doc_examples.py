@@ -1,8 +1,8 @@
 """Every example command in the README and docs/ runs: extracted from the ``sh`` blocks and executed.
 
-Each ``trustmap ...`` line of a shell block is run, in document order, in one sandbox folder per
-document where the placeholder paths the docs use exist: ``examples/`` (the repository's),
-``teams/`` (a copy of the Online Boutique example), ``k8s/`` (its upstream manifests),
+Each ``trustmap ...`` line of a shell block is run, in order, in one sandbox folder per block
+where the placeholder paths the docs use exist: ``examples/`` (the repository's),
+``teams/`` and ``old/`` (copies of the Online Boutique example), ``k8s/`` (its upstream manifests),
 ``flows.json`` (a Hubble capture), ``sleep-proxy.log`` (an Istio client-side log) and
 ``snapshot.json`` (a ``kubectl get pods,svc -o json`` snapshot). A line must exit 0 or 1
 (findings) — never 2 (usage, unreadable input) and never raise. Pipes and comments are cut.
@@ -28,26 +28,45 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 _BLOCK = re.compile(r"```(?:sh|bash|shell|console)\n(.*?)```", re.S)
-_PARSE_ONLY = ("--engine spark", "serve", "push", "pull", "pending", "approve", "reject", "audit")
-"""Spark needs a JVM and a cluster for its examples; the registry commands need a server."""
+_SHELL = {"|", "||", "&&", ";", ">", ">>", "2>", "2>&1", "<"}
+"""Where the trustmap command of a shell line ends (pipes, redirections, ``|| status=$?``)."""
+_PARSE_ONLY = (
+    "--engine spark",
+    "--git",
+    "lab",
+    "serve",
+    "push",
+    "pull",
+    "pending",
+    "approve",
+    "reject",
+    "audit",
+)
+"""Spark needs a JVM and a cluster for its examples; ``--git`` a repository with an ``origin``
+remote; ``lab`` an Envoy and minutes; the registry commands a server."""
 
 
-def examples(doc: Path) -> list[list[str]]:
-    """The ``trustmap`` command lines of ``doc``'s shell blocks, as argument lists."""
-    found = []
+def examples(doc: Path) -> list[list[list[str]]]:
+    """The ``trustmap`` command lines of each of ``doc``'s shell blocks, as argument lists."""
+    blocks = []
     for block in _BLOCK.findall(doc.read_text()):
+        found = []
         for line in block.splitlines():
             text = line.strip().removeprefix("$ ").removeprefix(".venv/bin/")
             if not text.startswith("trustmap "):
                 continue
-            text = re.split(r"\s+#\s", text)[0].split(" | ")[0].split(" > ")[0]
-            found.append(shlex.split(text)[1:])
-    return found
+            words = shlex.split(re.split(r"\s+#\s", text)[0])
+            cut = next((n for n, w in enumerate(words) if w in _SHELL), len(words))
+            found.append(words[1:cut])
+        if found:
+            blocks.append(found)
+    return blocks
 
 
 def _sandbox(folder: Path) -> None:
     (folder / "examples").symlink_to(ROOT / "examples")
     shutil.copytree(ROOT / "examples" / "online-boutique", folder / "teams")
+    shutil.copytree(ROOT / "examples" / "online-boutique", folder / "old")  # `diff old/ teams/`
     (folder / "k8s").mkdir()
     manifests = SHARED / "apps" / "online-boutique" / "manifests" / "kubernetes-manifests.yaml"
     shutil.copy(manifests, folder / "k8s" / "manifests.yaml")
@@ -81,20 +100,22 @@ WITH_EXAMPLES = [doc for doc in DOCS if examples(doc)]
 def test_every_example_command_of_the_document_runs(
     doc: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    lines = examples(doc)
-    _sandbox(tmp_path)
-    monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("TRUSTMAP_CACHE_DIR", str(tmp_path / ".cache"))
     runner = click.testing.CliRunner()
-    for args in lines:
-        if _parse_only(args):
-            _parses(args)
-            continue
-        result = runner.invoke(cli, args, catch_exceptions=False)
-        assert result.exit_code in (0, 1), f"trustmap {shlex.join(args)}\n{result.output}"
+    for number, block in enumerate(examples(doc)):
+        folder = tmp_path / f"block-{number}"  # each block is its own session
+        folder.mkdir()
+        _sandbox(folder)
+        monkeypatch.chdir(folder)
+        for args in block:
+            if _parse_only(args):
+                _parses(args)
+                continue
+            result = runner.invoke(cli, args, catch_exceptions=False)
+            assert result.exit_code in (0, 1), f"trustmap {shlex.join(args)}\n{result.output}"
 
 
 def test_the_examples_cover_the_readme_and_the_cli_reference() -> None:
-    counted = {doc.name: len(examples(doc)) for doc in DOCS}
+    counted = {doc.name: sum(len(block) for block in examples(doc)) for doc in DOCS}
     assert counted["README.md"] >= 3
     assert counted["cli.md"] >= 5

@@ -23,9 +23,13 @@ def test_public_exports_are_pinned() -> None:
             "UsageError",
             "__version__",
             "build_graph",
+            "compile_graph",
+            "compile_paths",
+            "compile_targets",
             "graph_from_text",
             "load_graph",
             "query",
+            "read_workloads",
         ]
     )
 

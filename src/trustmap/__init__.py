@@ -9,6 +9,9 @@ The library is the product; the ``trustmap`` command and the registry server cal
     for problem in graph.diagnostics:
         print(problem)
     print(trustmap.query.callers(graph, trustmap.ServiceRef("default", "cartservice")))
+
+    workloads, problems = trustmap.read_workloads(graph, ["examples/online-boutique/manifests"])
+    linkerd = trustmap.compile_graph(graph, "linkerd", "prod", workloads)  # probes authorised
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from trustmap.version import __version__
 if TYPE_CHECKING:
     from trustmap import query
     from trustmap.diagnostics import Diagnostic, Severity, Span
+    from trustmap.dialects import compile_graph, compile_paths, compile_targets, read_workloads
     from trustmap.errors import InputError, TrustmapError, UsageError
     from trustmap.graph import build_graph, graph_from_text, load_graph
     from trustmap.model import Edge, Graph, Interface, Organization, Service, ServiceRef, Team
@@ -35,6 +39,10 @@ _EXPORTS = {
     "InputError": "trustmap.errors",
     "TrustmapError": "trustmap.errors",
     "UsageError": "trustmap.errors",
+    "compile_graph": "trustmap.dialects",
+    "compile_paths": "trustmap.dialects",
+    "compile_targets": "trustmap.dialects",
+    "read_workloads": "trustmap.dialects",
     "build_graph": "trustmap.graph",
     "graph_from_text": "trustmap.graph",
     "load_graph": "trustmap.graph",
@@ -73,7 +81,11 @@ __all__ = [
     "UsageError",
     "__version__",
     "build_graph",
+    "compile_graph",
+    "compile_paths",
+    "compile_targets",
     "graph_from_text",
     "load_graph",
     "query",
+    "read_workloads",
 ]

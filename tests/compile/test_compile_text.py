@@ -53,7 +53,9 @@ def test_the_text_path_writes_the_dict_path_bytes_on_a_generated_organisation(
 ) -> None:
     objects = compile_graph(organisation, target, environment)
     documents = render_graph(organisation, target, environment)
-    assert len(documents.documents) == len(objects.objects) > 0
+    assert len(documents.documents) == len(objects.objects)
+    refused = target == "cilium" and environment == "staging"  # no dry run: TM312, no objects
+    assert bool(objects.objects) != refused
     for (namespace, text), (expected_namespace, manifest) in zip(
         documents.documents, objects.objects, strict=True
     ):
@@ -144,8 +146,9 @@ def test_workloads_without_pod_labels_are_written_as_the_dict_path_writes_them(
     organisation: Graph, target: str
 ) -> None:
     graph = _without_labels(organisation)
-    objects = compile_graph(graph, target, "staging").objects
-    assert [text for _, text in render_graph(graph, target, "staging").documents] == [
+    environment = "prod" if target == "cilium" else "staging"  # cilium writes no audit policy
+    objects = compile_graph(graph, target, environment).objects
+    assert [text for _, text in render_graph(graph, target, environment).documents] == [
         dump(m) for _, m in objects
     ]
     assert any("Selector: {}" in dump(m) or "labels: {}" in dump(m) for _, m in objects)
