@@ -143,10 +143,12 @@ def test_a_yaml_error_keeps_the_documents_before_it() -> None:
 
 def test_a_duplicate_key_marks_its_document_broken_and_the_next_ones_are_still_read() -> None:
     text = f"a: 1\na: 2\n---\n{SERVICE}---\n{SERVICE}"
-    documents, problems = compose_documents(text, "shop.yaml")
+    documents, problems = compose_documents(text, "shop.yaml", keep_broken=True)
     assert [d.broken for d in documents] == [True, False, False]
     assert [d.index for d in documents] == [0, 1, 2]
     assert [p.code for p in problems] == ["TM102"]
+    kept, _ = compose_documents(text, "shop.yaml")
+    assert [d.index for d in kept] == [1, 2], "readers of manifests never see a broken document"
 
 
 def test_a_syntax_error_names_every_document_it_keeps_from_being_read() -> None:

@@ -227,13 +227,17 @@ class _Composer:
 
 
 def compose_documents(
-    text: str, file: str, limits: Limits = Limits()
+    text: str, file: str, limits: Limits = Limits(), *, keep_broken: bool = False
 ) -> tuple[list[Document], list[Diagnostic]]:
     """Parse every document of ``text``; on the first syntax error, stop this file and report it.
 
     A duplicate key is reported and its document marked ``broken``; the following documents are
     still read. After an error that stops the file (syntax, alias expansion, depth) the documents
     that were not read are named, by line, in one TM119 (later problems would be guesses).
+
+    Broken documents (a duplicate key, or what was read of the document a syntax error stopped)
+    are returned only with ``keep_broken``: declaration loading names them so references to what
+    they declare are not reported as unknown; readers of manifests and catalogs leave them out.
     """
     try:
         return read_block_yaml(text, file, limits.max_depth, limits.max_expanded_nodes), []
@@ -252,15 +256,20 @@ def compose_documents(
     except RecursionError:
         stop = diagnostic("TM117", Span(file, 1, 1), "nesting is too deep to parse")
     if stop is None:
-        return composer.documents, composer.found
-    if composer.stack and isinstance(composer.stack[0].value, dict):
+        return _kept(composer.documents, keep_broken), composer.found
+    if keep_broken and composer.stack and isinstance(composer.stack[0].value, dict):
         # What was read of the stopped document, so references to what it names are not
         # reported as unknown; broken documents are never validated.
         partial = composer.stack[0].value
         composer.documents.append(
             Document(file, composer.index, partial, composer.positions, broken=True)
         )
-    return composer.documents, [*composer.found, stop, *_skipped(text, file, stop)]
+    found = [*composer.found, stop, *_skipped(text, file, stop)]
+    return _kept(composer.documents, keep_broken), found
+
+
+def _kept(documents: list[Document], keep_broken: bool) -> list[Document]:
+    return documents if keep_broken else [d for d in documents if not d.broken]
 
 
 def _skipped(text: str, file: str, stop: Diagnostic) -> list[Diagnostic]:
