@@ -59,7 +59,7 @@ class ParseCache:
                 data = handle.read()
         except OSError:
             return None
-        digest = hashlib.sha256(f"{__version__}|{limits}|".encode())
+        digest = hashlib.sha256(f"{__version__}|{_FORMAT}|{limits}|".encode())
         digest.update(data)
         return digest.hexdigest()
 
@@ -108,9 +108,13 @@ class ParseCache:
         return True
 
 
+_FORMAT = 5
+"""Bumped when what an entry holds changes (5: documents say whether the loader found them broken; diagnostics have related places)."""
+
+
 def _relabel(documents: list[Document], problems: list[Diagnostic], file: str) -> Parsed:
     """Put ``file`` into documents and spans."""
-    relabelled = [Document(file, d.index, d.data, d.positions) for d in documents]
+    relabelled = [Document(file, d.index, d.data, d.positions, d.broken) for d in documents]
     fixed = [
         dataclasses.replace(p, span=dataclasses.replace(p.span, file=file)) if p.span else p
         for p in problems

@@ -45,8 +45,11 @@ def _walk(root: Path) -> list[str]:
     return sorted(files, key=lambda f: Path(f).as_posix())
 
 
-def load_file(file: str, limits: Limits = Limits()) -> tuple[list[Document], list[Diagnostic]]:
-    """Read and parse one file, turning every way it can be unreadable into a diagnostic."""
+def load_file(
+    file: str, limits: Limits = Limits(), *, keep_broken: bool = False
+) -> tuple[list[Document], list[Diagnostic]]:
+    """Read and parse one file, turning every way it can be unreadable into a diagnostic
+    (``keep_broken``: see :func:`~trustmap.loader.compose.compose_documents`)."""
     try:
         size = os.path.getsize(file)
         if size > limits.max_bytes:
@@ -59,7 +62,7 @@ def load_file(file: str, limits: Limits = Limits()) -> tuple[list[Document], lis
     text = _decode(file, data)
     if isinstance(text, Diagnostic):
         return [], [text]
-    documents, problems = compose_documents(text, file, limits)
+    documents, problems = compose_documents(text, file, limits, keep_broken=keep_broken)
     documents = [d for d in documents if d.data is not None]
     if not documents and not problems:
         problems = [
