@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from trustmap.report.graph import graph_page as viewer_page
 from trustmap.server.approvals import approval_to_dict, decide, list_approvals
+from trustmap.server.auth import Principal
 from trustmap.server.drift import drift_report, service_drift
 from trustmap.server.errors import ApiError
 from trustmap.server.history import diff, version, version_to_dict, versions
@@ -125,27 +126,17 @@ def _drawing(
 
 
 @router.get("/map", response_class=HTMLResponse)
-def map_page(request: Request, registry: RegistryDep) -> Response:
+def map_page(registry: RegistryDep) -> Response:
     """The layered, searchable graph viewer (``trustmap graph --format html``'s page, its script
     and style served from ``/static/report``), framed by the graph page; ``?team=``/``?namespace=``
-    open it drilled down."""
-    try:
-        _viewer(request)
-    except _LoginNeeded:
-        return RedirectResponse(f"/login?next={quote('/')}", status_code=303)
+    open it drilled down. Read access is checked by the router's gate like every page."""
     snapshot = registry.snapshot()
-    key = (snapshot.version, snapshot.today.isoformat(), None, "map")
-    with _drawings_lock:
-        page = _pages.get(key)
+    key = (snapshot.version, snapshot.today.isoformat(), "map")
+    page: str | None = registry.drawings.get(key)
     if page is None:
         page = viewer_page(snapshot.graph, static_url="/static/report")
-        with _drawings_lock:
-            _pages.clear()
-            _pages[key] = page
+        registry.drawings.put(key, page)
     return HTMLResponse(page)
-
-
-_pages: dict[tuple[int, str, None, str], str] = {}
 
 
 @router.get("/services/{namespace}/{name}", response_class=HTMLResponse)
@@ -284,11 +275,12 @@ def login_page(request: Request, next: Annotated[str, Query(max_length=300)] = "
 
 
 def _maybe_viewer(request: Request) -> Principal | None:
-    """Who is logged in, for pages that render whatever the token says (login, errors)."""
+    """Who is logged in, for pages that render whatever happens (login, errors)."""
     try:
-        return _viewer(request)
-    except Exception:  # a bad cookie, reads that need a token, no database: nobody
+        login = _login(request)
+    except Exception:  # no database, a broken session row: nobody, the page must still render
         return None
+    return login.principal if login else None
 
 
 @router.post("/login")
