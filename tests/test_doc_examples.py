@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 _BLOCK = re.compile(r"```(?:sh|bash|shell|console)\n(.*?)```", re.S)
-_SHELL = {"|", "||", "&&", ";", ">", ">>", "2>", "2>&1", "<"}
+_SHELL = {"|", "||", "&&", ";", "&", ">", ">>", "2>", "2>&1", "<"}
 """Where the trustmap command of a shell line ends (pipes, redirections, ``|| status=$?``)."""
 _PARSE_ONLY = (
     "--engine spark",
@@ -41,6 +41,8 @@ _PARSE_ONLY = (
     "approve",
     "reject",
     "audit",
+    "token",
+    "service",
 )
 """Spark needs a JVM and a cluster for its examples; ``--git`` a repository with an ``origin``
 remote; ``lab`` an Envoy and minutes; the registry commands a server."""
@@ -67,6 +69,7 @@ def _sandbox(folder: Path) -> None:
     (folder / "examples").symlink_to(ROOT / "examples")
     shutil.copytree(ROOT / "examples" / "online-boutique", folder / "teams")
     shutil.copytree(ROOT / "examples" / "online-boutique", folder / "old")  # `diff old/ teams/`
+    (folder / "admin.token").write_text("x" * 40 + "\n")  # `serve --admin-token-file admin.token`
     (folder / "k8s").mkdir()
     manifests = SHARED / "apps" / "online-boutique" / "manifests" / "kubernetes-manifests.yaml"
     shutil.copy(manifests, folder / "k8s" / "manifests.yaml")
