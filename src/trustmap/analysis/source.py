@@ -21,7 +21,7 @@ import yaml
 from trustmap.codes import CODES
 from trustmap.diagnostics import Diagnostic, Span, diagnostic
 
-__all__ = ["Cursor", "Document", "Issues", "Problem", "iter_documents", "manifest_files"]
+__all__ = ["Cursor", "Document", "Issues", "Locator", "Problem", "iter_documents", "manifest_files"]
 
 PathPart = str | int
 
@@ -212,3 +212,24 @@ def _child(node: yaml.Node, part: PathPart) -> yaml.Node | None:
     elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
         return node.value[part]  # type: ignore[no-any-return]
     return None
+
+
+@dataclass(slots=True)
+class Locator:
+    """Turns (file, document, key path) into a ``file:line:col`` span, composing each file once.
+
+    Used for findings that point at objects read earlier (verify's platform evaluators): only the
+    files that end up holding a finding are composed.
+    """
+
+    texts: dict[str, str]
+    _roots: dict[str, list[yaml.Node | None]] = field(default_factory=dict)
+
+    def span(self, file: str, doc: int, path: tuple[PathPart, ...]) -> Span:
+        """Where ``path`` of document ``doc`` of ``file`` is (the file alone when unknown)."""
+        if file not in self.texts:
+            return Span(file)
+        roots = self._roots.get(file)
+        if roots is None:
+            roots = self._roots[file] = _compose(self.texts[file])
+        return _span(file, roots, doc, path)

@@ -14,7 +14,7 @@ ranges of external addresses, TM404 declarations without workloads in the manife
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 from trustmap.analysis import Cluster, NetworkPolicy, analyze, load_manifests
@@ -30,34 +30,15 @@ from trustmap.verify.compare import FlowDiff, compare_pairs
 from trustmap.verify.expected import expected_flows
 from trustmap.verify.external import compare_external
 from trustmap.verify.peers import peers_of
+from trustmap.verify.report import VerifyReport
+from trustmap.verify.platform import PLATFORM_TARGETS, verify_platform
 
 __all__ = ["TARGETS", "FlowDiff", "VerifyReport", "verify"]
 
-TARGETS = ("kubernetes",)
-"""Targets whose compiled objects the analysis understands (NetworkPolicy)."""
+TARGETS = ("kubernetes", *PLATFORM_TARGETS)
+"""Targets verify evaluates: NetworkPolicy analysis, and the platform evaluators."""
 COMPILED = "<compiled kubernetes>"
 """File name given to compiled policies in analysis diagnostics."""
-
-
-@dataclass(frozen=True, slots=True)
-class VerifyReport:
-    """The comparison of allowed and declared flows."""
-
-    findings: list[Diagnostic]
-    """Manifest problems, TM401-TM404, sorted."""
-    allowed_extra: tuple[FlowDiff, ...]
-    """Allowed beyond the declarations (external ranges as CIDR text)."""
-    missing: tuple[FlowDiff, ...]
-    """Declared but blocked."""
-    matched: tuple[FlowDiff, ...]
-    """Declared and allowed."""
-    inputs: tuple[Diagnostic, ...] = ()
-    """Problems reading the manifests and policies (also in ``findings``)."""
-
-    @property
-    def exact(self) -> bool:
-        """Whether the policies allow exactly the declared flows."""
-        return not self.allowed_extra and not self.missing
 
 
 def verify(
@@ -78,6 +59,8 @@ def verify(
             f"verify cannot analyse target {target!r}{did_you_mean(target, TARGETS)}; "
             f"supported: {', '.join(TARGETS)}"
         )
+    if target != "kubernetes":
+        return verify_platform(graph, manifests_paths, target, policies_paths, environment)
     if policies_paths is not None:
         cluster, inputs = load_manifests([*manifests_paths, *policies_paths])
     else:
