@@ -47,14 +47,21 @@ class AdmissionEvaluator:
     """Answers "is this object admitted?" with Kyverno's validate semantics."""
 
     def __init__(self, objects: Sequence[Obj]) -> None:
-        self.policies = [o for o in objects if o.kind in ("ClusterPolicy", "Policy") and "kyverno" in str(o.raw.get("apiVersion", ""))]
+        self.policies = [
+            o
+            for o in objects
+            if o.kind in ("ClusterPolicy", "Policy")
+            and "kyverno" in str(o.raw.get("apiVersion", ""))
+        ]
         self.problems: list[tuple[ObjectRef, str]] = []
         for policy in self.policies:
             for rule in policy.spec.get("rules") or ():
                 validate = (rule or {}).get("validate") or {}
                 for key in ("deny", "foreach", "podSecurity", "cel", "manifests"):
                     if key in validate:
-                        self.problems.append((policy.ref, f"validate.{key} is not evaluated (treated as passing)"))
+                        self.problems.append(
+                            (policy.ref, f"validate.{key} is not evaluated (treated as passing)")
+                        )
 
     def unsupported(self) -> Sequence[tuple[ObjectRef, str]]:
         return self.problems
@@ -69,7 +76,14 @@ class AdmissionEvaluator:
                     continue
                 outcome = self._rule(policy, rule, obj)
                 if outcome is False:
-                    ref = ObjectRef(policy.kind, policy.namespace, policy.name, policy.ref.file, policy.ref.doc, (*policy.ref.path, "spec", "rules", index))
+                    ref = ObjectRef(
+                        policy.kind,
+                        policy.namespace,
+                        policy.name,
+                        policy.ref.file,
+                        policy.ref.doc,
+                        (*policy.ref.path, "spec", "rules", index),
+                    )
                     (enforced if _action(policy, rule, obj) == "enforce" else audited).append(ref)
         if enforced:
             return Decision(False, tuple(enforced), why="an Enforce rule rejects it")
@@ -95,7 +109,9 @@ class AdmissionEvaluator:
 
 def _subject(policy: Obj, rule: Mapping[str, Any], obj: Obj) -> Mapping[str, Any] | None:
     """What the rule's pattern is applied to: the object, or the pod its controller runs."""
-    if _selects(rule.get("match"), obj.kind, obj) and not _selects(rule.get("exclude"), obj.kind, obj, exclude=True):
+    if _selects(rule.get("match"), obj.kind, obj) and not _selects(
+        rule.get("exclude"), obj.kind, obj, exclude=True
+    ):
         return _as_admitted(obj)
     if obj.kind not in _controllers(policy) or not _pod_only(rule.get("match")):
         return None
@@ -162,7 +178,12 @@ def _kind(text: Any) -> str:
 
 
 def _selects(
-    block: Any, kind: str, obj: Obj, *, labels: Mapping[str, str] | None = None, exclude: bool = False
+    block: Any,
+    kind: str,
+    obj: Obj,
+    *,
+    labels: Mapping[str, str] | None = None,
+    exclude: bool = False,
 ) -> bool:
     filters, any_of = _filters(block)
     if not filters:
@@ -183,14 +204,23 @@ def _filter(item: Mapping[str, Any], kind: str, obj: Obj, labels: Mapping[str, s
     if names and not any(glob_match(str(n), obj.name) for n in names):
         return False
     selector = resources.get("selector")
-    return selector is None or selector_matches(selector, labels if labels is not None else obj.labels)
+    return selector is None or selector_matches(
+        selector, labels if labels is not None else obj.labels
+    )
 
 
 def _action(policy: Obj, rule: Mapping[str, Any], obj: Obj) -> str:
     validate = rule.get("validate") or {}
     action = validate.get("failureAction") or policy.spec.get("validationFailureAction") or "Audit"
-    for override in validate.get("failureActionOverrides") or policy.spec.get("validationFailureActionOverrides") or ():
-        if any(glob_match(str(n), obj.namespace or "default") for n in (override or {}).get("namespaces") or ()):
+    for override in (
+        validate.get("failureActionOverrides")
+        or policy.spec.get("validationFailureActionOverrides")
+        or ()
+    ):
+        if any(
+            glob_match(str(n), obj.namespace or "default")
+            for n in (override or {}).get("namespaces") or ()
+        ):
             action = override.get("action") or action
     return str(action).lower()
 
@@ -213,10 +243,7 @@ def _map(pattern: Mapping[str, Any], value: Mapping[str, Any]) -> bool:
             name = text[1:-1]
             if name not in value or not pattern_matches(sub, value[name]):
                 return True  # conditional anchor unmet: the rest of this pattern is skipped
-    for key, sub in pattern.items():
-        if not _key(str(key), sub, value):
-            return False
-    return True
+    return all(_key(str(key), sub, value) for key, sub in pattern.items())
 
 
 def _key(key: str, sub: Any, value: Mapping[str, Any]) -> bool:

@@ -33,7 +33,15 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from trustmap.analysis.platform import Decision, Obj, ObjectRef, Peer, Request, selector_matches
+from trustmap.analysis.platform import (
+    Decision,
+    Obj,
+    ObjectRef,
+    Peer,
+    Request,
+    selector_matches,
+    submap,
+)
 
 __all__ = ["CiliumEvaluator"]
 
@@ -103,7 +111,9 @@ class CiliumEvaluator:
         specs += [(("specs", i), s) for i, s in enumerate(obj.raw.get("specs") or ())]
         for where, spec in specs:
             if not isinstance(spec, Mapping) or "endpointSelector" not in spec:
-                self.problems.append((obj.ref, f"{where}: no endpointSelector (node policies are not evaluated)"))
+                self.problems.append(
+                    (obj.ref, f"{where}: no endpointSelector (node policies are not evaluated)")
+                )
                 continue
             self.rules.append(_rule(obj, namespace, spec))
             self._check_fields(obj.ref, spec)
@@ -147,7 +157,9 @@ class CiliumEvaluator:
         deny = direction + "Deny"
         for rule in rules:
             for item in rule.sections.get(deny, ()):
-                if _peer_matches(item, direction, rule, other) and _ports_match(item, request, l7=False):
+                if _peer_matches(item, direction, rule, other) and _ports_match(
+                    item, request, l7=False
+                ):
                     return Decision(False, (rule.ref,), why=f"{direction} denied")
         sectioned = [r for r in rules if r.sections.get(direction) or r.sections.get(deny)]
         if not sectioned:
@@ -198,12 +210,18 @@ class CiliumEvaluator:
             for item in rule.sections.get("egress", ()):
                 ports = _listed_ports(item) or [443]
                 for fqdn in item.get("toFQDNs") or ():
-                    host = (fqdn or {}).get("matchName") or _sample((fqdn or {}).get("matchPattern"), glob=True)
+                    host = (fqdn or {}).get("matchName") or _sample(
+                        (fqdn or {}).get("matchPattern"), glob=True
+                    )
                     for port in ports:
                         yield host, None, port
                 for cidr in _cidrs(item, "to"):
                     for port in ports:
-                        yield None, str(ipaddress.ip_network(cidr, strict=False).network_address), port
+                        yield (
+                            None,
+                            str(ipaddress.ip_network(cidr, strict=False).network_address),
+                            port,
+                        )
 
 
 def _rule(obj: Obj, namespace: str | None, spec: Mapping[str, Any]) -> _Rule:
@@ -212,7 +230,7 @@ def _rule(obj: Obj, namespace: str | None, spec: Mapping[str, Any]) -> _Rule:
         for key in ("ingress", "egress", "ingressDeny", "egressDeny")
         if spec.get(key)
     }
-    flags = spec.get("enableDefaultDeny") if isinstance(spec.get("enableDefaultDeny"), Mapping) else {}
+    flags = submap(spec, "enableDefaultDeny")
     default_deny = {d: bool(flags.get(d, True)) for d in ("ingress", "egress")}
     return _Rule(namespace, _normal(spec.get("endpointSelector")), sections, default_deny, obj.ref)
 
@@ -238,8 +256,9 @@ def _endpoints(selectors: Any, rule: _Rule, other: Peer) -> bool:
     labels = _identity(other)
     for selector in selectors or ():
         normal = _normal(selector)
-        names_ns = isinstance(normal, Mapping) and any(
-            k in _NS_KEYS for k in normal.get("matchLabels", {})
+        names_ns = (
+            isinstance(normal, Mapping)
+            and any(k in _NS_KEYS for k in normal.get("matchLabels", {}))
         ) or any(e.get("key") in _NS_KEYS for e in (normal or {}).get("matchExpressions", ()))
         if rule.namespace is not None and not names_ns and other.namespace != rule.namespace:
             continue
@@ -280,7 +299,9 @@ def _cidr_sets(
         out.append((ipaddress.ip_network(str(cidr), strict=False), []))
     for entry in item.get(prefix + "CIDRSet") or ():
         if isinstance(entry, Mapping) and entry.get("cidr"):
-            excepts = [ipaddress.ip_network(str(e), strict=False) for e in entry.get("except") or ()]
+            excepts = [
+                ipaddress.ip_network(str(e), strict=False) for e in entry.get("except") or ()
+            ]
             out.append((ipaddress.ip_network(str(entry["cidr"]), strict=False), excepts))
     return out
 
@@ -304,7 +325,9 @@ def _ports_match(item: Mapping[str, Any], request: Request, *, l7: bool) -> bool
     if not entries:
         return True
     for entry in entries:
-        if not isinstance(entry, Mapping) or not _port_listed(entry, request.port, request.protocol):
+        if not isinstance(entry, Mapping) or not _port_listed(
+            entry, request.port, request.protocol
+        ):
             continue
         if not l7 or _l7_matches(entry.get("rules"), request):
             return True

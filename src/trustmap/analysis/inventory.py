@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from trustmap.analysis.platform import Obj, ObjectRef, Peer, selector_matches
+from trustmap.analysis.platform import Obj, ObjectRef, Peer, selector_matches, submap
 from trustmap.analysis.source import Issues, Locator, iter_documents, manifest_files
 from trustmap.diagnostics import Diagnostic
 
@@ -29,7 +29,14 @@ __all__ = [
     "read_objects",
 ]
 
-CONTROLLERS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "ReplicationController")
+CONTROLLERS = (
+    "Deployment",
+    "StatefulSet",
+    "DaemonSet",
+    "ReplicaSet",
+    "Job",
+    "ReplicationController",
+)
 """Kinds whose pod template is ``spec.template`` (CronJob nests it in ``spec.jobTemplate``)."""
 _PROBES = ("livenessProbe", "readinessProbe", "startupProbe")
 
@@ -106,11 +113,21 @@ def _flatten(value: Any, file: str, doc: int, path: tuple[str | int, ...]) -> li
         for index, item in enumerate(value["items"]):
             out.extend(_flatten(item, file, doc, (*path, "items", index)))
         return out
-    meta = value.get("metadata") if isinstance(value.get("metadata"), Mapping) else {}
+    meta = submap(value, "metadata")
     name = str(meta.get("name", ""))
     namespace = str(meta.get("namespace") or "")
     ref = ObjectRef(kind, namespace, name, file, doc, path)
-    return [Obj(kind, name, namespace, value, ref, _strings(meta, "annotations"), _strings(meta, "labels"))]
+    return [
+        Obj(
+            kind,
+            name,
+            namespace,
+            value,
+            ref,
+            _strings(meta, "annotations"),
+            _strings(meta, "labels"),
+        )
+    ]
 
 
 def make_obj(raw: Mapping[str, Any], file: str, doc: int) -> Obj:
@@ -139,8 +156,8 @@ def pod_template(obj: Obj) -> Mapping[str, Any] | None:
 
 
 def _peer(obj: Obj, template: Mapping[str, Any], services: Sequence[Obj]) -> Peer:
-    meta = template.get("metadata") if isinstance(template.get("metadata"), Mapping) else {}
-    spec = template.get("spec") if isinstance(template.get("spec"), Mapping) else {}
+    meta = submap(template, "metadata")
+    spec = submap(template, "spec")
     labels = _strings(meta, "labels")
     namespace = obj.namespace or "default"
     account = spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"
@@ -167,7 +184,7 @@ def _service_selects(service: Obj, labels: Mapping[str, str]) -> bool:
 
 
 def _containers(template: Mapping[str, Any]) -> list[tuple[str, int, Mapping[str, Any]]]:
-    spec = template.get("spec") if isinstance(template.get("spec"), Mapping) else {}
+    spec = submap(template, "spec")
     out: list[tuple[str, int, Mapping[str, Any]]] = []
     for key in ("containers", "initContainers"):
         for index, container in enumerate(spec.get(key) or ()):

@@ -77,9 +77,7 @@ def _path(pattern: str, value: str) -> bool:
     if "{*}" not in pattern and "{**}" not in pattern:
         return _value(pattern, value)
     parts = re.split(r"(\{\*\*\}|\{\*\})", pattern)
-    regex = "".join(
-        ".*" if p == "{**}" else "[^/]+" if p == "{*}" else re.escape(p) for p in parts
-    )
+    regex = "".join(".*" if p == "{**}" else "[^/]+" if p == "{*}" else re.escape(p) for p in parts)
     return re.fullmatch(regex, value) is not None
 
 
@@ -112,14 +110,25 @@ class IstioEvaluator:
     def _check(self, policy: Obj) -> None:
         spec = policy.spec
         if spec.get("targetRef") or spec.get("targetRefs"):
-            self.problems.append((policy.ref, "targetRef (waypoint/gateway) policies are not evaluated"))
+            self.problems.append(
+                (policy.ref, "targetRef (waypoint/gateway) policies are not evaluated")
+            )
         if spec.get("action") == "CUSTOM":
-            self.problems.append((policy.ref, "CUSTOM action delegates to an external authorizer: not evaluated"))
+            self.problems.append(
+                (policy.ref, "CUSTOM action delegates to an external authorizer: not evaluated")
+            )
         for rule in spec.get("rules") or ():
             for cond in (rule or {}).get("when") or ():
                 key = str((cond or {}).get("key", ""))
-                if key not in ("source.principal", "source.namespace", "destination.port", "source.ip"):
-                    self.problems.append((policy.ref, f"condition {key} is not evaluated (never matches)"))
+                if key not in (
+                    "source.principal",
+                    "source.namespace",
+                    "destination.port",
+                    "source.ip",
+                ):
+                    self.problems.append(
+                        (policy.ref, f"condition {key} is not evaluated (never matches)")
+                    )
 
     # --- scope -------------------------------------------------------------------------------
 
@@ -140,7 +149,8 @@ class IstioEvaluator:
             found = tuple(
                 p
                 for p in self.policies
-                if not (p.spec.get("targetRef") or p.spec.get("targetRefs")) and self._scoped(p, peer)
+                if not (p.spec.get("targetRef") or p.spec.get("targetRefs"))
+                and self._scoped(p, peer)
             )
             self._applying[peer.id] = found
         return found
@@ -176,7 +186,9 @@ class IstioEvaluator:
             if dry_run or p.annotations.get(DRY_RUN, "false").lower() != "true"
         ]
         for policy in policies:
-            if policy.spec.get("action") == "DENY" and self._matches(policy, request, plaintext, deny=True):
+            if policy.spec.get("action") == "DENY" and self._matches(
+                policy, request, plaintext, deny=True
+            ):
                 return Decision(False, (policy.ref,), why="DENY policy matches")
         allows = [p for p in policies if p.spec.get("action", "ALLOW") == "ALLOW"]
         if not allows:
@@ -201,7 +213,9 @@ class IstioEvaluator:
             return False
         return all(self._when(c, request, plaintext) for c in rule.get("when") or ())
 
-    def _source(self, source: Mapping[str, Any], request: Request, plaintext: bool, deny: bool) -> bool:
+    def _source(
+        self, source: Mapping[str, Any], request: Request, plaintext: bool, deny: bool
+    ) -> bool:
         tcp = request.method is None
         who = "" if plaintext else principal(request.source, self.trust_domain)
         namespace = "" if plaintext else request.source.namespace
@@ -258,9 +272,23 @@ class IstioEvaluator:
     def mtls_mode(self, target: Peer, port: int) -> tuple[str, ObjectRef | None]:
         """The effective PeerAuthentication mode on ``target``'s ``port``, and who set it."""
         layers = (
-            [p for p in self.peer_auth if (p.namespace or "default") == target.namespace and p.spec.get("selector") and self._scoped(p, target)],
-            [p for p in self.peer_auth if (p.namespace or "default") == target.namespace and not p.spec.get("selector")],
-            [p for p in self.peer_auth if (p.namespace or "default") == self.root and not p.spec.get("selector")],
+            [
+                p
+                for p in self.peer_auth
+                if (p.namespace or "default") == target.namespace
+                and p.spec.get("selector")
+                and self._scoped(p, target)
+            ],
+            [
+                p
+                for p in self.peer_auth
+                if (p.namespace or "default") == target.namespace and not p.spec.get("selector")
+            ],
+            [
+                p
+                for p in self.peer_auth
+                if (p.namespace or "default") == self.root and not p.spec.get("selector")
+            ],
         )
         for index, layer in enumerate(layers):
             for obj in layer:
@@ -276,13 +304,17 @@ class IstioEvaluator:
         """The Sidecar that configures ``peer``'s proxy, if any."""
         own = [s for s in self.sidecars if (s.namespace or "default") == peer.namespace]
         for sidecar in own:
-            if sidecar.spec.get("workloadSelector") and self._scoped(sidecar, peer, "workloadSelector"):
+            if sidecar.spec.get("workloadSelector") and self._scoped(
+                sidecar, peer, "workloadSelector"
+            ):
                 return sidecar
         for sidecar in own:
             if not sidecar.spec.get("workloadSelector"):
                 return sidecar
         for sidecar in self.sidecars:
-            if (sidecar.namespace or "default") == self.root and not sidecar.spec.get("workloadSelector"):
+            if (sidecar.namespace or "default") == self.root and not sidecar.spec.get(
+                "workloadSelector"
+            ):
                 return sidecar
         return None
 
@@ -297,17 +329,25 @@ class IstioEvaluator:
         hosts = target.hosts
         namespace = target.namespace if target.kind == "pod" else ""
         registered = target.kind == "pod" or self._registered(target)
-        if hosts and registered and any(_host(h, sidecar, namespace, hh) for h in _hosts(sidecar) for hh in hosts):
+        if (
+            hosts
+            and registered
+            and any(_host(h, sidecar, namespace, hh) for h in _hosts(sidecar) for hh in hosts)
+        ):
             return Decision(True, (sidecar.ref,))
         mode = str((sidecar.spec.get("outboundTrafficPolicy") or {}).get("mode") or "ALLOW_ANY")
         if mode == "REGISTRY_ONLY":
-            return Decision(False, (sidecar.ref,), why="host not in the Sidecar's egress (REGISTRY_ONLY)")
+            return Decision(
+                False, (sidecar.ref,), why="host not in the Sidecar's egress (REGISTRY_ONLY)"
+            )
         return Decision(True, (sidecar.ref,), why="passthrough")
 
     def _registered(self, target: Peer) -> bool:
         for entry in self.entries:
             spec = entry.spec
-            if target.hosts and any(glob_match(str(h), target.hosts[0]) for h in spec.get("hosts") or ()):
+            if target.hosts and any(
+                glob_match(str(h), target.hosts[0]) for h in spec.get("hosts") or ()
+            ):
                 return True
             if target.address and _in_addresses(target.address, spec.get("addresses") or ()):
                 return True

@@ -75,8 +75,16 @@ class LinkerdEvaluator:
         self.cluster_default = cluster_default
         self.named_port_map = named_ports or {}
         self.namespaces = {o.name: o for o in objects if o.kind == "Namespace"}
-        self.auths = {(o.namespace or "default", o.kind, o.name): o for o in objects if o.kind in ("MeshTLSAuthentication", "NetworkAuthentication")}
-        self.policies = [o for o in objects if o.kind == "AuthorizationPolicy" and "linkerd" in str(o.raw.get("apiVersion", ""))]
+        self.auths = {
+            (o.namespace or "default", o.kind, o.name): o
+            for o in objects
+            if o.kind in ("MeshTLSAuthentication", "NetworkAuthentication")
+        }
+        self.policies = [
+            o
+            for o in objects
+            if o.kind == "AuthorizationPolicy" and "linkerd" in str(o.raw.get("apiVersion", ""))
+        ]
         self.problems: list[tuple[ObjectRef, str]] = []
         routes = [o for o in objects if o.kind in _ROUTES and _is_route(o)]
         servers = [o for o in objects if o.kind == "Server"]
@@ -139,7 +147,9 @@ class LinkerdEvaluator:
             return Decision(True, refs, why="probes are authorised on ports without a Server")
         return self._fallback(policy, request, refs, f"default policy {policy}")
 
-    def _fallback(self, policy: str, request: Request, refs: tuple[ObjectRef, ...], why: str) -> Decision:
+    def _fallback(
+        self, policy: str, request: Request, refs: tuple[ObjectRef, ...], why: str
+    ) -> Decision:
         meshed = request.source.kind == "pod" and request.source.meshed
         in_cluster = request.source.kind != "external"
         allowed = {
@@ -151,10 +161,14 @@ class LinkerdEvaluator:
         }.get(policy, False)
         return Decision(allowed, refs, audit=policy == "audit", why=why)
 
-    def _authorised(self, server: _Server, route: Obj | str, request: Request) -> tuple[ObjectRef, ...]:
+    def _authorised(
+        self, server: _Server, route: Obj | str, request: Request
+    ) -> tuple[ObjectRef, ...]:
         namespace = server.obj.namespace or "default"
         for policy in self.policies:
-            if (policy.namespace or "default") != namespace or not self._targets(policy, server, route):
+            if (policy.namespace or "default") != namespace or not self._targets(
+                policy, server, route
+            ):
                 continue
             refs = policy.spec.get("requiredAuthenticationRefs") or []
             if all(self._authenticates(ref, namespace, request) for ref in refs):
@@ -196,7 +210,11 @@ class LinkerdEvaluator:
             kind = (ref or {}).get("kind")
             ns = str((ref or {}).get("namespace") or auth.namespace or "default")
             name = str((ref or {}).get("name") or "")
-            if kind == "ServiceAccount" and source.namespace == ns and name in ("*", source.service_account):
+            if (
+                kind == "ServiceAccount"
+                and source.namespace == ns
+                and name in ("*", source.service_account)
+            ):
                 return True
             if kind == "Namespace" and name in ("*", source.namespace):
                 return True
@@ -241,9 +259,7 @@ class LinkerdEvaluator:
 
 
 def _is_route(obj: Obj) -> bool:
-    return any(
-        (p or {}).get("kind") == "Server" for p in obj.spec.get("parentRefs") or ()
-    )
+    return any((p or {}).get("kind") == "Server" for p in obj.spec.get("parentRefs") or ())
 
 
 def _parent(route: Obj, server: Obj) -> bool:
@@ -280,7 +296,11 @@ def _match(route: Obj, match: Mapping[str, Any], request: Request) -> bool:
         method = match.get("method") or {}
         service, name = method.get("service"), method.get("method")
         parts = path.strip("/").split("/")
-        return (service in (None, parts[0])) and (name in (None, parts[-1])) and request.method == "POST"
+        return (
+            (service in (None, parts[0]))
+            and (name in (None, parts[-1]))
+            and request.method == "POST"
+        )
     if match.get("method") and match["method"] != request.method:
         return False
     spec = match.get("path") or {"type": "PathPrefix", "value": "/"}
@@ -310,7 +330,10 @@ def _networks(networks: Iterable[Any], source: Peer) -> bool:
 def _route_sample(route: Obj, match: Mapping[str, Any]) -> tuple[str | None, str | None]:
     if route.kind == "GRPCRoute":
         method = match.get("method") or {}
-        return "POST", f"/{method.get('service', 'sample.Service')}/{method.get('method', 'Sample')}"
+        return (
+            "POST",
+            f"/{method.get('service', 'sample.Service')}/{method.get('method', 'Sample')}",
+        )
     path = match.get("path") or {}
     value = str(path.get("value", "/"))
     if path.get("type") == "RegularExpression":

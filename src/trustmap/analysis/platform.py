@@ -27,6 +27,7 @@ __all__ = [
     "Request",
     "glob_match",
     "selector_matches",
+    "submap",
 ]
 
 Labels = tuple[tuple[str, str], ...]
@@ -146,6 +147,12 @@ class Evaluator(Protocol):
     def unsupported(self) -> Sequence[tuple[ObjectRef, str]]:
         """Objects or fields the evaluator could not interpret (reported, not guessed)."""
         ...
+
+
+def submap(value: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    """``value[key]`` when it is a mapping, else an empty mapping (manifests are untrusted)."""
+    found = value.get(key)
+    return found if isinstance(found, Mapping) else {}
 
 
 def selector_matches(selector: Any, labels: Mapping[str, str]) -> bool:

@@ -30,8 +30,8 @@ from trustmap.verify.compare import FlowDiff, compare_pairs
 from trustmap.verify.expected import expected_flows
 from trustmap.verify.external import compare_external
 from trustmap.verify.peers import peers_of
-from trustmap.verify.report import VerifyReport
 from trustmap.verify.platform import PLATFORM_TARGETS, verify_platform
+from trustmap.verify.report import VerifyReport
 
 __all__ = ["TARGETS", "FlowDiff", "VerifyReport", "verify"]
 

@@ -38,24 +38,66 @@ def check_admission(
         if owner is None and peer.namespace not in managed:
             continue
         decision = evaluator.decide(obj)
-        span = locator.span(obj.ref.file, obj.ref.doc, obj.ref.path) if not obj.ref.file.startswith("<") else Span(obj.ref.file)
-        by = ", ".join(f"{r} rule {r.path[-1] if r.path else ''} at {locator.span(r.file, r.doc, r.path)}" for r in decision.by[:4])
+        span = (
+            locator.span(obj.ref.file, obj.ref.doc, obj.ref.path)
+            if not obj.ref.file.startswith("<")
+            else Span(obj.ref.file)
+        )
+        by = ", ".join(
+            f"{r} rule {r.path[-1] if r.path else ''} at {locator.span(r.file, r.doc, r.path)}"
+            for r in decision.by[:4]
+        )
         if owner is not None:
             if not decision.allowed:
-                out.append(diagnostic("TM410", span, f"declared workload {peer.id} (service {owner}, service account {peer.service_account}) is denied admission by {by}: narrower than declared", "make the policy admit the declared labels and service account (an omitted serviceAccountName is `default` only on Pods), or fix the manifest"))
+                out.append(
+                    diagnostic(
+                        "TM410",
+                        span,
+                        f"declared workload {peer.id} (service {owner}, service account {peer.service_account}) is denied admission by {by}: narrower than declared",
+                        "make the policy admit the declared labels and service account (an omitted serviceAccountName is `default` only on Pods), or fix the manifest",
+                    )
+                )
             elif decision.audit:
-                out.append(diagnostic("TM411", span, f"declared workload {peer.id} (service {owner}) would be denied admission once enforced: {by}", "fix before switching the policy to Enforce"))
+                out.append(
+                    diagnostic(
+                        "TM411",
+                        span,
+                        f"declared workload {peer.id} (service {owner}) would be denied admission once enforced: {by}",
+                        "fix before switching the policy to Enforce",
+                    )
+                )
             else:
                 admitted += 1
             continue
         if decision.allowed and not decision.audit:
             wider += 1
-            out.append(diagnostic("TM412", span, f"undeclared workload {peer.id} (labels {_labels(peer)}, service account {peer.service_account}) in managed namespace {peer.namespace} is admitted: wider than declared", "declare the service, or make the admission policy reject pods no declared service matches"))
+            out.append(
+                diagnostic(
+                    "TM412",
+                    span,
+                    f"undeclared workload {peer.id} (labels {_labels(peer)}, service account {peer.service_account}) in managed namespace {peer.namespace} is admitted: wider than declared",
+                    "declare the service, or make the admission policy reject pods no declared service matches",
+                )
+            )
         elif decision.allowed:
             code = "TM415" if _mode(graph, environment, peer.namespace) == "audit" else "TM408"
-            out.append(diagnostic(code, span, f"undeclared workload {peer.id} in managed namespace {peer.namespace} is admitted only because {by} is in Audit mode (would deny)", "expected in an audit rollout; otherwise set failureAction: Enforce"))
+            out.append(
+                diagnostic(
+                    code,
+                    span,
+                    f"undeclared workload {peer.id} in managed namespace {peer.namespace} is admitted only because {by} is in Audit mode (would deny)",
+                    "expected in an audit rollout; otherwise set failureAction: Enforce",
+                )
+            )
     for ref, message in evaluator.unsupported():
-        out.append(diagnostic("TM414", locator.span(ref.file, ref.doc, ref.path), f"{ref}: {message}", "verify cannot judge this part; check it by hand"))
+        out.append(
+            diagnostic(
+                "TM414",
+                locator.span(ref.file, ref.doc, ref.path),
+                f"{ref}: {message}",
+                "verify cannot judge this part; check it by hand",
+            )
+        )
     return out, admitted, wider
 
 
@@ -75,4 +117,3 @@ def _labels(peer: Peer) -> str:
 def _mode(graph: Graph, environment: str | None, namespace: str) -> str:
     org = graph.organization
     return org.mode(environment, namespace) if org else "enforce"
-

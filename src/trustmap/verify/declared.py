@@ -79,7 +79,9 @@ class Declared:
         """Declared flows into ``target``."""
         return self.wants.get(target, [])
 
-    def allows(self, source: Peer, target: str, port: int, method: str | None, path: str | None) -> bool:
+    def allows(
+        self, source: Peer, target: str, port: int, method: str | None, path: str | None
+    ) -> bool:
         """Whether the declarations allow this request."""
         for want in self.wants.get(target, ()):
             if want.port != port or want.source not in ("*", source.id):
@@ -88,7 +90,9 @@ class Declared:
                 return True
         return False
 
-    def allows_external(self, source: str, host: str | None, address: str | None, port: int) -> bool:
+    def allows_external(
+        self, source: str, host: str | None, address: str | None, port: int
+    ) -> bool:
         """Whether ``source`` declares a call to this external host or address and port."""
         for item in self.external.get(source, ()):
             egress = item.egress
@@ -120,7 +124,9 @@ def declared_requests(graph: Graph, peers: Sequence[Peer]) -> Declared:
     _dns(graph, by_ns, out)
     for ext in graph.external:
         for wid in out.by_service.get(ext.source, ()):
-            out.external.setdefault(wid, []).append(External(wid, ext.egress, f"egress {ext.source} → {ext.egress.destination}"))
+            out.external.setdefault(wid, []).append(
+                External(wid, ext.egress, f"egress {ext.source} → {ext.egress.destination}")
+            )
     return out
 
 
@@ -150,7 +156,17 @@ def _edge(graph: Graph, edge: Edge, by_ns: dict[str, list[Peer]], out: Declared)
         for target in out.by_service.get(edge.target, ()):
             if source == target:
                 continue
-            want = Want(source, target, edge.port, edge.protocol, edge.methods, l7, what, edge.declared_at, app.startswith("grpc"))
+            want = Want(
+                source,
+                target,
+                edge.port,
+                edge.protocol,
+                edge.methods,
+                l7,
+                what,
+                edge.declared_at,
+                app.startswith("grpc"),
+            )
             out.wants.setdefault(target, []).append(want)
 
 
@@ -167,7 +183,9 @@ def _dns(graph: Graph, by_ns: dict[str, list[Peer]], out: Declared) -> None:
             for resolver in resolvers:
                 for port in dns.ports:
                     what = f"dns {client} → resolver {dns.namespace}"
-                    want = Want(source, resolver, port.port, port.protocol, (), False, what, org.span)
+                    want = Want(
+                        source, resolver, port.port, port.protocol, (), False, what, org.span
+                    )
                     out.wants.setdefault(resolver, []).append(want)
 
 

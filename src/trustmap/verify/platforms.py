@@ -100,7 +100,10 @@ class _Check:
         wants = self.declared.to(target.id)
         sources = self._sources(target)
         ports = {w.port: w.protocol for w in wants}
-        for port in [*self.evaluator.named_ports(target), *self.inventory.container_ports.get(target.id, ())]:
+        for port in [
+            *self.evaluator.named_ports(target),
+            *self.inventory.container_ports.get(target.id, ()),
+        ]:
             ports.setdefault(port, "TCP")
         for port, protocol in sorted(ports.items()):
             samples = self._samples(target, port)
@@ -127,10 +130,24 @@ class _Check:
         ns = target.namespace
         strangers = [
             Peer(f"any pod of namespace {ns}", ns, _STRANGER, "trustmap-undeclared"),
-            Peer("a pod of another namespace", "trustmap-undeclared", _STRANGER, "trustmap-undeclared"),
-            Peer(f"a pod of namespace {ns} without a mesh identity", ns, _STRANGER, "default", meshed=False),
+            Peer(
+                "a pod of another namespace",
+                "trustmap-undeclared",
+                _STRANGER,
+                "trustmap-undeclared",
+            ),
             _WORLD,
         ]
+        if self.target_name != "cilium":  # no mesh identity: only meshes tell the difference
+            strangers.append(
+                Peer(
+                    f"a pod of namespace {ns} without a mesh identity",
+                    ns,
+                    _STRANGER,
+                    "default",
+                    meshed=False,
+                )
+            )
         return [*found.values(), *strangers]
 
     def _samples(self, target: Peer, port: int) -> list[Sample]:
@@ -147,7 +164,9 @@ class _Check:
 
     def _try(self, request: Request) -> None:
         decision = self.evaluator.decide(request)
-        declared = self.declared.allows(request.source, request.target.id, request.port, request.method, request.path)
+        declared = self.declared.allows(
+            request.source, request.target.id, request.port, request.method, request.path
+        )
         key = (request.source.id, request.target.id, request.port)
         if declared and decision.allowed and not decision.audit:
             self.outcome.matched.add(key)
@@ -161,7 +180,11 @@ class _Check:
         elif decision.allowed:
             self.outcome.wider.add(key)
             plaintext = not request.source.meshed and request.source.kind == "pod"
-            self._add("TM413" if plaintext and self.target_name != "cilium" else "TM405", request, decision)
+            self._add(
+                "TM413" if plaintext and self.target_name != "cilium" else "TM405",
+                request,
+                decision,
+            )
 
     def _audit_code(self, target: Peer) -> str:
         org = self.graph.organization
@@ -208,15 +231,37 @@ class _Check:
                     address = egress.cidr.split("/", 1)[0]
                     yield Peer(address, kind="external", meshed=False, address=address), port
         if isinstance(self.evaluator, CiliumEvaluator):
-            for host, address, port in self.evaluator.external_named(source):
-                name = host or address or "?"
-                yield Peer(name, kind="external", meshed=False, hosts=(host,) if host else (), address=address), port
-        yield Peer("undeclared.example.com", kind="external", meshed=False, hosts=("undeclared.example.com",)), 443
+            for named_host, named_address, named_port in self.evaluator.external_named(source):
+                name = named_host or named_address or "?"
+                hosts = (named_host,) if named_host else ()
+                peer = Peer(name, kind="external", meshed=False, hosts=hosts, address=named_address)
+                yield peer, named_port
+        yield (
+            Peer(
+                "undeclared.example.com",
+                kind="external",
+                meshed=False,
+                hosts=("undeclared.example.com",),
+            ),
+            443,
+        )
         yield Peer("192.0.2.10", kind="external", meshed=False, address="192.0.2.10"), 443
         ns = source.namespace
         for peer in (
-            Peer(f"an undeclared pod of namespace {ns}", ns, _STRANGER, "trustmap-undeclared", hosts=(f"undeclared.{ns}.svc.cluster.local",)),
-            Peer("an undeclared pod of another namespace", "trustmap-undeclared", _STRANGER, "x", hosts=("undeclared.trustmap-undeclared.svc.cluster.local",)),
+            Peer(
+                f"an undeclared pod of namespace {ns}",
+                ns,
+                _STRANGER,
+                "trustmap-undeclared",
+                hosts=(f"undeclared.{ns}.svc.cluster.local",),
+            ),
+            Peer(
+                "an undeclared pod of another namespace",
+                "trustmap-undeclared",
+                _STRANGER,
+                "x",
+                hosts=("undeclared.trustmap-undeclared.svc.cluster.local",),
+            ),
         ):
             yield peer, 8080
 
@@ -224,7 +269,9 @@ class _Check:
         request = Request(source, target, port)
         decision = self.evaluator.decide(request)
         host = target.hosts[0] if target.hosts else None
-        declared = target.kind == "external" and self.declared.allows_external(source.id, host, target.address, port)
+        declared = target.kind == "external" and self.declared.allows_external(
+            source.id, host, target.address, port
+        )
         if declared and not decision.allowed:
             self._add("TM406", request, decision)
         elif not declared and decision.allowed and not decision.audit:
@@ -263,7 +310,15 @@ class _Check:
         group = self.groups.get(key)
         if group is None:
             span = self._where(code, request, decision)
-            group = _Group(code, source, request.target.id, request.port, request.protocol, span, why=decision.why)
+            group = _Group(
+                code,
+                source,
+                request.target.id,
+                request.port,
+                request.protocol,
+                span,
+                why=decision.why,
+            )
             self.groups[key] = group
         if request.method or request.path:
             group.routes.append(f"{request.method or 'any method'} {request.path or '/'}")
@@ -277,7 +332,9 @@ class _Check:
         for ref in decision.by:
             if not ref.file.startswith("<"):
                 return self._span(ref)
-        owner = self.declared.owner.get(request.target.id) or self.declared.owner.get(request.source.id)
+        owner = self.declared.owner.get(request.target.id) or self.declared.owner.get(
+            request.source.id
+        )
         service = self.graph.services.get(owner) if owner else None
         return service.span if service else Span("")
 
@@ -300,7 +357,9 @@ class _Check:
 
     def _message(self, group: _Group) -> Diagnostic:
         routes = list(dict.fromkeys(group.routes))
-        shown = ", ".join(routes[:_MAX_SHOWN]) + (f" and {len(routes) - _MAX_SHOWN} more" if len(routes) > _MAX_SHOWN else "")
+        shown = ", ".join(routes[:_MAX_SHOWN]) + (
+            f" and {len(routes) - _MAX_SHOWN} more" if len(routes) > _MAX_SHOWN else ""
+        )
         on = f"{group.port}/{group.protocol}" + (f" ({shown})" if routes else "")
         pair = f"{group.source} → {group.target} on {on}"
         by = self._by(group.refs)
@@ -345,4 +404,3 @@ def check_traffic(
     """Compare what ``target`` allows on the inventory's workloads with ``declared``."""
     chosen = evaluator or make_evaluator(target, inventory, graph)
     return _Check(target, graph, inventory, declared, chosen, locator, environment).run()
-
