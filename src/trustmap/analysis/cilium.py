@@ -17,7 +17,7 @@ Semantics (Cilium docs, https://docs.cilium.io/en/stable/security/policy/):
 * Entities: ``all``, ``world``, ``cluster``, ``host`` (language/#entities-based). ``toFQDNs``
   ``matchName``/``matchPattern`` (``*`` wildcard) and ``toCIDR``/``toCIDRSet`` (with ``except``).
 * Traffic from the local host (kubelet probes) is allowed whatever the policy while the agent runs
-  with the default ``allow-localhost=auto`` (language/#ingress-from-host... "Host Policies").
+  with the default ``allow-localhost=auto`` (https://docs.cilium.io/en/stable/cmdref/cilium-agent/).
 
 Audit: Cilium has no per-policy audit switch; a policy with ``enableDefaultDeny`` off allows
 everything not denied. :attr:`Decision.audit` marks requests that pass only because of that: the

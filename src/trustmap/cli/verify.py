@@ -118,7 +118,6 @@ def _summary(report: VerifyReport, target: str) -> str:
         f"{len(report.matched)} declared flows allowed, {len(report.allowed_extra)} allowed "
         f"beyond the declarations, {len(report.missing)} blocked"
     )
-    verdict = "exact match" if report.exact else "mismatch"
     return f"verify: {verdict}: {counts} ({summary_line(report.findings)})"
 
 
