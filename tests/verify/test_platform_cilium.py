@@ -77,7 +77,8 @@ def test_enable_default_deny_off_allows_but_is_reported_as_would_deny() -> None:
     """enableDefaultDeny.ingress false: the policy only adds allows (Rule API reference)."""
     off = API_FROM_WEB.replace("spec:\n", "spec:\n  enableDefaultDeny: {ingress: false}\n")
     decision = evaluator(off).decide(req(WEB, API, 9090))
-    assert decision.allowed and decision.audit
+    assert decision.allowed
+    assert decision.audit
 
 
 def test_deny_rules_win_over_allow_rules() -> None:

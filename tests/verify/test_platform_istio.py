@@ -84,7 +84,8 @@ def test_dry_run_policies_are_would_deny_not_deny() -> None:
         "metadata: {name: api, namespace: shop, annotations: {istio.io/dry-run: 'true'}}",
     )
     decision = istio(dry).decide(req(ADMIN, API, 8080, "GET", "/items/1"))
-    assert decision.allowed and decision.audit
+    assert decision.allowed
+    assert decision.audit
 
 
 def test_http_only_fields_on_tcp_make_allow_rules_match_nothing_and_deny_rules_match_more() -> None:

@@ -67,7 +67,8 @@ def test_a_server_without_routes_denies_unauthorised_clients_with_403_and_allows
     ev = linkerd(SERVER + AUTH_SERVER)
     assert ev.decide(req(WEB, API, 8080, "DELETE", "/anything")).allowed
     denied = ev.decide(req(ADMIN, API, 8080, "GET", "/items"))
-    assert not denied.allowed and denied.why.startswith("403")
+    assert not denied.allowed
+    assert denied.why.startswith("403")
 
 
 def test_routes_come_before_authorisation_unmatched_requests_get_404() -> None:
@@ -94,7 +95,8 @@ def test_audit_access_policy_allows_and_flags() -> None:
     """accessPolicy: audit allows unauthorised traffic and flags it (features/server-policy)."""
     audit = SERVER.replace("proxyProtocol: HTTP/1}", "proxyProtocol: HTTP/1, accessPolicy: audit}")
     decision = linkerd(audit).decide(req(ADMIN, API, 8080, "GET", "/"))
-    assert decision.allowed and decision.audit
+    assert decision.allowed
+    assert decision.audit
 
 
 def test_network_authentication_of_every_address_admits_unmeshed_clients() -> None:
