@@ -27,7 +27,7 @@ from trustmap.analysis.istio import IstioEvaluator, principal
 from trustmap.analysis.platform import Peer, Request
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "compile"))
-from nca_oracle import in_ci, nca_binary  # noqa: E402
+from nca_oracle import in_ci, nca_binary
 
 NAMESPACES = ("alpha", "beta")
 APPS = ("web", "api", "db")
