@@ -29,7 +29,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -59,6 +59,8 @@ class _Rule:
     sections: Mapping[str, tuple[Mapping[str, Any], ...]]
     default_deny: Mapping[str, bool]
     ref: ObjectRef
+    peers: Mapping[tuple[str, int], tuple[tuple[Any, bool], ...]] = field(default_factory=dict)
+    """(section, item index) → its endpoint selectors, normalised, and whether each names a namespace."""
 
 
 def _strip(key: str) -> str:
@@ -80,8 +82,10 @@ def _normal(selector: Any) -> Any:
     return {"matchLabels": labels, "matchExpressions": exprs}
 
 
+@lru_cache(maxsize=65536)
 def _identity(peer: Peer) -> dict[str, str]:
-    """The labels Cilium derives for a pod: its own plus namespace and service account."""
+    """The labels Cilium derives for a pod: its own plus namespace and service account (cached:
+    callers only read it)."""
     labels = peer.label_map
     labels["io.kubernetes.pod.namespace"] = peer.namespace
     labels[_SA_KEY] = peer.service_account
@@ -99,6 +103,14 @@ class CiliumEvaluator:
             if obj.kind in _KINDS:
                 self._read(obj)
         self._selecting: dict[str, tuple[_Rule, ...]] = {}
+        self._l4_cache: dict[Any, Decision | list[tuple[_Rule, Mapping[str, Any]]]] = {}
+        self._rules_by_ns: dict[str | None, list[_Rule]] = {}
+        for rule in self.rules:
+            self._rules_by_ns.setdefault(rule.namespace, []).append(rule)
+        self._by_label: dict[tuple[str, str], set[int]] = {}
+        for index, peer in enumerate(self.peers):
+            for pair in _identity(peer).items():
+                self._by_label.setdefault(pair, set()).add(index)
 
     def unsupported(self) -> Sequence[tuple[ObjectRef, str]]:
         return self.problems
@@ -130,12 +142,11 @@ class CiliumEvaluator:
         found = self._selecting.get(peer.id)
         if found is None:
             labels = _identity(peer)
-            found = tuple(
-                r
-                for r in self.rules
-                if (r.namespace is None or r.namespace == peer.namespace)
-                and selector_matches(r.selector, labels)
-            )
+            candidates = [
+                *self._rules_by_ns.get(None, ()),
+                *self._rules_by_ns.get(peer.namespace, ()),
+            ]
+            found = tuple(r for r in candidates if selector_matches(r.selector, labels))
             self._selecting[peer.id] = found
         return found
 
@@ -153,38 +164,82 @@ class CiliumEvaluator:
     def _direction(self, request: Request, direction: str, subject: Peer, other: Peer) -> Decision:
         if subject.kind != "pod":
             return Decision(True)
-        rules = self.selecting(subject)
-        deny = direction + "Deny"
-        for rule in rules:
-            for item in rule.sections.get(deny, ()):
-                if _peer_matches(item, direction, rule, other) and _ports_match(
-                    item, request, l7=False
-                ):
-                    return Decision(False, (rule.ref,), why=f"{direction} denied")
-        sectioned = [r for r in rules if r.sections.get(direction) or r.sections.get(deny)]
-        if not sectioned:
-            return Decision(True, why=f"no policy selects it for {direction}")
-        allowing = tuple(r.ref for r in rules if self._allows(r, direction, request, other))
+        verdict = self._l4(request, direction, subject, other)
+        if isinstance(verdict, Decision):
+            return verdict
+        allowing = tuple(
+            dict.fromkeys(r.ref for r, item in verdict if _ports_match(item, request, l7=True))
+        )
         if allowing:
             return Decision(True, allowing)
-        enforced = any(r.default_deny.get(direction, True) for r in sectioned)
-        if not enforced:
+        sectioned = self._sectioned(subject, direction)
+        if not any(r.default_deny.get(direction, True) for r in sectioned):
             refs = tuple(r.ref for r in sectioned)
             return Decision(True, refs, audit=True, why="enableDefaultDeny is off")
         return Decision(False, tuple(r.ref for r in sectioned), why=f"default deny at {direction}")
 
-    def _allows(self, rule: _Rule, direction: str, request: Request, other: Peer) -> bool:
-        return any(
-            _peer_matches(item, direction, rule, other) and _ports_match(item, request, l7=True)
-            for item in rule.sections.get(direction, ())
-        )
+    def _l4(
+        self, request: Request, direction: str, subject: Peer, other: Peer
+    ) -> Decision | list[tuple[_Rule, Mapping[str, Any]]]:
+        """The L3/L4 part of a direction's verdict, shared by every request on one port: a final
+        decision, or the allow items whose peers and ports match (their L7 rules decide)."""
+        key = (direction, subject.id, other, request.port, request.protocol)
+        found = self._l4_cache.get(key)
+        if found is None:
+            found = self._l4_uncached(request, direction, subject, other)
+            self._l4_cache[key] = found
+        return found
+
+    def _l4_uncached(
+        self, request: Request, direction: str, subject: Peer, other: Peer
+    ) -> Decision | list[tuple[_Rule, Mapping[str, Any]]]:
+        rules = self.selecting(subject)
+        deny = direction + "Deny"
+        for rule in rules:
+            for index, item in enumerate(rule.sections.get(deny, ())):
+                where = (deny, index)
+                if _peer_matches(item, direction, rule, other, where) and _ports_match(
+                    item, request, l7=False
+                ):
+                    return Decision(False, (rule.ref,), why=f"{direction} denied")
+        if not self._sectioned(subject, direction):
+            return Decision(True, why=f"no policy selects it for {direction}")
+        return [
+            (rule, item)
+            for rule in rules
+            for index, item in enumerate(rule.sections.get(direction, ()))
+            if _peer_matches(item, direction, rule, other, (direction, index))
+            and _ports_match(item, request, l7=False)
+        ]
+
+    def _sectioned(self, subject: Peer, direction: str) -> list[_Rule]:
+        deny = direction + "Deny"
+        return [
+            r for r in self.selecting(subject) if r.sections.get(direction) or r.sections.get(deny)
+        ]
 
     def named_sources(self, target: Peer) -> Iterable[Peer]:
         for rule in self.selecting(target):
-            for item in rule.sections.get("ingress", ()):
-                for peer in self.peers:
-                    if peer.id != target.id and _peer_matches(item, "ingress", rule, peer):
-                        yield peer
+            for index, _item in enumerate(rule.sections.get("ingress", ())):
+                for selector, names_ns in rule.peers.get(("ingress", index), ()):
+                    for peer in self._selected(selector, names_ns, rule.namespace):
+                        if peer.id != target.id:
+                            yield peer
+
+    def _selected(self, selector: Any, names_ns: bool, namespace: str | None) -> Iterable[Peer]:
+        """Peers an endpoint selector matches, found through the label index."""
+        required = dict(selector.get("matchLabels", {})) if isinstance(selector, Mapping) else {}
+        if namespace is not None and not names_ns:
+            required[_NS_KEYS[0]] = namespace
+        if required:
+            sets = [self._by_label.get((k, str(v)), set()) for k, v in required.items()]
+            indexes: Iterable[int] = sorted(set.intersection(*sets))
+        else:
+            indexes = range(len(self.peers))
+        for index in indexes:
+            peer = self.peers[index]
+            if selector_matches(selector, _identity(peer)):
+                yield peer
 
     def named_ports(self, target: Peer) -> Iterable[int]:
         for rule in self.selecting(target):
@@ -232,13 +287,36 @@ def _rule(obj: Obj, namespace: str | None, spec: Mapping[str, Any]) -> _Rule:
     }
     flags = submap(spec, "enableDefaultDeny")
     default_deny = {d: bool(flags.get(d, True)) for d in ("ingress", "egress")}
-    return _Rule(namespace, _normal(spec.get("endpointSelector")), sections, default_deny, obj.ref)
+    peers = {
+        (section, index): tuple(_prepared(sel) for sel in item.get(_endpoint_key(section)) or ())
+        for section, items in sections.items()
+        for index, item in enumerate(items)
+    }
+    selector = _normal(spec.get("endpointSelector"))
+    return _Rule(namespace, selector, sections, default_deny, obj.ref, peers)
+
+
+def _endpoint_key(section: str) -> str:
+    return "fromEndpoints" if section.startswith("ingress") else "toEndpoints"
+
+
+def _prepared(selector: Any) -> tuple[Any, bool]:
+    normal = _normal(selector)
+    if not isinstance(normal, Mapping):
+        return normal, False
+    names_ns = any(k in _NS_KEYS for k in normal.get("matchLabels", {})) or any(
+        isinstance(e, Mapping) and e.get("key") in _NS_KEYS
+        for e in normal.get("matchExpressions", ())
+    )
+    return normal, names_ns
 
 
 _PEER_KEYS = ("Endpoints", "Entities", "CIDR", "CIDRSet", "FQDNs", "Nodes")
 
 
-def _peer_matches(item: Mapping[str, Any], direction: str, rule: _Rule, other: Peer) -> bool:
+def _peer_matches(
+    item: Mapping[str, Any], direction: str, rule: _Rule, other: Peer, where: tuple[str, int]
+) -> bool:
     prefix = "from" if direction == "ingress" else "to"
     keys = [prefix + k for k in _PEER_KEYS if prefix + k in item]
     if not keys:
@@ -247,19 +325,14 @@ def _peer_matches(item: Mapping[str, Any], direction: str, rule: _Rule, other: P
         return _entities(item.get(prefix + "Entities"), other)
     if other.kind == "external":
         return _external(item, prefix, other)
-    return _endpoints(item.get(prefix + "Endpoints"), rule, other) or _entities(
+    return _endpoints(rule.peers.get(where, ()), rule, other) or _entities(
         item.get(prefix + "Entities"), other
     )
 
 
-def _endpoints(selectors: Any, rule: _Rule, other: Peer) -> bool:
+def _endpoints(selectors: Iterable[tuple[Any, bool]], rule: _Rule, other: Peer) -> bool:
     labels = _identity(other)
-    for selector in selectors or ():
-        normal = _normal(selector)
-        names_ns = (
-            isinstance(normal, Mapping)
-            and any(k in _NS_KEYS for k in normal.get("matchLabels", {}))
-        ) or any(e.get("key") in _NS_KEYS for e in (normal or {}).get("matchExpressions", ()))
+    for normal, names_ns in selectors:
         if rule.namespace is not None and not names_ns and other.namespace != rule.namespace:
             continue
         if selector_matches(normal, labels):

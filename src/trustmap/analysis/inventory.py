@@ -84,7 +84,10 @@ def read_objects(paths: Sequence[Path]) -> tuple[list[Obj], Locator, list[Diagno
 
 def build_inventory(objects: Sequence[Obj]) -> Inventory:
     """Peers, probes and ports of ``objects`` (also for objects made in memory, e.g. compiled)."""
-    services = [o for o in objects if o.kind == "Service"]
+    services: dict[str, list[Obj]] = {}
+    for obj in objects:
+        if obj.kind == "Service":
+            services.setdefault(obj.namespace or "default", []).append(obj)
     peers: list[Peer] = []
     workloads: list[Obj] = []
     probes: list[Probe] = []
@@ -155,7 +158,7 @@ def pod_template(obj: Obj) -> Mapping[str, Any] | None:
     return template if isinstance(template, Mapping) else None
 
 
-def _peer(obj: Obj, template: Mapping[str, Any], services: Sequence[Obj]) -> Peer:
+def _peer(obj: Obj, template: Mapping[str, Any], services: Mapping[str, Sequence[Obj]]) -> Peer:
     meta = submap(template, "metadata")
     spec = submap(template, "spec")
     labels = _strings(meta, "labels")
@@ -163,8 +166,8 @@ def _peer(obj: Obj, template: Mapping[str, Any], services: Sequence[Obj]) -> Pee
     account = spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"
     hosts = tuple(
         f"{s.name}.{s.namespace or 'default'}.svc.cluster.local"
-        for s in services
-        if (s.namespace or "default") == namespace and _service_selects(s, labels)
+        for s in services.get(namespace, ())
+        if _service_selects(s, labels)
     )
     return Peer(
         f"{namespace}/{obj.name}[{obj.kind}]",

@@ -101,6 +101,19 @@ class IstioEvaluator:
         self.entries = [o for o in objects if o.kind == "ServiceEntry"]
         self.problems: list[tuple[ObjectRef, str]] = []
         self._applying: dict[str, tuple[Obj, ...]] = {}
+        self._sidecar: dict[str, Obj | None] = {}
+        self._mtls: dict[tuple[str, int], tuple[str, ObjectRef | None]] = {}
+        self._policies_by_ns: dict[str, list[Obj]] = {}
+        for policy in self.policies:
+            self._policies_by_ns.setdefault(policy.namespace or "default", []).append(policy)
+        self._sidecars_by_ns: dict[str, list[Obj]] = {}
+        for sidecar in self.sidecars:
+            self._sidecars_by_ns.setdefault(sidecar.namespace or "default", []).append(sidecar)
+        self._by_principal: dict[str, list[Peer]] = {}
+        self._by_namespace: dict[str, list[Peer]] = {}
+        for peer in self.peers:
+            self._by_principal.setdefault(principal(peer, trust_domain), []).append(peer)
+            self._by_namespace.setdefault(peer.namespace, []).append(peer)
         for policy in self.policies:
             self._check(policy)
 
@@ -271,6 +284,13 @@ class IstioEvaluator:
 
     def mtls_mode(self, target: Peer, port: int) -> tuple[str, ObjectRef | None]:
         """The effective PeerAuthentication mode on ``target``'s ``port``, and who set it."""
+        key = (target.id, port)
+        found = self._mtls.get(key)
+        if found is None:
+            found = self._mtls[key] = self._mtls_uncached(target, port)
+        return found
+
+    def _mtls_uncached(self, target: Peer, port: int) -> tuple[str, ObjectRef | None]:
         layers = (
             [
                 p
@@ -302,7 +322,12 @@ class IstioEvaluator:
 
     def sidecar_of(self, peer: Peer) -> Obj | None:
         """The Sidecar that configures ``peer``'s proxy, if any."""
-        own = [s for s in self.sidecars if (s.namespace or "default") == peer.namespace]
+        if peer.id not in self._sidecar:
+            self._sidecar[peer.id] = self._sidecar_uncached(peer)
+        return self._sidecar[peer.id]
+
+    def _sidecar_uncached(self, peer: Peer) -> Obj | None:
+        own = self._sidecars_by_ns.get(peer.namespace, [])
         for sidecar in own:
             if sidecar.spec.get("workloadSelector") and self._scoped(
                 sidecar, peer, "workloadSelector"
@@ -366,15 +391,24 @@ class IstioEvaluator:
             for rule in policy.spec.get("rules") or ():
                 for entry in (rule or {}).get("from") or ():
                     source = (entry or {}).get("source") or {}
-                    for peer in self.peers:
-                        if peer.id != target.id and self._names(source, peer):
+                    for peer in self._named(source):
+                        if peer.id != target.id:
                             yield peer
 
-    def _names(self, source: Mapping[str, Any], peer: Peer) -> bool:
-        who = principal(peer, self.trust_domain)
-        return any(_value(str(p), who) for p in source.get("principals") or ()) or any(
-            _value(str(n), peer.namespace) for n in source.get("namespaces") or ()
-        )
+    def _named(self, source: Mapping[str, Any]) -> Iterable[Peer]:
+        """Peers a source's principals or namespaces name (exact values through the indexes)."""
+        for value in source.get("principals") or ():
+            text = str(value)
+            if "*" in text:
+                yield from (p for p in self.peers if _value(text, principal(p, self.trust_domain)))
+            else:
+                yield from self._by_principal.get(text, ())
+        for value in source.get("namespaces") or ():
+            text = str(value)
+            if "*" in text:
+                yield from (p for p in self.peers if _value(text, p.namespace))
+            else:
+                yield from self._by_namespace.get(text, ())
 
     def named_ports(self, target: Peer) -> Iterable[int]:
         for operation in self._operations(target):

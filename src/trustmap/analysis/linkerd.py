@@ -89,6 +89,16 @@ class LinkerdEvaluator:
         routes = [o for o in objects if o.kind in _ROUTES and _is_route(o)]
         servers = [o for o in objects if o.kind == "Server"]
         self.servers = [_Server(s, tuple(r for r in routes if _parent(r, s))) for s in servers]
+        self._servers_by_ns: dict[str, list[_Server]] = {}
+        for server in self.servers:
+            self._servers_by_ns.setdefault(server.obj.namespace or "default", []).append(server)
+        self._policies_by_ns: dict[str, list[Obj]] = {}
+        for policy in self.policies:
+            self._policies_by_ns.setdefault(policy.namespace or "default", []).append(policy)
+        self._server_cache: dict[tuple[str, int], _Server | None] = {}
+        self._by_account: dict[tuple[str, str], list[Peer]] = {}
+        for peer in self.peers:
+            self._by_account.setdefault((peer.namespace, peer.service_account), []).append(peer)
         for obj in objects:
             if obj.kind in ("ServerAuthorization", "EgressNetwork"):
                 self.problems.append((obj.ref, f"{obj.kind} is not evaluated"))
@@ -108,10 +118,14 @@ class LinkerdEvaluator:
 
     def server_for(self, peer: Peer, port: int) -> _Server | None:
         """The Server selecting ``peer``'s ``port`` (the oldest, i.e. first read, on overlap)."""
-        for server in self.servers:
+        key = (peer.id, port)
+        if key not in self._server_cache:
+            self._server_cache[key] = self._server_uncached(peer, port)
+        return self._server_cache[key]
+
+    def _server_uncached(self, peer: Peer, port: int) -> _Server | None:
+        for server in self._servers_by_ns.get(peer.namespace, ()):
             spec = server.obj.spec
-            if (server.obj.namespace or "default") != peer.namespace:
-                continue
             if not self._port(spec.get("port"), peer, port):
                 continue
             if selector_matches(spec.get("podSelector") or {}, peer.label_map):
@@ -223,24 +237,43 @@ class LinkerdEvaluator:
     # --- candidates --------------------------------------------------------------------------
 
     def _servers_of(self, target: Peer) -> Iterable[_Server]:
-        for server in self.servers:
-            spec = server.obj.spec
-            if (server.obj.namespace or "default") == target.namespace and selector_matches(
-                spec.get("podSelector") or {}, target.label_map
-            ):
+        for server in self._servers_by_ns.get(target.namespace, ()):
+            if selector_matches(server.obj.spec.get("podSelector") or {}, target.label_map):
                 yield server
 
     def named_sources(self, target: Peer) -> Iterable[Peer]:
-        if not any(True for _ in self._servers_of(target)):
+        servers = {s.obj.name for s in self._servers_of(target)}
+        if not servers:
             return
-        for policy in self.policies:
-            if (policy.namespace or "default") != target.namespace:
+        routes = {r.name for s in self._servers_of(target) for r in s.routes}
+        for policy in self._policies_by_ns.get(target.namespace, ()):
+            ref = policy.spec.get("targetRef") or {}
+            if ref.get("kind") == "Server" and ref.get("name") not in servers:
                 continue
-            for ref in policy.spec.get("requiredAuthenticationRefs") or ():
-                for peer in self.peers:
-                    probe = Request(peer, target, 0)
-                    if peer.id != target.id and self._authenticates(ref, target.namespace, probe):
+            if ref.get("kind") in _ROUTES and ref.get("name") not in routes:
+                continue
+            for auth in policy.spec.get("requiredAuthenticationRefs") or ():
+                for peer in self._authenticated(auth, target.namespace):
+                    if peer.id != target.id:
                         yield peer
+
+    def _authenticated(self, ref: Any, namespace: str) -> Iterable[Peer]:
+        """Peers an authentication reference admits (service accounts through the index)."""
+        if not isinstance(ref, Mapping):
+            return
+        kind, ns = ref.get("kind"), str(ref.get("namespace") or namespace)
+        if kind == "ServiceAccount":
+            yield from self._by_account.get((ns, str(ref.get("name", ""))), ())
+            return
+        auth = self.auths.get((ns, str(kind), str(ref.get("name", ""))))
+        if auth is None or kind != "MeshTLSAuthentication":
+            return
+        for identity_ref in auth.spec.get("identityRefs") or ():
+            if (identity_ref or {}).get("kind") == "ServiceAccount":
+                account_ns = str(identity_ref.get("namespace") or auth.namespace or "default")
+                yield from self._by_account.get((account_ns, str(identity_ref.get("name", ""))), ())
+        if auth.spec.get("identities"):
+            yield from (p for p in self.peers if p.meshed and self._mesh_tls(auth, p))
 
     def named_ports(self, target: Peer) -> Iterable[int]:
         for server in self._servers_of(target):
