@@ -33,12 +33,17 @@ from trustmap.verify import verify  # noqa: E402
 TARGETS = ("kubernetes", "cilium", "istio", "linkerd", "admission")
 
 
-def deployment(namespace: str, name: str, labels: dict[str, str], account: str | None) -> dict[str, object]:
+def deployment(
+    namespace: str, name: str, labels: dict[str, str], account: str | None
+) -> dict[str, object]:
     """A Deployment with the generated services' ports and a gRPC readiness probe."""
     container = {
         "name": "main",
         "image": "example/app:1",
-        "ports": [{"containerPort": 8080, "name": "grpc"}, {"containerPort": 9090, "name": "metrics"}],
+        "ports": [
+            {"containerPort": 8080, "name": "grpc"},
+            {"containerPort": 9090, "name": "metrics"},
+        ],
         "readinessProbe": {"grpc": {"port": 8080}},
     }
     spec: dict[str, object] = {"containers": [container]}
@@ -76,10 +81,25 @@ def manifests(graph: Graph, out: Path) -> Path:
     org = graph.organization
     if org is not None and org.dns is not None and org.dns.namespace:
         docs.append(deployment(org.dns.namespace, "coredns", dict(org.dns.pod_labels), "coredns"))
+        docs.append(service(org.dns.namespace, "kube-dns", dict(org.dns.pod_labels)))
     for controller in org.ingress_controllers if org else ():
-        docs.append(deployment(controller.namespace, "controller", dict(controller.pod_labels), controller.service_account))
+        docs.append(
+            deployment(
+                controller.namespace,
+                "controller",
+                dict(controller.pod_labels),
+                controller.service_account,
+            )
+        )
     for consumer in org.platform_consumers if org else ():
-        docs.append(deployment(consumer.namespace, consumer.name, dict(consumer.pod_labels), consumer.service_account))
+        docs.append(
+            deployment(
+                consumer.namespace,
+                consumer.name,
+                dict(consumer.pod_labels),
+                consumer.service_account,
+            )
+        )
     out.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": docs}))
     return out
 

@@ -103,3 +103,40 @@ def test_help_lists_every_target() -> None:
     result = CliRunner().invoke(cli, ["verify", "--help"])
     for target in ("kubernetes", "cilium", "istio", "linkerd", "admission"):
         assert target in result.stdout
+
+
+KUBE_DNS = """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: coredns, namespace: kube-system}
+spec:
+  selector: {matchLabels: {k8s-app: kube-dns}}
+  template:
+    metadata: {labels: {k8s-app: kube-dns}}
+    spec: {serviceAccountName: coredns, containers: [{name: coredns, image: coredns}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: kube-dns, namespace: kube-system}
+spec:
+  selector: {k8s-app: kube-dns}
+  ports: [{name: dns, port: 53, protocol: UDP}, {name: dns-tcp, port: 53, protocol: TCP}]
+"""
+
+
+def test_with_the_resolver_deployed_cilium_allows_dns_and_istio_blocks_dns_over_tcp(
+    tmp_path: Path,
+) -> None:
+    """DNS is platform traffic declared by the Organization. Cilium's compiled egress allows
+    53/UDP and 53/TCP to kube-dns. Istio's sidecar does not intercept UDP, but captures TCP: with
+    REGISTRY_ONLY Sidecars that do not list kube-system/kube-dns, DNS over TCP (used for large
+    answers) goes nowhere — expected on today's Istio compiler, reported as narrower."""
+    dns = tmp_path / "kube-dns.yaml"
+    dns.write_text(KUBE_DNS)
+    code, out, _ = run("--target", "cilium", "--manifests", str(dns), "--format", "json")
+    assert code == 0, out
+    code, out, _ = run("--target", "istio", "--manifests", str(dns), "--format", "json")
+    blocked = [d["message"] for d in json.loads(out) if d["code"] == "TM406"]
+    assert code == 1
+    assert blocked
+    assert all("kube-system/coredns[Deployment] on 53/TCP" in m for m in blocked)
