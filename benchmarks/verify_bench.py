@@ -22,13 +22,11 @@ import time
 from collections import Counter
 from pathlib import Path
 
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from generate import generate  # noqa: E402
-
-from trustmap.graph import load_graph  # noqa: E402
-from trustmap.model import Graph  # noqa: E402
-from trustmap.verify import verify  # noqa: E402
+from generate import generate
+from trustmap.graph import load_graph
+from trustmap.model import Graph
+from trustmap.verify import verify
 
 TARGETS = ("kubernetes", "cilium", "istio", "linkerd", "admission")
 
