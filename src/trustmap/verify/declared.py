@@ -74,6 +74,17 @@ class Declared:
     external: dict[str, list[External]] = field(default_factory=dict)
     missing: list[tuple[str, Span]] = field(default_factory=list)
     """Declarations without workloads: (what, where)."""
+    pairs: dict[tuple[str, str], list[Want]] = field(default_factory=dict)
+    """(source, target) → declared flows (source ``*``: anyone)."""
+
+    def add(self, want: Want) -> None:
+        """Record a declared flow."""
+        self.wants.setdefault(want.target, []).append(want)
+        self.pairs.setdefault((want.source, want.target), []).append(want)
+
+    def between(self, source: str, target: str) -> list[Want]:
+        """Declared flows from ``source`` (or anyone) to ``target``."""
+        return [*self.pairs.get((source, target), ()), *self.pairs.get(("*", target), ())]
 
     def to(self, target: str) -> list[Want]:
         """Declared flows into ``target``."""
@@ -83,12 +94,10 @@ class Declared:
         self, source: Peer, target: str, port: int, method: str | None, path: str | None
     ) -> bool:
         """Whether the declarations allow this request."""
-        for want in self.wants.get(target, ()):
-            if want.port != port or want.source not in ("*", source.id):
-                continue
-            if want.allows(method, path):
-                return True
-        return False
+        return any(
+            want.port == port and want.allows(method, path)
+            for want in self.between(source.id, target)
+        )
 
     def allows_external(
         self, source: str, host: str | None, address: str | None, port: int
@@ -167,7 +176,7 @@ def _edge(graph: Graph, edge: Edge, by_ns: dict[str, list[Peer]], out: Declared)
                 edge.declared_at,
                 app.startswith("grpc"),
             )
-            out.wants.setdefault(target, []).append(want)
+            out.add(want)
 
 
 def _dns(graph: Graph, by_ns: dict[str, list[Peer]], out: Declared) -> None:
@@ -186,7 +195,7 @@ def _dns(graph: Graph, by_ns: dict[str, list[Peer]], out: Declared) -> None:
                     want = Want(
                         source, resolver, port.port, port.protocol, (), False, what, org.span
                     )
-                    out.wants.setdefault(resolver, []).append(want)
+                    out.add(want)
 
 
 def _note_missing(out: Declared, what: str, span: Span) -> None:

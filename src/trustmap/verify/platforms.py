@@ -326,8 +326,8 @@ class _Check:
 
     def _where(self, code: str, request: Request, decision: Decision) -> Span:
         if code in ("TM406", "TM407"):
-            for want in self.declared.to(request.target.id):
-                if want.port == request.port and want.source in ("*", request.source.id):
+            for want in self.declared.between(request.source.id, request.target.id):
+                if want.port == request.port:
                     return want.span
         for ref in decision.by:
             if not ref.file.startswith("<"):
