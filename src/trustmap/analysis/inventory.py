@@ -129,6 +129,7 @@ def _flatten(value: Any, file: str, doc: int, path: tuple[str | int, ...]) -> li
             ref,
             _strings(meta, "annotations"),
             _strings(meta, "labels"),
+            submap(value, "spec"),
         )
     ]
 

@@ -159,9 +159,12 @@ class IstioEvaluator:
         """AuthorizationPolicies that apply to ``peer`` (targetRef ones excluded)."""
         found = self._applying.get(peer.id)
         if found is None:
+            candidates = [*self._policies_by_ns.get(self.root, ())]
+            if peer.namespace != self.root:
+                candidates += self._policies_by_ns.get(peer.namespace, ())
             found = tuple(
                 p
-                for p in self.policies
+                for p in candidates
                 if not (p.spec.get("targetRef") or p.spec.get("targetRefs"))
                 and self._scoped(p, peer)
             )

@@ -96,6 +96,13 @@ class LinkerdEvaluator:
         for policy in self.policies:
             self._policies_by_ns.setdefault(policy.namespace or "default", []).append(policy)
         self._server_cache: dict[tuple[str, int], _Server | None] = {}
+        self._by_target: dict[tuple[str, str, str], list[Obj]] = {}
+        for policy in self.policies:
+            ref = policy.spec.get("targetRef")
+            ref = ref if isinstance(ref, Mapping) else {}
+            namespace = policy.namespace or "default"
+            key = (namespace, str(ref.get("kind", "")), str(ref.get("name") or namespace))
+            self._by_target.setdefault(key, []).append(policy)
         self._by_account: dict[tuple[str, str], list[Peer]] = {}
         for peer in self.peers:
             self._by_account.setdefault((peer.namespace, peer.service_account), []).append(peer)
@@ -179,10 +186,14 @@ class LinkerdEvaluator:
         self, server: _Server, route: Obj | str, request: Request
     ) -> tuple[ObjectRef, ...]:
         namespace = server.obj.namespace or "default"
-        for policy in self.policies:
-            if (policy.namespace or "default") != namespace or not self._targets(
-                policy, server, route
-            ):
+        candidates = [
+            *self._by_target.get((namespace, "Server", server.obj.name), ()),
+            *self._by_target.get((namespace, "Namespace", namespace), ()),
+        ]
+        if isinstance(route, Obj):
+            candidates += self._by_target.get((namespace, route.kind, route.name), ())
+        for policy in candidates:
+            if not self._targets(policy, server, route):
                 continue
             refs = policy.spec.get("requiredAuthenticationRefs") or []
             if all(self._authenticates(ref, namespace, request) for ref in refs):

@@ -61,12 +61,8 @@ class Obj:
     ref: ObjectRef
     annotations: Mapping[str, str] = field(default_factory=dict)
     labels: Mapping[str, str] = field(default_factory=dict)
-
-    @property
-    def spec(self) -> Mapping[str, Any]:
-        """The object's ``spec`` (empty when absent or not a mapping)."""
-        spec = self.raw.get("spec")
-        return spec if isinstance(spec, Mapping) else {}
+    spec: Mapping[str, Any] = field(default_factory=dict)
+    """The object's ``spec`` (empty when absent or not a mapping); read once, used on every request."""
 
 
 @dataclass(frozen=True, slots=True, order=True)

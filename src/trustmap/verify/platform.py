@@ -8,6 +8,7 @@ compiled by trustmap or written by hand, mixed with any other objects).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from trustmap.analysis import ConnSet
@@ -34,7 +35,7 @@ def compiled_objects(graph: Graph, target: str, environment: str | None) -> list
     for index, (namespace, raw) in enumerate(compiled.objects):
         obj = make_obj(dict(raw), f"<compiled {target}>", index)
         if namespace and not obj.namespace:
-            obj = Obj(obj.kind, obj.name, namespace, obj.raw, obj.ref, obj.annotations, obj.labels)
+            obj = replace(obj, namespace=namespace)
         out.append(obj)
     return out
 
