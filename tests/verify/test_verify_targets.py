@@ -140,3 +140,17 @@ def test_with_the_resolver_deployed_cilium_allows_dns_and_istio_blocks_dns_over_
     assert code == 1
     assert blocked
     assert all("kube-system/coredns[Deployment] on 53/TCP" in m for m in blocked)
+
+
+def test_objects_the_evaluator_cannot_judge_are_reported_at_their_line(tmp_path: Path) -> None:
+    """A CUSTOM action delegates to an external authorizer: verify says so instead of guessing."""
+    custom = tmp_path / "custom.yaml"
+    custom.write_text(
+        "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\n"
+        "metadata: {name: ext, namespace: default}\n"
+        "spec: {action: CUSTOM, provider: {name: opa}, rules: [{}]}\n"
+    )
+    _, out, _ = run("--target", "istio", "--policies", str(custom), "--format", "json")
+    found = [d for d in json.loads(out) if d["code"] == "TM414"]
+    assert [(d["file"], d["line"]) for d in found] == [(str(custom), 1)]
+    assert "CUSTOM" in found[0]["message"]
