@@ -63,28 +63,48 @@ class AdmissionEvaluator:
                             (policy.ref, f"validate.{key} is not evaluated (treated as passing)")
                         )
 
+        self._generic: list[tuple[int, Obj, int, Mapping[str, Any]]] = []
+        self._by_ns: dict[str, list[tuple[int, Obj, int, Mapping[str, Any]]]] = {}
+        rules = [
+            (policy, index, rule)
+            for policy in self.policies
+            for index, rule in enumerate(policy.spec.get("rules") or ())
+            if isinstance(rule, Mapping) and "validate" in rule
+        ]
+        for order, (policy, index, rule) in enumerate(rules):
+            spaces = _exact_namespaces(rule.get("match"))
+            if spaces is None:
+                self._generic.append((order, policy, index, rule))
+            for namespace in spaces or ():
+                self._by_ns.setdefault(namespace, []).append((order, policy, index, rule))
+
     def unsupported(self) -> Sequence[tuple[ObjectRef, str]]:
         return self.problems
+
+    def _rules_for(self, obj: Obj) -> list[tuple[Obj, int, Mapping[str, Any]]]:
+        """The rules that may match ``obj`` — those naming its namespace and those naming none
+        (or a pattern) — in policy order (indexed: clusters have a rule per namespace)."""
+        found = sorted(
+            [*self._generic, *self._by_ns.get(obj.namespace or "default", ())], key=lambda r: r[0]
+        )
+        return [(policy, index, rule) for _, policy, index, rule in found]
 
     def decide(self, obj: Obj) -> Decision:
         """Admitted or not; ``audit`` when only Audit rules fail (the object would be denied)."""
         enforced: list[ObjectRef] = []
         audited: list[ObjectRef] = []
-        for policy in self.policies:
-            for index, rule in enumerate(policy.spec.get("rules") or ()):
-                if not isinstance(rule, Mapping) or "validate" not in rule:
-                    continue
-                outcome = self._rule(policy, rule, obj)
-                if outcome is False:
-                    ref = ObjectRef(
-                        policy.kind,
-                        policy.namespace,
-                        policy.name,
-                        policy.ref.file,
-                        policy.ref.doc,
-                        (*policy.ref.path, "spec", "rules", index),
-                    )
-                    (enforced if _action(policy, rule, obj) == "enforce" else audited).append(ref)
+        for policy, index, rule in self._rules_for(obj):
+            if self._rule(policy, rule, obj) is False:
+                path = (*policy.ref.path, "spec", "rules", index)
+                ref = ObjectRef(
+                    policy.kind,
+                    policy.namespace,
+                    policy.name,
+                    policy.ref.file,
+                    policy.ref.doc,
+                    path,
+                )
+                (enforced if _action(policy, rule, obj) == "enforce" else audited).append(ref)
         if enforced:
             return Decision(False, tuple(enforced), why="an Enforce rule rejects it")
         if audited:
@@ -165,6 +185,18 @@ def _filters(block: Any) -> tuple[list[Mapping[str, Any]], bool]:
     if block.get("resources"):
         return [{"resources": block["resources"]}], True
     return [], True
+
+
+def _exact_namespaces(block: Any) -> set[str] | None:
+    """The namespaces a match block is limited to, when every filter lists exact names."""
+    filters, _ = _filters(block)
+    found: set[str] = set()
+    for item in filters:
+        spaces = (item.get("resources") or {}).get("namespaces")
+        if not spaces or any("*" in str(n) or "?" in str(n) for n in spaces):
+            return None
+        found |= {str(n) for n in spaces}
+    return found if filters else None
 
 
 def _pod_only(block: Any) -> bool:

@@ -88,7 +88,16 @@ class LinkerdEvaluator:
         self.problems: list[tuple[ObjectRef, str]] = []
         routes = [o for o in objects if o.kind in _ROUTES and _is_route(o)]
         servers = [o for o in objects if o.kind == "Server"]
-        self.servers = [_Server(s, tuple(r for r in routes if _parent(r, s))) for s in servers]
+        by_parent: dict[tuple[str, str], list[Obj]] = {}
+        for route in routes:
+            for parent in route.spec.get("parentRefs") or ():
+                if isinstance(parent, Mapping) and parent.get("kind") == "Server":
+                    parent_key = (route.namespace or "default", str(parent.get("name", "")))
+                    by_parent.setdefault(parent_key, []).append(route)
+        self.servers = [
+            _Server(s, tuple(by_parent.get((s.namespace or "default", s.name), ())))
+            for s in servers
+        ]
         self._servers_by_ns: dict[str, list[_Server]] = {}
         for server in self.servers:
             self._servers_by_ns.setdefault(server.obj.namespace or "default", []).append(server)
@@ -304,15 +313,6 @@ class LinkerdEvaluator:
 
 def _is_route(obj: Obj) -> bool:
     return any((p or {}).get("kind") == "Server" for p in obj.spec.get("parentRefs") or ())
-
-
-def _parent(route: Obj, server: Obj) -> bool:
-    if (route.namespace or "default") != (server.namespace or "default"):
-        return False
-    return any(
-        (p or {}).get("kind") == "Server" and (p or {}).get("name") == server.name
-        for p in route.spec.get("parentRefs") or ()
-    )
 
 
 def _route(server: _Server, request: Request) -> Obj | str | None:
