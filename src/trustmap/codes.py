@@ -147,6 +147,9 @@ CODES: dict[str, CodeInfo] = _codes(
     ("TM617", "warning", "Ingress or Route backend service not found"),
     ("TM618", "error", "policy selector splits the pods of one workload"),
     ("TM619", "warning", "no workloads in the manifests"),
+    # TM62x: trustmap.kube — Kubernetes objects read for every command
+    ("TM620", "error", "probe without exactly one handler"),
+    ("TM621", "error", "probe names a port the container does not declare"),
     # TM7xx: registry — pushes to the registry server
     ("TM700", "info", "dependency waits for the provider's approval"),
     ("TM701", "error", "declaration outside the pushing team's scope"),

@@ -16,12 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from trustmap.analysis.platform import Obj, ObjectRef, Peer, selector_matches, submap
-from trustmap.analysis.source import Issues, Locator, iter_documents, manifest_files
-from trustmap.diagnostics import Diagnostic
+from trustmap.diagnostics import Diagnostic, Span
+from trustmap.kube import KubeObject, load_kube
 
 __all__ = [
     "CONTROLLERS",
     "Inventory",
+    "Locator",
     "Probe",
     "build_inventory",
     "make_obj",
@@ -72,14 +73,39 @@ class Inventory:
 
 
 def read_objects(paths: Sequence[Path]) -> tuple[list[Obj], Locator, list[Diagnostic]]:
-    """Every object of the files and directories ``paths``, a locator for their positions, and
-    the problems reading them (unreadable files, YAML errors)."""
-    issues = Issues()
-    objects: list[Obj] = []
-    for path in manifest_files(paths, issues):
-        for doc in iter_documents(path, issues):
-            objects.extend(_flatten(doc.value, doc.file, doc.index, ()))
-    return objects, Locator(issues.texts), issues.resolve()
+    """Every object of the files and directories ``paths`` (read by :func:`trustmap.kube.load_kube`,
+    the one manifest reader), a locator for positions inside them, and the problems reading them."""
+    kset, problems = load_kube(paths)
+    objects = [_from_kube(index, obj) for index, obj in enumerate(kset.objects)]
+    return objects, Locator(kset.objects), problems
+
+
+@dataclass(frozen=True, slots=True)
+class Locator:
+    """Positions of values of the objects read: ``ObjectRef.doc`` is the object's index."""
+
+    objects: Sequence[KubeObject]
+
+    def span(self, file: str, doc: int, path: tuple[str | int, ...]) -> Span:
+        """Where ``path`` (relative to the object) is written, or the file alone when unknown."""
+        if 0 <= doc < len(self.objects) and self.objects[doc].file == file:
+            return self.objects[doc].span_at(path)
+        return Span(file)
+
+
+def _from_kube(index: int, obj: KubeObject) -> Obj:
+    namespace = obj.namespace or ""
+    ref = ObjectRef(obj.kind, namespace, obj.name, obj.file, index, ())
+    return Obj(
+        obj.kind,
+        obj.name,
+        namespace,
+        obj.raw,
+        ref,
+        dict(obj.annotations),
+        dict(obj.labels),
+        submap(obj.raw, "spec"),
+    )
 
 
 def build_inventory(objects: Sequence[Obj]) -> Inventory:

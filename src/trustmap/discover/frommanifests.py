@@ -17,7 +17,7 @@ from trustmap.discover.assemble import ServiceBuilder, finish
 from trustmap.discover.draft import Discovery, Evidence, Unresolved
 from trustmap.discover.grouping import Group, group_objects
 from trustmap.discover.interfaces import InterfaceBuilder, Interfaces, build_interfaces
-from trustmap.discover.kube import Inventory, KubeService, KubeWorkload, read_manifests
+from trustmap.discover.inventory import Inventory, read_manifests, written_account
 from trustmap.discover.references import (
     SCHEME_PORTS,
     Reference,
@@ -26,6 +26,7 @@ from trustmap.discover.references import (
     service_names,
 )
 from trustmap.discover.settings import Setting, settings_of
+from trustmap.kube import KubeService, KubeWorkload
 from trustmap.names import did_you_mean
 
 __all__ = ["discover_manifests"]
@@ -79,8 +80,8 @@ def _unowned(workloads: list[KubeWorkload]) -> list[KubeWorkload]:
 def _builder(group: Group, problems: list[Diagnostic]) -> ServiceBuilder | None:
     interfaces, found = build_interfaces(group)
     problems.extend(found)
-    evidence = [Evidence(w.title, str(w.at)) for w in group.workloads]
-    evidence += [Evidence(s.title, str(s.at)) for s in group.services]
+    evidence = [Evidence(w.title, str(w.span)) for w in group.workloads]
+    evidence += [Evidence(s.title, str(s.span)) for s in group.services]
     builder = ServiceBuilder(
         namespace=group.namespace,
         name=group.name,
@@ -91,7 +92,7 @@ def _builder(group: Group, problems: list[Diagnostic]) -> ServiceBuilder | None:
     )
     if not group.workloads:
         builder.review.append("no workload in the manifests is selected by its Service")
-    accounts = {w.service_account for w in group.workloads}
+    accounts = {written_account(w) for w in group.workloads}
     if len(accounts) > 1:
         builder.review.append(
             f"its workloads run as different service accounts ({_accounts(accounts)}); "
@@ -99,7 +100,7 @@ def _builder(group: Group, problems: list[Diagnostic]) -> ServiceBuilder | None:
         )
     if not group.pod_labels:
         first = group.workloads[0] if group.workloads else None
-        where = first.at if first else group.services[0].at
+        where = first.span if first else group.services[0].span
         problems.append(_unlabelled(group, where))
         return None
     return builder
@@ -194,7 +195,7 @@ def _target(
 def _interface(
     ref: Reference, service: KubeService, interfaces: Interfaces
 ) -> InterfaceBuilder | str:
-    ports = sorted({p.port.port for p in service.ports})
+    ports = sorted({p.port for p in service.ports})
     listed = ", ".join(map(str, ports)) or "none"
     if ref.port is not None:
         found = interfaces.for_port(service.name, ref.port)

@@ -17,13 +17,14 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from trustmap.analysis import Cluster, NetworkPolicy, analyze, load_manifests
+from trustmap.analysis import Cluster, NetpolPolicy, analyze, load_manifests
 from trustmap.analysis.networkpolicy import parse_network_policy
 from trustmap.analysis.objects import Origin
-from trustmap.analysis.source import Cursor, Issues
 from trustmap.diagnostics import Diagnostic, sort_diagnostics
 from trustmap.dialects import compile_graph
 from trustmap.errors import UsageError
+from trustmap.kube import Here
+from trustmap.loader import Document
 from trustmap.model import Graph
 from trustmap.names import did_you_mean
 from trustmap.verify.compare import FlowDiff, compare_pairs
@@ -87,16 +88,16 @@ def _with_compiled(
 ) -> tuple[Cluster, list[Diagnostic]]:
     """``cluster`` plus the graph's compiled NetworkPolicies."""
     compiled = compile_graph(graph, "kubernetes", environment)
-    issues = Issues()
-    policies: list[NetworkPolicy] = []
+    sink: list[Diagnostic] = []
+    policies: list[NetpolPolicy] = []
     for index, (namespace, obj) in enumerate(compiled.objects):
         if obj.get("kind") != "NetworkPolicy":
             continue
         raw = dict(obj)
         meta = raw.get("metadata")
         name = str(meta.get("name", "")) if isinstance(meta, dict) else ""
-        cur = Cursor(COMPILED, index, (), issues)
-        policy = parse_network_policy(raw, name, namespace, Origin(COMPILED, index), cur)
+        here = Here(Document(COMPILED, index, raw), (), sink)
+        policy = parse_network_policy(raw, name, namespace, Origin(COMPILED, index), here)
         if policy is not None:
             policies.append(policy)
-    return replace(cluster, policies=(*cluster.policies, *policies)), issues.resolve()
+    return replace(cluster, policies=(*cluster.policies, *policies)), sink

@@ -11,9 +11,8 @@ not be (TM412; TM415 when only an Audit rule would deny it, in a namespace rolle
 from __future__ import annotations
 
 from trustmap.analysis.admission import AdmissionEvaluator
-from trustmap.analysis.inventory import Inventory
+from trustmap.analysis.inventory import Inventory, Locator
 from trustmap.analysis.platform import Peer
-from trustmap.analysis.source import Locator
 from trustmap.diagnostics import Diagnostic, Span, diagnostic
 from trustmap.model import Graph, ServiceRef
 from trustmap.verify.declared import Declared

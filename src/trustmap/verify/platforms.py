@@ -17,11 +17,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from trustmap.analysis.cilium import CiliumEvaluator
-from trustmap.analysis.inventory import Inventory
+from trustmap.analysis.inventory import Inventory, Locator
 from trustmap.analysis.istio import IstioEvaluator
 from trustmap.analysis.linkerd import LinkerdEvaluator
 from trustmap.analysis.platform import KUBELET, Decision, Evaluator, ObjectRef, Peer, Request
-from trustmap.analysis.source import Locator
 from trustmap.diagnostics import Diagnostic, Span, diagnostic
 from trustmap.model import Graph
 from trustmap.verify.declared import Declared, Sample, undeclared_samples
