@@ -30,6 +30,7 @@ __all__ = ["Outcome", "check_traffic", "make_evaluator"]
 _STRANGER = (("trustmap.dev/undeclared", "true"),)
 _WORLD = Peer("a client outside the cluster", kind="external", meshed=False, address="203.0.113.10")
 _MAX_SHOWN = 4
+DECLARED_AT = "trustmap.dev/declared-at"
 
 
 def make_evaluator(target: str, inventory: Inventory, graph: Graph) -> Evaluator:
@@ -78,6 +79,8 @@ class _Check:
     environment: str | None
     groups: dict[tuple[str, str, str, int], _Group] = field(default_factory=dict)
     outcome: Outcome = field(default_factory=Outcome)
+    compiled_from: dict[ObjectRef, str] = field(default_factory=dict)
+    """Compiled object → its ``trustmap.dev/declared-at`` annotation (filled when first needed)."""
 
     # --- the requests ------------------------------------------------------------------------
 
@@ -346,9 +349,21 @@ class _Check:
         shown = sorted(set(refs))
         if not shown:
             return ""
-        texts = [f"{r} at {self._span(r)}" for r in shown[:_MAX_SHOWN]]
+        texts = [self._where_text(r) for r in shown[:_MAX_SHOWN]]
         more = f" and {len(shown) - _MAX_SHOWN} more" if len(shown) > _MAX_SHOWN else ""
         return f" ({', '.join(texts)}{more})"
+
+    def _where_text(self, ref: ObjectRef) -> str:
+        """``Kind ns/name at file:line``; compiled objects name the declarations they come from."""
+        if not ref.file.startswith("<"):
+            return f"{ref} at {self._span(ref)}"
+        if not self.compiled_from:
+            self.compiled_from.update(
+                (o.ref, o.annotations.get(DECLARED_AT, "")) for o in self.inventory.objects
+            )
+        origin = self.compiled_from.get(ref, "")
+        first = origin.split(",")[0].strip()
+        return f"compiled {ref}" + (f" (from {first})" if first else "")
 
     def _flush(self) -> None:
         for group in self.groups.values():
