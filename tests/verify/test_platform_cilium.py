@@ -133,3 +133,10 @@ def test_kubelet_probes_pass_whatever_the_policy() -> None:
 
 def test_named_sources_are_the_peers_a_rule_selects() -> None:
     assert [p.id for p in evaluator(API_FROM_WEB).named_sources(API)] == [WEB.id]
+
+
+def test_named_ports_are_reported_not_guessed() -> None:
+    named = API_FROM_WEB.replace('port: "8080"', "port: http")
+    assert [m for _, m in evaluator(named).unsupported()] == [
+        "ingress: named port 'http' is not resolved (never matches)"
+    ]

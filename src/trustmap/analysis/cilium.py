@@ -136,6 +136,10 @@ class CiliumEvaluator:
                 for key in ("fromRequires", "toRequires", "toServices", "fromGroups", "toGroups"):
                     if isinstance(rule, Mapping) and key in rule:
                         self.problems.append((ref, f"{section}.{key} is not evaluated"))
+                for name in _named_ports(rule):
+                    self.problems.append(
+                        (ref, f"{section}: named port {name!r} is not resolved (never matches)")
+                    )
 
     def selecting(self, peer: Peer) -> tuple[_Rule, ...]:
         """Rules whose endpointSelector selects ``peer``."""
@@ -425,6 +429,19 @@ def _port_listed(entry: Any, port: int, protocol: str) -> bool:
         if low == 0 or low <= port <= high:
             return True
     return False
+
+
+def _named_ports(rule: Any) -> list[str]:
+    if not isinstance(rule, Mapping):
+        return []
+    return [
+        str(spec["port"])
+        for entry in rule.get("toPorts") or ()
+        for spec in (entry or {}).get("ports") or ()
+        if isinstance(spec, Mapping)
+        and spec.get("port") is not None
+        and not str(spec["port"]).isdigit()
+    ]
 
 
 def _listed_ports(item: Mapping[str, Any]) -> list[int]:
