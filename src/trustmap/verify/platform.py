@@ -76,7 +76,15 @@ def verify_platform(
 
 
 def _diffs(keys: set[tuple[str, str, int]]) -> tuple[FlowDiff, ...]:
-    return tuple(sorted(FlowDiff(s, t, ConnSet.of("TCP", p, p)) for s, t, p in keys))
+    """One diff per pair, its ports together (connection sets have no order of their own)."""
+    by_pair: dict[tuple[str, str], ConnSet] = {}
+    for source, target, port in keys:
+        by_pair[source, target] = by_pair.get((source, target), ConnSet()) | ConnSet.of(
+            "TCP", port, port
+        )
+    return tuple(
+        FlowDiff(s, t, conns) for (s, t), conns in sorted(by_pair.items(), key=lambda i: i[0])
+    )
 
 
 def _missing(declared: Declared) -> list[Diagnostic]:
