@@ -27,7 +27,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from trustmap.analysis.platform import Decision, Obj, ObjectRef, glob_match, selector_matches
+from trustmap.analysis.platform import (
+    MALFORMED,
+    Decision,
+    Obj,
+    ObjectRef,
+    glob_match,
+    mappings,
+    selector_matches,
+    submap,
+)
 
 __all__ = ["AUTOGEN", "AdmissionEvaluator", "pattern_matches"]
 
@@ -55,8 +64,8 @@ class AdmissionEvaluator:
         ]
         self.problems: list[tuple[ObjectRef, str]] = []
         for policy in self.policies:
-            for rule in policy.spec.get("rules") or ():
-                validate = (rule or {}).get("validate") or {}
+            for rule in mappings(policy.spec.get("rules")):
+                validate = submap(rule, "validate")
                 for key in ("deny", "foreach", "podSecurity", "cel", "manifests"):
                     if key in validate:
                         self.problems.append(
@@ -68,11 +77,14 @@ class AdmissionEvaluator:
         rules = [
             (policy, index, rule)
             for policy in self.policies
-            for index, rule in enumerate(policy.spec.get("rules") or ())
+            for index, rule in enumerate(_list(policy.spec.get("rules")))
             if isinstance(rule, Mapping) and "validate" in rule
         ]
         for order, (policy, index, rule) in enumerate(rules):
-            spaces = _exact_namespaces(rule.get("match"))
+            try:
+                spaces = _exact_namespaces(rule.get("match"))
+            except MALFORMED:
+                spaces = None  # checked for every object; decide() reports what it cannot read
             if spaces is None:
                 self._generic.append((order, policy, index, rule))
             for namespace in spaces or ():
@@ -80,6 +92,14 @@ class AdmissionEvaluator:
 
     def unsupported(self) -> Sequence[tuple[ObjectRef, str]]:
         return self.problems
+
+    def _malformed(self, policy: Obj, index: int, exc: Exception) -> None:
+        problem = (
+            policy.ref,
+            f"rule {index} cannot be read ({type(exc).__name__}: {exc}); not evaluated",
+        )
+        if problem not in self.problems:
+            self.problems.append(problem)
 
     def _rules_for(self, obj: Obj) -> list[tuple[Obj, int, Mapping[str, Any]]]:
         """The rules that may match ``obj`` — those naming its namespace and those naming none
@@ -94,7 +114,12 @@ class AdmissionEvaluator:
         enforced: list[ObjectRef] = []
         audited: list[ObjectRef] = []
         for policy, index, rule in self._rules_for(obj):
-            if self._rule(policy, rule, obj) is False:
+            try:
+                outcome = self._rule(policy, rule, obj)
+            except MALFORMED as exc:
+                self._malformed(policy, index, exc)
+                continue
+            if outcome is False:
                 path = (*policy.ref.path, "spec", "rules", index)
                 ref = ObjectRef(
                     policy.kind,
@@ -185,6 +210,10 @@ def _filters(block: Any) -> tuple[list[Mapping[str, Any]], bool]:
     if block.get("resources"):
         return [{"resources": block["resources"]}], True
     return [], True
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _exact_namespaces(block: Any) -> set[str] | None:

@@ -46,6 +46,7 @@ from trustmap.analysis.platform import (
     Peer,
     Request,
     glob_match,
+    mappings,
     selector_matches,
 )
 
@@ -130,9 +131,9 @@ class IstioEvaluator:
             self.problems.append(
                 (policy.ref, "CUSTOM action delegates to an external authorizer: not evaluated")
             )
-        for rule in spec.get("rules") or ():
-            for cond in (rule or {}).get("when") or ():
-                key = str((cond or {}).get("key", ""))
+        for rule in mappings(spec.get("rules")):
+            for cond in mappings(rule.get("when")):
+                key = str(cond.get("key", ""))
                 if key not in (
                     "source.principal",
                     "source.namespace",

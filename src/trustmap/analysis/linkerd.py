@@ -37,6 +37,7 @@ from trustmap.analysis.platform import (
     Peer,
     Request,
     glob_match,
+    mappings,
     selector_matches,
 )
 
@@ -90,8 +91,8 @@ class LinkerdEvaluator:
         servers = [o for o in objects if o.kind == "Server"]
         by_parent: dict[tuple[str, str], list[Obj]] = {}
         for route in routes:
-            for parent in route.spec.get("parentRefs") or ():
-                if isinstance(parent, Mapping) and parent.get("kind") == "Server":
+            for parent in mappings(route.spec.get("parentRefs")):
+                if parent.get("kind") == "Server":
                     parent_key = (route.namespace or "default", str(parent.get("name", "")))
                     by_parent.setdefault(parent_key, []).append(route)
         self.servers = [
@@ -312,7 +313,7 @@ class LinkerdEvaluator:
 
 
 def _is_route(obj: Obj) -> bool:
-    return any((p or {}).get("kind") == "Server" for p in obj.spec.get("parentRefs") or ())
+    return any(p.get("kind") == "Server" for p in mappings(obj.spec.get("parentRefs")))
 
 
 def _route(server: _Server, request: Request) -> Obj | str | None:

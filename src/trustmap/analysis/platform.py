@@ -18,14 +18,17 @@ from typing import Any, Literal, Protocol
 
 __all__ = [
     "KUBELET",
+    "MALFORMED",
     "Decision",
     "Evaluator",
+    "Guarded",
     "Labels",
     "Obj",
     "ObjectRef",
     "Peer",
     "Request",
     "glob_match",
+    "mappings",
     "selector_matches",
     "submap",
 ]
@@ -143,6 +146,45 @@ class Evaluator(Protocol):
     def unsupported(self) -> Sequence[tuple[ObjectRef, str]]:
         """Objects or fields the evaluator could not interpret (reported, not guessed)."""
         ...
+
+
+MALFORMED = (AttributeError, TypeError, ValueError, KeyError, IndexError, re.error)
+"""What reading a field of an unexpected shape raises in an evaluator: hand-written objects can
+hold anything, so callers catch these and report the object instead of failing."""
+
+
+class Guarded:
+    """An evaluator whose answers never raise: a malformed object makes a question unanswerable
+    (``decide`` returns None, the others nothing) and is remembered in :attr:`failures`."""
+
+    def __init__(self, inner: Evaluator) -> None:
+        self.inner = inner
+        self.failures: dict[str, str] = {}
+
+    def _failed(self, what: str, exc: Exception) -> None:
+        self.failures.setdefault(f"{type(exc).__name__}: {exc}", what)
+
+    def decide(self, request: Request) -> Decision | None:
+        """The inner decision, or None when the objects could not be read for this request."""
+        try:
+            return self.inner.decide(request)
+        except MALFORMED as exc:
+            self._failed(str(request), exc)
+            return None
+
+    def listed(self, what: str, produce: Any) -> list[Any]:
+        """``list(produce())``, or what was produced before a malformed object stopped it."""
+        out: list[Any] = []
+        try:
+            out.extend(produce())
+        except MALFORMED as exc:
+            self._failed(what, exc)
+        return out
+
+
+def mappings(value: Any) -> list[Mapping[str, Any]]:
+    """The mapping elements of a list (nothing for any other value)."""
+    return [v for v in value if isinstance(v, Mapping)] if isinstance(value, list) else []
 
 
 def submap(value: Mapping[str, Any], key: str) -> Mapping[str, Any]:

@@ -20,7 +20,15 @@ from trustmap.analysis.cilium import CiliumEvaluator
 from trustmap.analysis.inventory import Inventory, Locator
 from trustmap.analysis.istio import IstioEvaluator
 from trustmap.analysis.linkerd import LinkerdEvaluator
-from trustmap.analysis.platform import KUBELET, Decision, Evaluator, ObjectRef, Peer, Request
+from trustmap.analysis.platform import (
+    KUBELET,
+    Decision,
+    Evaluator,
+    Guarded,
+    ObjectRef,
+    Peer,
+    Request,
+)
 from trustmap.diagnostics import Diagnostic, Span, diagnostic
 from trustmap.model import Graph
 from trustmap.verify.declared import Declared, Sample, undeclared_samples
@@ -80,6 +88,11 @@ class _Check:
     groups: dict[tuple[str, str, str, int], _Group] = field(default_factory=dict)
     outcome: Outcome = field(default_factory=Outcome)
     compiled_from: dict[ObjectRef, str] = field(default_factory=dict)
+    guard: Guarded = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.guard = Guarded(self.evaluator)
+
     """Compiled object → its ``trustmap.dev/declared-at`` annotation (filled when first needed)."""
 
     # --- the requests ------------------------------------------------------------------------
@@ -103,7 +116,7 @@ class _Check:
         sources = self._sources(target)
         ports = {w.port: w.protocol for w in wants}
         for port in [
-            *self.evaluator.named_ports(target),
+            *self.guard.listed(f"ports of {target.id}", lambda: self.evaluator.named_ports(target)),
             *self.inventory.container_ports.get(target.id, ()),
         ]:
             ports.setdefault(port, "TCP")
@@ -127,7 +140,10 @@ class _Check:
             peer = self.declared.peers.get(want.source)
             if peer is not None:
                 found[peer.id] = peer
-        for peer in self.evaluator.named_sources(target):
+        named = self.guard.listed(
+            f"sources of {target.id}", lambda: self.evaluator.named_sources(target)
+        )
+        for peer in named:
             found.setdefault(peer.id, peer)
         ns = target.namespace
         strangers = [
@@ -154,7 +170,9 @@ class _Check:
 
     def _samples(self, target: Peer, port: int) -> list[Sample]:
         wants = [w for w in self.declared.to(target.id) if w.port == port]
-        named = list(self.evaluator.named_routes(target, port))
+        named = self.guard.listed(
+            f"routes of {target.id}:{port}", lambda: self.evaluator.named_routes(target, port)
+        )
         if not any(w.l7 for w in wants) and not named:
             return [(None, None)]
         samples: list[Sample] = []
@@ -165,7 +183,9 @@ class _Check:
         return list(dict.fromkeys(samples))
 
     def _try(self, request: Request) -> None:
-        decision = self.evaluator.decide(request)
+        decision = self.guard.decide(request)
+        if decision is None:
+            return
         declared = self.declared.allows(
             request.source, request.target.id, request.port, request.method, request.path
         )
@@ -195,7 +215,9 @@ class _Check:
 
     def _probe(self, peer: Peer, port: int, action: str, path: str | None, ref: ObjectRef) -> None:
         method = "GET" if action == "httpGet" else "POST" if action == "grpc" else None
-        decision = self.evaluator.decide(Request(KUBELET, peer, port, "TCP", method, path))
+        decision = self.guard.decide(Request(KUBELET, peer, port, "TCP", method, path))
+        if decision is None:
+            return
         if decision.allowed and not decision.audit:
             return
         what = f"{action} {path}" if path else action
@@ -233,7 +255,11 @@ class _Check:
                     address = egress.cidr.split("/", 1)[0]
                     yield Peer(address, kind="external", meshed=False, address=address), port
         if isinstance(self.evaluator, CiliumEvaluator):
-            for named_host, named_address, named_port in self.evaluator.external_named(source):
+            evaluator = self.evaluator
+            named = self.guard.listed(
+                f"egress of {source.id}", lambda: evaluator.external_named(source)
+            )
+            for named_host, named_address, named_port in named:
                 name = named_host or named_address or "?"
                 hosts = (named_host,) if named_host else ()
                 peer = Peer(name, kind="external", meshed=False, hosts=hosts, address=named_address)
@@ -269,7 +295,9 @@ class _Check:
 
     def _try_external(self, source: Peer, target: Peer, port: int) -> None:
         request = Request(source, target, port)
-        decision = self.evaluator.decide(request)
+        decision = self.guard.decide(request)
+        if decision is None:
+            return
         host = target.hosts[0] if target.hosts else None
         declared = target.kind == "external" and self.declared.allows_external(
             source.id, host, target.address, port
@@ -304,6 +332,16 @@ class _Check:
         for ref, message in self.evaluator.unsupported():
             self.outcome.diagnostics.append(
                 diagnostic("TM414", self._span(ref), f"{ref}: {message}", _HINTS["TM414"])
+            )
+        for error, what in sorted(self.guard.failures.items()):
+            self.outcome.diagnostics.append(
+                diagnostic(
+                    "TM414",
+                    Span(""),
+                    f"a {self.target_name} object has a field of an unexpected shape ({error}); "
+                    f"requests such as {what} could not be judged",
+                    "run `kubectl apply --dry-run=server` on the objects to find the invalid field",
+                )
             )
 
     def _add(self, code: str, request: Request, decision: Decision) -> None:
