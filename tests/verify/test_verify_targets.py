@@ -154,3 +154,17 @@ def test_objects_the_evaluator_cannot_judge_are_reported_at_their_line(tmp_path:
     found = [d for d in json.loads(out) if d["code"] == "TM414"]
     assert [(d["file"], d["line"]) for d in found] == [(str(custom), 1)]
     assert "CUSTOM" in found[0]["message"]
+
+
+def test_a_malformed_object_is_reported_at_its_line_not_a_traceback(tmp_path: Path) -> None:
+    bad = tmp_path / "sidecar.yaml"
+    bad.write_text(
+        "apiVersion: networking.istio.io/v1\nkind: Sidecar\n"
+        "metadata: {name: bad, namespace: default}\n"
+        "spec: {egress: [{hosts: 5}], outboundTrafficPolicy: {mode: REGISTRY_ONLY}}\n"
+    )
+    code, out, _ = run("--target", "istio", "--policies", str(bad), "--format", "json")
+    found = [d for d in json.loads(out) if d["code"] == "TM414"]
+    assert code == 1
+    assert [(d["file"], d["line"]) for d in found] == [(str(bad), 1)]
+    assert "Sidecar default/bad has a field of an unexpected shape" in found[0]["message"]

@@ -159,17 +159,18 @@ class Guarded:
 
     def __init__(self, inner: Evaluator) -> None:
         self.inner = inner
-        self.failures: dict[str, str] = {}
+        self.failures: dict[str, tuple[str, Request | None]] = {}
+        """Error text → what was being asked (and the request, for finding the culprit)."""
 
-    def _failed(self, what: str, exc: Exception) -> None:
-        self.failures.setdefault(f"{type(exc).__name__}: {exc}", what)
+    def _failed(self, what: str, exc: Exception, request: Request | None = None) -> None:
+        self.failures.setdefault(f"{type(exc).__name__}: {exc}", (what, request))
 
     def decide(self, request: Request) -> Decision | None:
         """The inner decision, or None when the objects could not be read for this request."""
         try:
             return self.inner.decide(request)
         except MALFORMED as exc:
-            self._failed(str(request), exc)
+            self._failed(str(request), exc, request)
             return None
 
     def listed(self, what: str, produce: Any) -> list[Any]:

@@ -14,14 +14,15 @@ accepted, TM414 objects the evaluator cannot interpret, TM416 egress the platfor
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from trustmap.analysis.cilium import CiliumEvaluator
-from trustmap.analysis.inventory import Inventory, Locator
+from trustmap.analysis.inventory import CONTROLLERS, Inventory, Locator
 from trustmap.analysis.istio import IstioEvaluator
 from trustmap.analysis.linkerd import LinkerdEvaluator
 from trustmap.analysis.platform import (
     KUBELET,
+    MALFORMED,
     Decision,
     Evaluator,
     Guarded,
@@ -38,6 +39,7 @@ __all__ = ["Outcome", "check_traffic", "make_evaluator"]
 _STRANGER = (("trustmap.dev/undeclared", "true"),)
 _WORLD = Peer("a client outside the cluster", kind="external", meshed=False, address="203.0.113.10")
 _MAX_SHOWN = 4
+_WORKLOAD_KINDS = frozenset({"Pod", "CronJob", "Service", *CONTROLLERS})
 DECLARED_AT = "trustmap.dev/declared-at"
 
 
@@ -333,16 +335,32 @@ class _Check:
             self.outcome.diagnostics.append(
                 diagnostic("TM414", self._span(ref), f"{ref}: {message}", _HINTS["TM414"])
             )
-        for error, what in sorted(self.guard.failures.items()):
+        for error, (what, request) in sorted(self.guard.failures.items(), key=lambda i: i[0]):
+            culprit = self._culprit(request) if request is not None else None
+            where = self._span(culprit) if culprit is not None else Span("")
+            name = str(culprit) if culprit is not None else f"one of the {self.target_name} objects"
             self.outcome.diagnostics.append(
                 diagnostic(
                     "TM414",
-                    Span(""),
-                    f"a {self.target_name} object has a field of an unexpected shape ({error}); "
+                    where,
+                    f"{name} has a field of an unexpected shape ({error}); "
                     f"requests such as {what} could not be judged",
-                    "run `kubectl apply --dry-run=server` on the objects to find the invalid field",
+                    "fix the field (`kubectl apply --dry-run=server` shows the API's own check)",
                 )
             )
+
+    def _culprit(self, request: Request) -> ObjectRef | None:
+        """The object that alone makes ``request`` fail (evaluated one object at a time)."""
+        peers = (request.source, request.target)
+        for obj in self.inventory.objects:
+            if obj.kind in _WORKLOAD_KINDS:
+                continue
+            alone = replace(self.inventory, objects=(obj,), peers=peers)
+            try:
+                make_evaluator(self.target_name, alone, self.graph).decide(request)
+            except MALFORMED:
+                return obj.ref
+        return None
 
     def _add(self, code: str, request: Request, decision: Decision) -> None:
         source = request.source.id
