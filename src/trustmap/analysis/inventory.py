@@ -17,7 +17,7 @@ from typing import Any
 
 from trustmap.analysis.platform import Obj, ObjectRef, Peer, selector_matches, submap
 from trustmap.diagnostics import Diagnostic, Span
-from trustmap.kube import KubeObject, load_kube
+from trustmap.kube import KubeObject, KubeSet, load_kube
 
 __all__ = [
     "CONTROLLERS",
@@ -75,9 +75,15 @@ class Inventory:
 def read_objects(paths: Sequence[Path]) -> tuple[list[Obj], Locator, list[Diagnostic]]:
     """Every object of the files and directories ``paths`` (read by :func:`trustmap.kube.load_kube`,
     the one manifest reader), a locator for positions inside them, and the problems reading them."""
+    _, objects, locator, problems = read_kube(paths)
+    return objects, locator, problems
+
+
+def read_kube(paths: Sequence[Path]) -> tuple[KubeSet, list[Obj], Locator, list[Diagnostic]]:
+    """As :func:`read_objects`, with the typed objects too (workloads for compiling)."""
     kset, problems = load_kube(paths)
     objects = [_from_kube(index, obj) for index, obj in enumerate(kset.objects)]
-    return objects, Locator(kset.objects), problems
+    return kset, objects, Locator(kset.objects), problems
 
 
 @dataclass(frozen=True, slots=True)

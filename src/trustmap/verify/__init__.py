@@ -69,10 +69,9 @@ def verify(
         )
     read = [*manifests_paths, *(policies_paths or ())]
     if target != "kubernetes":
-        report = verify_platform(graph, manifests_paths, target, policies_paths, environment)
-        dated = [] if policies_paths is not None else _dated(graph, target, environment)
-        expiry = _expiry(graph, read, dated, expiring_within)
-        return replace(report, findings=sort_diagnostics([*report.findings, *expiry]))
+        return _verify_platform(
+            graph, manifests_paths, target, policies_paths, environment, expiring_within
+        )
     if policies_paths is not None:
         cluster, inputs = load_manifests(read)
         dated: list[CompiledObject] = []
@@ -103,6 +102,22 @@ def _expiry(
     read, _ = read_compiled(paths)  # reading problems are already reported by load_manifests
     found = expiry_findings(read, graph.today, soon_days=within, graph=graph)
     return found + expiry_findings(compiled, graph.today, soon_days=within, graph=graph)
+
+
+def _verify_platform(
+    graph: Graph,
+    manifests_paths: Sequence[Path],
+    target: str,
+    policies_paths: Sequence[Path] | None,
+    environment: str | None,
+    expiring_within: int,
+) -> VerifyReport:
+    """A platform target's evaluation, plus the expiry check of what it read or compiled."""
+    report = verify_platform(graph, manifests_paths, target, policies_paths, environment)
+    dated = [] if policies_paths is not None else _dated(graph, target, environment)
+    read = [*manifests_paths, *(policies_paths or ())]
+    expiry = _expiry(graph, read, dated, expiring_within)
+    return replace(report, findings=sort_diagnostics([*report.findings, *expiry]))
 
 
 def _dated(graph: Graph, target: str, environment: str | None) -> list[CompiledObject]:

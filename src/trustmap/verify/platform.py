@@ -12,10 +12,11 @@ from dataclasses import replace
 from pathlib import Path
 
 from trustmap.analysis import ConnSet
-from trustmap.analysis.inventory import build_inventory, make_obj, read_objects
+from trustmap.analysis.inventory import build_inventory, make_obj, read_kube
 from trustmap.analysis.platform import Obj
 from trustmap.diagnostics import Diagnostic, diagnostic, has_errors, sort_diagnostics
-from trustmap.dialects import compile_graph
+from trustmap.dialects import Workloads, compile_graph
+from trustmap.dialects.workloads import map_workloads
 from trustmap.model import Graph
 from trustmap.verify.admission import check_admission
 from trustmap.verify.compare import FlowDiff
@@ -28,9 +29,12 @@ __all__ = ["PLATFORM_TARGETS", "compiled_objects", "verify_platform"]
 PLATFORM_TARGETS = ("cilium", "istio", "linkerd", "admission")
 
 
-def compiled_objects(graph: Graph, target: str, environment: str | None) -> list[Obj]:
-    """The graph compiled for ``target``, as evaluator inputs named ``<compiled TARGET>``."""
-    compiled = compile_graph(graph, target, environment)
+def compiled_objects(
+    graph: Graph, target: str, environment: str | None, workloads: Workloads | None = None
+) -> list[Obj]:
+    """The graph compiled for ``target`` (with the manifests' ``workloads``, so probes are
+    authorised as ``compile --manifests`` would), as evaluator inputs named ``<compiled TARGET>``."""
+    compiled = compile_graph(graph, target, environment, workloads)
     out: list[Obj] = []
     for index, (namespace, raw) in enumerate(compiled.objects):
         obj = make_obj(dict(raw), f"<compiled {target}>", index)
@@ -49,11 +53,12 @@ def verify_platform(
     extra_objects: Sequence[Obj] = (),
 ) -> VerifyReport:
     """Compare what ``target`` would allow on the manifests' workloads with the declarations."""
-    objects, locator, inputs = read_objects([*manifests_paths, *(policies_paths or ())])
+    kset, objects, locator, inputs = read_kube([*manifests_paths, *(policies_paths or ())])
     if has_errors(inputs):
         return VerifyReport(sort_diagnostics(inputs), (), (), (), tuple(inputs))
     if policies_paths is None:
-        objects += compiled_objects(graph, target, environment)
+        workloads, _ = map_workloads(graph, kset.workloads)  # TM309/TM310 are compile's to say
+        objects += compiled_objects(graph, target, environment, workloads)
     objects += extra_objects
     inventory = build_inventory(objects)
     declared = declared_requests(graph, inventory.peers)

@@ -90,12 +90,16 @@ class _Check:
     groups: dict[tuple[str, str, str, int], _Group] = field(default_factory=dict)
     outcome: Outcome = field(default_factory=Outcome)
     compiled_from: dict[ObjectRef, str] = field(default_factory=dict)
+    """Compiled object → its ``trustmap.dev/declared-at`` annotation (filled when first needed)."""
     guard: Guarded = field(init=False)
+    probes: set[tuple[str, int, str | None, str | None]] = field(init=False)
+    """(target, port, method, path) of every kubelet probe of the manifests."""
 
     def __post_init__(self) -> None:
         self.guard = Guarded(self.evaluator)
-
-    """Compiled object → its ``trustmap.dev/declared-at`` annotation (filled when first needed)."""
+        self.probes = {
+            (p.peer.id, p.port, _probe_method(p.action), p.path) for p in self.inventory.probes
+        }
 
     # --- the requests ------------------------------------------------------------------------
 
@@ -201,6 +205,8 @@ class _Check:
             self._add("TM406", request, decision)
         elif decision.allowed and decision.audit:
             self._add(self._audit_code(request.target), request, decision)
+        elif decision.allowed and self._probe_request(request):
+            return  # platform traffic: a mesh cannot tell the kubelet from other plaintext callers
         elif decision.allowed:
             self.outcome.wider.add(key)
             plaintext = not request.source.meshed and request.source.kind == "pod"
@@ -210,13 +216,27 @@ class _Check:
                 decision,
             )
 
+    def _probe_request(self, request: Request) -> bool:
+        """Whether ``request`` is one of the target's HTTP or gRPC kubelet probes (its port,
+        method and path).
+
+        Probe requests reach a meshed pod without a mesh identity, so a mesh that lets probes
+        through (Linkerd authorises probe routes for unauthenticated clients, as its own default
+        probe authorisation does) lets any plaintext client send exactly those requests; that is
+        what keeping probes working costs, not a widening of the declarations.
+        """
+        if request.method is None or request.path is None:
+            return False  # a TCP probe names a whole port: no request beyond it is exempt
+        key = (request.target.id, request.port, request.method, request.path)
+        return key in self.probes
+
     def _audit_code(self, target: Peer) -> str:
         org = self.graph.organization
         mode = org.mode(self.environment, target.namespace) if org else "enforce"
         return "TM415" if mode == "audit" else "TM408"
 
     def _probe(self, peer: Peer, port: int, action: str, path: str | None, ref: ObjectRef) -> None:
-        method = "GET" if action == "httpGet" else "POST" if action == "grpc" else None
+        method = _probe_method(action)
         decision = self.guard.decide(Request(KUBELET, peer, port, "TCP", method, path))
         if decision is None:
             return
@@ -474,3 +494,8 @@ def check_traffic(
     """Compare what ``target`` allows on the inventory's workloads with ``declared``."""
     chosen = evaluator or make_evaluator(target, inventory, graph)
     return _Check(target, graph, inventory, declared, chosen, locator, environment).run()
+
+
+def _probe_method(action: str) -> str | None:
+    """The HTTP method of a probe: GET for httpGet, POST for gRPC, none for a TCP probe."""
+    return "GET" if action == "httpGet" else "POST" if action == "grpc" else None
