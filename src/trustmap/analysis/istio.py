@@ -37,6 +37,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from trustmap.analysis.platform import (
@@ -47,6 +48,7 @@ from trustmap.analysis.platform import (
     Request,
     glob_match,
     mappings,
+    normalized_path,
     selector_matches,
 )
 
@@ -175,6 +177,7 @@ class IstioEvaluator:
     # --- decision ----------------------------------------------------------------------------
 
     def decide(self, request: Request) -> Decision:
+        request = replace(request, path=normalized_path(request.path, merge_slashes=False))
         if request.source.kind == "kubelet":
             return Decision(True, why="probes are rewritten to the sidecar agent")
         if request.protocol == "UDP":
