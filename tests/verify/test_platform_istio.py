@@ -207,3 +207,38 @@ spec:
     assert ev.decide(req(WEB, ADMIN, 8080)).allowed
     assert not ev.decide(req(WEB, ADMIN, 9090)).allowed
     assert ev.decide(req(WEB, API, 9090)).allowed
+
+
+def test_a_service_entry_with_addresses_claims_traffic_to_them_on_its_ports() -> None:
+    """Opaque TCP is told apart by destination address: a ServiceEntry whose ``addresses``
+    hold the address claims the connection on its ports
+    (https://istio.io/latest/docs/reference/config/networking/service-entry/, ``addresses``),
+    and a REGISTRY_ONLY Sidecar lets it through when it imports the entry's host
+    (https://istio.io/latest/docs/reference/config/networking/sidecar/). Found by asking the
+    evaluator about the compiled ``cidr-egress`` case: declared CIDR egress was denied."""
+    objects = """
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: bank, namespace: shop}
+spec:
+  hosts: [bank.cidr.invalid]
+  addresses: [203.0.113.0/24]
+  ports: [{number: 443, name: tcp-443, protocol: TCP}]
+  location: MESH_EXTERNAL
+  resolution: NONE
+  exportTo: ["."]
+---
+apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata: {name: web, namespace: shop}
+spec:
+  workloadSelector: {labels: {app: web}}
+  egress: [{hosts: [./bank.cidr.invalid]}]
+  outboundTrafficPolicy: {mode: REGISTRY_ONLY}
+"""
+    ev = istio(objects)
+    bank = Peer("203.0.113.5", kind="external", meshed=False, address="203.0.113.5")
+    other = Peer("198.51.100.5", kind="external", meshed=False, address="198.51.100.5")
+    assert ev.decide(req(WEB, bank, 443)).allowed
+    assert not ev.decide(req(WEB, bank, 8443)).allowed
+    assert not ev.decide(req(WEB, other, 443)).allowed

@@ -27,6 +27,8 @@ Semantics (Istio reference and concepts pages):
   ``egress[].hosts`` ``ns/dnsName`` with ``*``, ``.`` (own namespace) and ``~`` (nothing); with
   ``outboundTrafficPolicy: REGISTRY_ONLY`` hosts outside that list or the registry (Services,
   ServiceEntries) are blocked (https://istio.io/latest/docs/reference/config/networking/sidecar/).
+  A ServiceEntry with ``addresses`` claims traffic to those addresses on its ports
+  (https://istio.io/latest/docs/reference/config/networking/service-entry/, ``addresses``).
   An egress listener with a ``port`` imports its hosts on that port only (istio/istio
   pilot/pkg/model/sidecar.go ``needsPortMatch``, pilot/pkg/networking/core/listener.go).
 * Kubelet probes are rewritten by the injector to the agent's health port and never meet
@@ -360,7 +362,7 @@ class IstioEvaluator:
         if sidecar is None:
             return Decision(True, why="no Sidecar: every host visible")
         target = request.target
-        hosts = target.hosts
+        hosts = target.hosts or self._address_hosts(target, request.port)
         namespace = target.namespace if target.kind == "pod" else ""
         registered = target.kind == "pod" or self._registered(target)
         if (
@@ -379,6 +381,22 @@ class IstioEvaluator:
                 False, (sidecar.ref,), why="host not in the Sidecar's egress (REGISTRY_ONLY)"
             )
         return Decision(True, (sidecar.ref,), why="passthrough")
+
+    def _address_hosts(self, target: Peer, port: int) -> tuple[str, ...]:
+        """Hosts of the ServiceEntries whose ``addresses`` hold ``target``'s address on ``port``:
+        Istio tells opaque TCP destinations apart by address, and a Sidecar imports a
+        ServiceEntry by its host."""
+        if target.address is None:
+            return ()
+        found: list[str] = []
+        for entry in self.entries:
+            spec = entry.spec
+            if not _in_addresses(target.address, spec.get("addresses") or ()):
+                continue
+            numbers = {str(p.get("number")) for p in mappings(spec.get("ports"))}
+            if not numbers or str(port) in numbers:
+                found += [str(h) for h in spec.get("hosts") or ()]
+        return tuple(found)
 
     def _registered(self, target: Peer) -> bool:
         for entry in self.entries:
@@ -500,9 +518,10 @@ def _host(entry: str, sidecar: Obj, namespace: str, host: str) -> bool:
     if ns_part == "~":
         return False
     own = sidecar.namespace or "default"
-    if ns_part not in ("*", namespace) and not (ns_part == "." and namespace == own):
-        return False
-    if namespace == "" and ns_part not in ("*", own, "."):
+    if namespace == "":  # outside the cluster: a ServiceEntry of the Sidecar's namespace
+        if ns_part not in ("*", own, "."):
+            return False
+    elif ns_part not in ("*", namespace) and not (ns_part == "." and namespace == own):
         return False
     return glob_match(dns, host) if "*" in dns else dns == host
 
