@@ -10,6 +10,9 @@ from typing import Any
 import pytest
 import yaml
 
+from trustmap.analysis.inventory import make_obj
+from trustmap.analysis.istio import IstioEvaluator
+from trustmap.analysis.platform import Peer, Request
 from trustmap.dialects import TARGETS, compile_graph, compile_targets, render_files, render_yaml
 from trustmap.errors import UsageError
 from trustmap.graph import graph_from_text, load_graph
@@ -222,6 +225,31 @@ def test_istio_sidecar_lists_only_declared_hosts_and_the_dns_resolvers_namespace
         {"hosts": ["openshift-dns/*", "pay/payment.pay.svc.cluster.local"]}
     ]
     assert sidecar["spec"]["outboundTrafficPolicy"] == {"mode": "REGISTRY_ONLY"}
+
+
+def test_istio_lets_dns_over_tcp_reach_a_node_local_resolver_given_by_cidr() -> None:
+    """The sidecar captures DNS over TCP to any address (UDP is not intercepted: istio/istio
+    tools/istio-iptables/pkg/capture/run.go); under REGISTRY_ONLY an address outside the
+    registry is dropped. A ServiceEntry whose ``addresses`` hold the resolver's range claims
+    TCP to it on its ports
+    (https://istio.io/latest/docs/reference/config/networking/service-entry/, ``addresses``),
+    and every Sidecar imports it. Asked of the Istio evaluator, which reads the platform's
+    rules independently of this compiler."""
+    node_local = SHOP.replace(
+        "selector: {namespace: openshift-dns, podLabels: {dns.operator.openshift.io/daemonset-dns: "
+        "default}}",
+        "cidrs: [169.254.20.10/32]",
+    )
+    assert node_local != SHOP
+    found = manifests("istio", text=node_local)
+    objects = [make_obj(m, "compiled.yaml", i) for i, m in enumerate(found)]
+    web = Peer("shop/web[Deployment]", "shop", (("app", "web"),), "web")
+    evaluator = IstioEvaluator(objects, [web])
+    resolver = Peer("169.254.20.10", kind="external", meshed=False, address="169.254.20.10")
+    elsewhere = Peer("169.254.20.11", kind="external", meshed=False, address="169.254.20.11")
+    assert evaluator.decide(Request(web, resolver, 5353, "TCP")).allowed
+    assert not evaluator.decide(Request(web, resolver, 8080, "TCP")).allowed
+    assert not evaluator.decide(Request(web, elsewhere, 5353, "TCP")).allowed
 
 
 def test_linkerd_denies_by_default_and_authorizes_identities_per_route() -> None:

@@ -85,6 +85,7 @@ class Istio(Compiler):
         self.emit(namespace, self._peer_authentication(namespace))
         self.emit(namespace, self._allow_nothing(namespace))
         calls = [(s.ref, e) for s in services for e in self.external(s)]
+        calls += [(s.ref, e) for s in services if self.dns(s) for e in self._dns_egress()]
         for entry in service_entries(self, namespace, calls):
             self.emit(namespace, entry)
 
@@ -107,15 +108,38 @@ class Istio(Compiler):
         self.emit(namespace, self._sidecar(service, self._sidecar_outbound(service)))
 
     def _sidecar_outbound(self, service: Service) -> Outbound:
-        """What the Sidecar lets ``service`` reach: DNS only when the resolver is a namespace's
-        pods (a Service the Sidecar can import); a resolver given by CIDR is not listed."""
+        """What the Sidecar lets ``service`` reach: DNS when the resolver takes TCP."""
         outbound = self.outbound(service)
+        return outbound if self._dns_hosts() else replace(outbound, dns=False)
+
+    def _dns_hosts(self) -> set[str]:
+        """Sidecar hosts of the DNS resolver, when it takes TCP (UDP never meets the sidecar).
+
+        The sidecar captures every outbound TCP connection, DNS over TCP (truncated answers)
+        included, and under ``REGISTRY_ONLY`` drops what the Sidecar does not import. A resolver
+        of pods is imported with ``<namespace>/*`` on the catch-all listener: the Organization
+        names the pods, not their Service, and a listener scoped to port 53 would keep only the
+        Service's first port numbered 53 (kube-dns lists UDP first), leaving the TCP listener
+        without a cluster (istio/istio pilot/pkg/model/sidecar.go ``serviceMatchingListenerPort``;
+        pilot/pkg/networking/core/cluster.go skips UDP ports). A resolver given by CIDR (node-local
+        DNS) is put in the registry by a ServiceEntry on its addresses (:meth:`_dns_egress`).
+        """
         dns = self.organization.dns if self.organization else None
-        return (
-            outbound
-            if dns is not None and dns.namespace is not None
-            else replace(outbound, dns=False)
-        )
+        if dns is None or not any(p.protocol == "TCP" for p in dns.ports):
+            return set()
+        if dns.namespace is not None:
+            return {f"{dns.namespace}/*"}
+        return {f"./{external_host(e)}" for e in self._dns_egress()}
+
+    def _dns_egress(self) -> tuple[Egress, ...]:
+        """A resolver given by CIDR as calls out of the cluster on its TCP ports."""
+        org = self.organization
+        dns = org.dns if org else None
+        if org is None or dns is None or dns.namespace is not None:
+            return ()
+        tcp = tuple(p for p in dns.ports if p.protocol == "TCP")
+        reason = "name lookups through the cluster DNS resolver"
+        return tuple(Egress(None, c, False, tcp, reason, org.span) for c in dns.cidrs if tcp)
 
     def external(self, service: Service) -> tuple[Egress, ...]:
         """External calls a ServiceEntry can express: with ports, TCP only (cached per service)."""
@@ -208,25 +232,12 @@ class Istio(Compiler):
         }
 
     def _egress_hosts(self, outbound: Outbound) -> set[str]:
-        """Declared targets, external hosts, and the DNS resolver's namespace.
-
-        The sidecar captures every outbound TCP connection, DNS over TCP (truncated answers)
-        included, and under ``REGISTRY_ONLY`` drops what the Sidecar does not import. The
-        resolver's Service is imported with ``<namespace>/*`` on the catch-all listener: the
-        Organization names the resolver's pods, not its Service, and a listener scoped to port 53
-        would keep only the Service's first port numbered 53 (kube-dns lists UDP first), leaving
-        the TCP listener without a cluster (istio/istio pilot/pkg/model/sidecar.go,
-        ``serviceMatchingListenerPort``; pilot/pkg/networking/core/cluster.go skips UDP ports).
-        A resolver given by CIDR only is not listed (see docs/format.md).
-        """
+        """Declared targets, external hosts, and the DNS resolver (:meth:`_dns_hosts`)."""
         hosts = {_service_host(call.target) for call in outbound.calls}
         hosts |= {
             API_SERVER_HOST if e.api_server else f"./{external_host(e)}" for e in outbound.external
         }
-        dns = self.organization.dns if self.organization else None
-        if outbound.dns and dns is not None and dns.namespace is not None:
-            hosts.add(f"{dns.namespace}/*")
-        return hosts
+        return hosts | self._dns_hosts() if outbound.dns else hosts
 
     def _plaintext_ports(
         self, service: Service, grants: tuple[Grant, ...]
