@@ -109,7 +109,7 @@ def _policy(i: int) -> st.SearchStrategy[dict[str, object]]:
     return st.builds(
         lambda ns, s: {
             "apiVersion": "networking.k8s.io/v1",
-            "kind": "NetpolPolicy",
+            "kind": "NetworkPolicy",
             "metadata": {"name": f"p{i}", "namespace": ns},
             "spec": s,
         },
@@ -153,7 +153,7 @@ def clusters(draw: st.DrawFn) -> list[dict[str, object]]:
     policies = [draw(_policy(i)) for i in range(draw(st.integers(0, 4)))]
     namespace = {
         "apiVersion": "v1",
-        "kind": "NetpolNamespace",
+        "kind": "Namespace",
         "metadata": {"name": "ns2", "labels": draw(_labels())},
     }
     return [namespace, *deployments, *policies]
@@ -220,6 +220,10 @@ class _Naive:
 def test_engine_matches_naive_pod_by_pod_evaluation(
     tmp_path: Path, docs: list[dict[str, object]]
 ) -> None:
+    _assert_engine_matches_naive(tmp_path, docs)
+
+
+def _assert_engine_matches_naive(tmp_path: Path, docs: list[dict[str, object]]) -> None:
     (tmp_path / "c.yaml").write_text(yaml.safe_dump_all(docs))
     cluster, diagnostics = load_manifests([tmp_path / "c.yaml"])
     assume(not [d for d in diagnostics if d.severity.value == "error"])  # e.g. TM603
@@ -257,3 +261,54 @@ def _at(conn: Connectivity, direction: str, workload: str, address: int) -> Conn
         ):
             return flow.conns
     return NO_CONNS
+
+
+def _own_policy(
+    name: str, ns: str, callers: list[str], callees: list[str], port: int
+) -> dict[str, object]:
+    def peers(apps: list[str]) -> list[dict[str, object]]:
+        return [{"namespaceSelector": {}, "podSelector": {"matchLabels": {"app": a}}} for a in apps]
+
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": f"{name}-policy", "namespace": ns},
+        "spec": {
+            "podSelector": {"matchLabels": {"app": name}},
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": [{"from": peers(callers), "ports": [{"protocol": "TCP", "port": port}]}],
+            "egress": [{"to": peers(callees)}],
+        },
+    }
+
+
+@st.composite
+def one_policy_per_workload(draw: st.DrawFn) -> list[dict[str, object]]:
+    """Clusters shaped like compiled declarations: each workload has its own label and policy
+    naming a few others, so an egress region holds fewer classes than there are ingress groups."""
+    names = [f"d{i}" for i in range(draw(st.integers(4, 9)))]
+    others = st.lists(st.sampled_from(names), max_size=3, unique=True)
+    docs: list[dict[str, object]] = []
+    for name in names:
+        ns = draw(st.sampled_from(NAMESPACES))
+        deployment = {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": name, "namespace": ns},
+            "spec": {"template": {"metadata": {"labels": {"app": name}}, "spec": {}}},
+        }
+        docs.append(deployment)
+        if draw(st.booleans()) or name == "d0":
+            port = draw(st.sampled_from([80, 443]))
+            docs.append(_own_policy(name, ns, draw(others), draw(others), port))
+    return docs
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(one_policy_per_workload())
+def test_engine_matches_naive_evaluation_with_one_policy_per_workload(
+    tmp_path: Path, docs: list[dict[str, object]]
+) -> None:
+    _assert_engine_matches_naive(tmp_path, docs)

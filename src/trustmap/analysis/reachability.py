@@ -61,7 +61,7 @@ def analyze(cluster: Cluster) -> Connectivity:
     refs = [p.ref for p in u.policies]
     flows: dict[tuple[str, str], Flow] = {}
     for group in egress:
-        _pair_flows(u, group, ingress, refs, flows)
+        _pair_flows(u, group, ingress, ingress_of, refs, flows)
     if u.controller is not None:
         _controller_flows(u, cluster, ingress, ingress_of, refs, flows)
     ip_flows = _ip_flows(u, ingress, ingress_of, "ingress", src_cuts, refs)
@@ -192,11 +192,12 @@ def _pair_flows(
     u: Universe,
     egress: _Group,
     ingress: list[_Group],
+    ingress_of: list[int],
     refs: list[str],
     flows: dict[tuple[str, str], Flow],
 ) -> None:
     for out_region in egress.regions:
-        for group in ingress:
+        for group in _reached(out_region.bits, ingress, ingress_of):
             dsts = out_region.bits & group.members
             if not dsts:
                 continue
@@ -210,6 +211,21 @@ def _pair_flows(
                         _policies(in_region.contribution, conns, refs),
                     )
                     _emit(u, srcs, dsts, flow, flows)
+
+
+def _reached(bits: int, ingress: list[_Group], ingress_of: list[int]) -> list[_Group]:
+    """The ingress groups with a member among the classes ``bits``, in group order.
+
+    Every group when ``bits`` has at least as many classes as there are groups; otherwise only
+    the groups of those classes, so that a cluster with one policy per workload (thousands of
+    groups, each egress region naming a few classes) does not pair every egress group with every
+    ingress group. Groups with no member in ``bits`` produce no flow either way.
+    """
+    if bits.bit_count() >= len(ingress):
+        return ingress
+    found = {ingress_of[c] for c in indices(bits)}
+    found.discard(-1)  # the ingress controller's class belongs to no group
+    return [ingress[g] for g in sorted(found)]
 
 
 def _emit(
