@@ -156,7 +156,9 @@ class CiliumEvaluator:
         return found
 
     def decide(self, request: Request) -> Decision:
-        request = replace(request, path=normalized_path(request.path, merge_slashes=True))
+        path = normalized_path(request.path, merge_slashes=True)
+        if path != request.path:
+            request = replace(request, path=path)
         if request.source.kind == "kubelet":
             return Decision(True, why="Cilium allows traffic from the local host (allow-localhost)")
         out = self._direction(request, "egress", request.source, request.target)

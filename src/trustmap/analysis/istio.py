@@ -181,7 +181,9 @@ class IstioEvaluator:
     # --- decision ----------------------------------------------------------------------------
 
     def decide(self, request: Request) -> Decision:
-        request = replace(request, path=normalized_path(request.path, merge_slashes=False))
+        path = normalized_path(request.path, merge_slashes=False)
+        if path != request.path:
+            request = replace(request, path=path)
         if request.source.kind == "kubelet":
             return Decision(True, why="probes are rewritten to the sidecar agent")
         if request.protocol == "UDP":

@@ -249,6 +249,8 @@ def normalized_path(path: str | None, *, merge_slashes: bool = False) -> str | N
     if path is None or not path.startswith("/"):
         return path
     base, mark, query = path.partition("?")
+    if "%" not in base and "/." not in base and not (merge_slashes and "//" in base):
+        return path  # nothing to decode, no dot segment, no slashes to merge: already normal
     decoded = _decode_unreserved(base)
     if merge_slashes:
         decoded = re.sub("/{2,}", "/", decoded)
