@@ -1,10 +1,12 @@
 """The text path (documents written straight from the plan) gives the dict path's bytes, exactly.
 
 ``trustmap compile`` writes :func:`render_graph`'s documents; the library API, the schema tests
-and ``verify`` use :func:`compile_graph`'s dicts. Every document must equal :func:`dump` of the
-object the dict path built, with the same diagnostics: on every golden case, on a generated
-organisation of a few hundred services (every target, enforce and audit environments), and for
-the provenance annotations on arbitrary sources.
+and ``verify`` use :func:`compile_graph`'s dicts. Every document must equal :func:`dump` (the
+canonical serializer) of the object the dict path built, with the same diagnostics: on every
+golden compile case, on every validate golden case and example for every target and environment,
+on hypothesis-generated organisations (``generated_orgs``) for every target and environment, on
+a generated organisation of a few hundred services, and for the provenance annotations on
+arbitrary sources. Why there are two paths: ``dialects/base.py``.
 """
 
 from __future__ import annotations
@@ -15,14 +17,15 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from compile_cases import DIAGNOSTICS, case_dirs, case_id, compile_case, render_case
-from hypothesis import given, settings
+from compile_cases import DIAGNOSTICS, ROOT, case_dirs, case_id, compile_case, render_case
+from generated_orgs import NOW, organisations
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from trustmap.dialects import TARGETS, compile_graph, compile_targets, render_files, render_graph
 from trustmap.dialects.emit import block, dump, entry
 from trustmap.dialects.provenance import Notes, Source, annotate
-from trustmap.graph import load_graph
+from trustmap.graph import graph_from_text, load_graph
 from trustmap.model import Graph
 from trustmap.report import render_diagnostics
 
@@ -39,6 +42,56 @@ def test_the_text_path_writes_the_dict_path_bytes_on_every_golden_case(case: Pat
     assert render_case(case) == expected
 
 
+ENVIRONMENTS = [None, "prod", "staging"]
+
+
+def environments_of(graph: Graph) -> list[str | None]:
+    """Enforce everywhere (``None``) and every environment the Organization declares."""
+    declared = graph.organization.environments if graph.organization else ()
+    return [None, *sorted({e.name for e in declared})]
+
+
+def assert_both_paths_agree(graph: Graph, target: str, environment: str | None) -> None:
+    """Every document the text path writes is the canonical dump of the dict path's object."""
+    objects = compile_graph(graph, target, environment)
+    documents = render_graph(graph, target, environment)
+    assert [namespace for namespace, _ in documents.documents] == [
+        namespace for namespace, _ in objects.objects
+    ]
+    for (_, text), (_, manifest) in zip(documents.documents, objects.objects, strict=True):
+        assert text == dump(manifest), f"{manifest['kind']}/{manifest['metadata']['name']}"
+    assert documents.diagnostics == objects.diagnostics
+
+
+def declaration_trees() -> list[Path]:
+    """Every validate golden case that holds its inputs, and every example."""
+    cases = sorted(p for p in (ROOT / "tests/fixtures/validate").iterdir() if p.is_dir())
+    examples = sorted(p for p in (ROOT / "examples").iterdir() if p.is_dir())
+    return [p for p in cases if not (p / "generate.py").exists()] + examples
+
+
+@pytest.fixture(scope="module", params=declaration_trees(), ids=lambda p: p.name)
+def golden_graph(request: pytest.FixtureRequest) -> Graph:
+    return load_graph([request.param], dt.date(2026, 11, 23))
+
+
+@pytest.mark.parametrize("target", list(TARGETS))
+def test_the_text_path_writes_the_dict_path_bytes_on_every_validate_golden_and_example(
+    golden_graph: Graph, target: str
+) -> None:
+    for environment in environments_of(golden_graph):
+        assert_both_paths_agree(golden_graph, target, environment)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(organisations())
+def test_the_text_path_writes_the_dict_path_bytes_on_generated_organisations(text: str) -> None:
+    graph = graph_from_text(text, "org.yaml", dt.date.fromisoformat(NOW))
+    for target in TARGETS:
+        for environment in environments_of(graph):
+            assert_both_paths_agree(graph, target, environment)
+
+
 @pytest.fixture(scope="module")
 def organisation(tmp_path_factory: pytest.TempPathFactory) -> Graph:
     root = tmp_path_factory.mktemp("org")
@@ -46,20 +99,13 @@ def organisation(tmp_path_factory: pytest.TempPathFactory) -> Graph:
     return load_graph([root], dt.date(2026, 11, 23))
 
 
-@pytest.mark.parametrize("environment", [None, "prod", "staging"])
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
 @pytest.mark.parametrize("target", list(TARGETS))
 def test_the_text_path_writes_the_dict_path_bytes_on_a_generated_organisation(
     organisation: Graph, target: str, environment: str | None
 ) -> None:
-    objects = compile_graph(organisation, target, environment)
-    documents = render_graph(organisation, target, environment)
-    assert len(documents.documents) == len(objects.objects) > 0
-    for (namespace, text), (expected_namespace, manifest) in zip(
-        documents.documents, objects.objects, strict=True
-    ):
-        assert namespace == expected_namespace
-        assert text == dump(manifest), f"{manifest['kind']}/{manifest['metadata']['name']}"
-    assert documents.diagnostics == objects.diagnostics
+    assert compile_graph(organisation, target, environment).objects
+    assert_both_paths_agree(organisation, target, environment)
 
 
 def test_several_targets_in_worker_processes_write_the_same_documents(
