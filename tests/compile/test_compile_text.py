@@ -221,3 +221,35 @@ def test_workloads_without_pod_labels_are_written_as_the_dict_path_writes_them(
 )
 def test_object_names_are_quoted_exactly_as_the_emitter_quotes_them(name: str) -> None:
     assert entry("  name:", name, "    ") == block({"name": name}, "  ")
+
+
+ONLY_UNWRITABLE_EGRESS = """\
+apiVersion: trustmap.dev/v1alpha1
+kind: Organization
+metadata: {name: acme}
+spec: {trustDomain: cluster.local}
+---
+apiVersion: trustmap.dev/v1alpha1
+kind: Team
+metadata: {name: t}
+spec: {owners: [o@example.com], namespaces: [shop]}
+---
+apiVersion: trustmap.dev/v1alpha1
+kind: Service
+metadata: {name: reader, namespace: shop}
+spec:
+  team: t
+  workload: {podLabels: {app: reader}}
+  interfaces: [{name: http, port: 8080}]
+  egress: [{apiServer: true, reason: reads its ConfigMap}]
+"""
+
+
+def test_an_egress_policy_without_a_writable_rule_is_an_empty_list_on_both_paths() -> None:
+    """Found by the generated organisations: the text path wrote ``egress:`` (null)."""
+    graph = graph_from_text(ONLY_UNWRITABLE_EGRESS, "org.yaml", dt.date.fromisoformat(NOW))
+    documents = render_graph(graph, "kubernetes").documents
+    egress = [text for _, text in documents if "name: reader-egress" in text]
+    assert len(egress) == 1
+    assert egress[0].endswith("  egress: []\n")
+    assert_both_paths_agree(graph, "kubernetes", None)
