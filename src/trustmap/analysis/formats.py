@@ -14,11 +14,11 @@ from typing import Any
 
 from trustmap.analysis.connectivity import Connectivity, IPFlow
 from trustmap.analysis.connlist import connlist_rows
-from trustmap.analysis.gcpause import gc_paused
 from trustmap.analysis.ipranges import format_ip
 from trustmap.analysis.objects import INGRESS_CONTROLLER
 from trustmap.analysis.ports import PROTOCOLS, ConnSet
 from trustmap.analysis.posture import Exposure, Posture
+from trustmap.bulk import building
 
 __all__ = ["render_csv", "render_dot", "render_json", "render_posture", "to_json_data"]
 
@@ -32,7 +32,7 @@ def _ports(conns: ConnSet) -> dict[str, str]:
     }
 
 
-@gc_paused
+@building()
 def to_json_data(conn: Connectivity, posture: Posture | None = None) -> dict[str, Any]:
     """The connectivity (and posture) as plain JSON-ready data."""
     data: dict[str, Any] = {

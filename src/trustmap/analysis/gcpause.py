@@ -1,16 +1,14 @@
-"""Pausing Python's cyclic garbage collector around allocation-heavy, cycle-free work.
-
-Loading and analysing a large cluster allocates millions of small dicts, tuples and frozen
-values that never form reference cycles; the collector's generation scans over them cost up to
-half of the run time while finding nothing. Reference counting still frees everything.
+"""The collector pause for the manifest reader (``analysis/load.py``), which the ``trustmap.kube``
+layer replaces: the one implementation is :func:`trustmap.bulk.building`; delete this module
+with that reader.
 """
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable
-from functools import wraps
 from typing import ParamSpec, TypeVar
+
+from trustmap.bulk import building
 
 __all__ = ["gc_paused"]
 
@@ -19,16 +17,5 @@ R = TypeVar("R")
 
 
 def gc_paused(func: Callable[P, R]) -> Callable[P, R]:
-    """Run ``func`` with the cyclic collector paused (restored afterwards, even on error)."""
-
-    @wraps(func)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        enabled = gc.isenabled()
-        gc.disable()
-        try:
-            return func(*args, **kwargs)
-        finally:
-            if enabled:
-                gc.enable()
-
-    return wrapper
+    """Run ``func`` inside :func:`trustmap.bulk.building`."""
+    return building()(func)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -117,20 +118,12 @@ def _run(manifests: tuple[Path, ...], from_flows: bool, db_path: Path) -> Discov
             "e.g. `trustmap discover --from-manifests k8s/`",
         )
     if manifests:
-        with stderr.status("reading manifests…") if stderr.is_terminal else _Quiet():
+        with stderr.status("reading manifests…") if stderr.is_terminal else nullcontext():
             return discover_manifests(list(manifests))
     try:
         return discover_flows(db_path)
     except InputError as err:
         fail(str(err), "check --db, or ingest flows with `trustmap observe ingest`")
-
-
-class _Quiet:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *_: object) -> None:
-        return None
 
 
 def _render(found: Discovery, written: list[Path], namespaces: tuple[str, ...]) -> None:
