@@ -11,7 +11,7 @@ NOW ?= 2026-11-23
 # A demo step whose findings are the point exits 1; anything else (2: bad input) still fails the demo.
 EXPECTED = { test $$? -eq 1 && echo "  (exit 1: findings reported, as this demo step expects)"; }
 
-.PHONY: install system demo test lint golden bench clean help
+.PHONY: install system demo test lint golden bench clean help sanitize
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -58,6 +58,9 @@ lint: install  ## ruff, ruff format, mypy --strict, import-linter layer contract
 	$(VENV)/bin/ruff format --check src tests benchmarks
 	$(VENV)/bin/mypy --strict src
 	$(VENV)/bin/lint-imports
+
+sanitize: install  ## the compiled Hubble reader under AddressSanitizer + UBSan, with its randomised tests (CI)
+	PY=$(PY) bash scripts/sanitize-hubble.sh
 
 golden: install  ## regenerate golden files; review them with `git diff`
 	$(PY) tests/regen_golden.py
