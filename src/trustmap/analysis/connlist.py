@@ -16,7 +16,7 @@ from trustmap.analysis.ipranges import format_range
 from trustmap.analysis.ports import ConnSet
 from trustmap.bulk import building
 
-__all__ = ["ConnRow", "connlist_lines", "connlist_rows", "render_connlist"]
+__all__ = ["ConnRow", "connlist_lines", "connlist_rows"]
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -81,9 +81,3 @@ def connlist_lines(conn: Connectivity) -> list[str]:
             text = texts[conns] = str(conns)
         lines.append(f"{src} => {dst} : {text}")
     return lines
-
-
-def render_connlist(conn: Connectivity) -> str:
-    """The whole connlist text (empty when nothing is allowed), one line per connection."""
-    lines = connlist_lines(conn)
-    return "\n".join(lines) + "\n" if lines else ""

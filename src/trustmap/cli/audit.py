@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import click
 
-from trustmap.auditchain import Break, Entry, verify_chain
+from trustmap.api import verify_audit_log
+from trustmap.auditchain import Break, Entry
 from trustmap.cli.client import call, refuse, server_options, token_option
 from trustmap.cli.common import echo_json, out, stderr
 
@@ -43,7 +44,7 @@ def audit() -> None:
 def verify(server: str, token: str | None, anchors: tuple[str, ...], fmt: str) -> None:
     """Recompute the audit log's hash chain and report any edited, deleted or reordered entry."""
     entries, head = _fetch(server, token)
-    breaks = verify_chain(entries, head)
+    breaks = verify_audit_log(entries, head)
     by_seq = {e.seq: e.hash for e in entries}
     for anchor in anchors:
         seq, _, digest = anchor.partition(":")

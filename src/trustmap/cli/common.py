@@ -95,16 +95,14 @@ def now_option(func: F) -> F:
 def load(paths: Sequence[str], today: dt.date, *, exit_unreadable: bool = True) -> Graph:
     """Load the graph, with a spinner on a terminal; exit 2 when nothing could be read
     (unless ``exit_unreadable`` is false: the caller reports it in its own format)."""
-    from trustmap.graph import (
-        load_graph,  # deferred: commands that never load declarations start faster
-    )
+    from trustmap.api import load as load_graph  # commands that never load start faster
 
     with (
         stderr.status("loading declarations…", spinner="dots")
         if stderr.is_terminal
         else nullcontext()
     ):
-        graph = load_graph(list(paths) or ["."], today)
+        graph = load_graph(paths, today)
     if len(graph.services) >= _LARGE:
         # The command keeps the graph until it exits: spare the cyclic collector from rescanning
         # its hundreds of thousands of objects during the rest of the command (~1 s at 10,000).

@@ -83,11 +83,10 @@ def discover(
     strict: bool,
 ) -> None:
     """Draft declarations from manifests or observed flows, for a person to review."""
-    from trustmap.discover import select_namespaces, summary, write_drafts
+    from trustmap.api import write_drafts
+    from trustmap.discover import summary
 
-    found = _run(manifests, from_flows, db_path)
-    if namespaces:
-        found = select_namespaces(found, namespaces)
+    found = _run(manifests, from_flows, db_path, namespaces)
     unreadable = [d for d in found.diagnostics if d.code in UNREADABLE]
     if unreadable:  # drafts of part of the input would silently lack the rest: write none
         sys.stderr.write(render_diagnostics(unreadable))
@@ -109,8 +108,10 @@ def discover(
     sys.exit(1 if nothing or has_errors(found.diagnostics, strict=strict) else 0)
 
 
-def _run(manifests: tuple[Path, ...], from_flows: bool, db_path: Path) -> Discovery:
-    from trustmap.discover import discover_flows, discover_manifests
+def _run(
+    manifests: tuple[Path, ...], from_flows: bool, db_path: Path, namespaces: tuple[str, ...]
+) -> Discovery:
+    from trustmap.api import discover_drafts
 
     if bool(manifests) == from_flows:
         fail(
@@ -119,9 +120,9 @@ def _run(manifests: tuple[Path, ...], from_flows: bool, db_path: Path) -> Discov
         )
     if manifests:
         with stderr.status("reading manifests…") if stderr.is_terminal else nullcontext():
-            return discover_manifests(list(manifests))
+            return discover_drafts(manifests=manifests, namespaces=namespaces)
     try:
-        return discover_flows(db_path)
+        return discover_drafts(flows=db_path, namespaces=namespaces)
     except InputError as err:
         fail(str(err), "check --db, or ingest flows with `trustmap observe ingest`")
 
