@@ -19,7 +19,6 @@ __all__ = [
     "diagnostic",
     "has_errors",
     "sort_diagnostics",
-    "worst",
 ]
 
 
@@ -91,12 +90,6 @@ def diagnostic(code: str, span: Span | None, message: str, hint: str | None = No
 def sort_diagnostics(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
     """Sort by file, line, column (then code, message) and drop exact duplicates."""
     return sorted(set(diagnostics), key=lambda d: d.sort_key)
-
-
-def worst(diagnostics: Iterable[Diagnostic]) -> Severity | None:
-    """The most severe level present, or ``None`` for an empty list."""
-    levels = [d.severity for d in diagnostics]
-    return max(levels, key=lambda s: s.rank) if levels else None
 
 
 def has_errors(diagnostics: Iterable[Diagnostic], *, strict: bool = False) -> bool:
