@@ -84,7 +84,7 @@ def discover(
 ) -> None:
     """Draft declarations from manifests or observed flows, for a person to review."""
     from trustmap.api import write_drafts
-    from trustmap.discover import summary
+    from trustmap.report.discover import summary
 
     found = _run(manifests, from_flows, db_path, namespaces)
     unreadable = [d for d in found.diagnostics if d.code in UNREADABLE]
