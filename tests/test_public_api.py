@@ -26,6 +26,9 @@ def test_public_exports_are_pinned() -> None:
             "build_graph",
             "check",
             "compile",
+            "compile_graph",
+            "compile_paths",
+            "compile_targets",
             "compile_yaml",
             "declaration_files",
             "discover_drafts",
@@ -39,6 +42,7 @@ def test_public_exports_are_pinned() -> None:
             "graph_from_text",
             "load_graph",
             "query",
+            "read_workloads",
         ]
     )
 

@@ -11,6 +11,9 @@ The library is the product; the ``trustmap`` command and the registry server cal
         print(problem)
     print(trustmap.query.callers(graph, trustmap.ServiceRef("default", "cartservice")))
     policies = trustmap.compile(graph, "kubernetes", environment="prod")
+
+    workloads, problems = trustmap.read_workloads(graph, ["examples/online-boutique/manifests"])
+    linkerd = trustmap.compile(graph, "linkerd", "prod", workloads)  # probes authorised
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ if TYPE_CHECKING:
         write_drafts,
     )
     from trustmap.diagnostics import Diagnostic, Severity, Span
+    from trustmap.dialects import compile_graph, compile_paths, compile_targets, read_workloads
     from trustmap.errors import InputError, TrustmapError, UsageError
     from trustmap.graph import build_graph, graph_from_text, load_graph
     from trustmap.model import Edge, Graph, Interface, Organization, Service, ServiceRef, Team
@@ -66,6 +70,10 @@ _EXPORTS = {
     "InputError": "trustmap.errors",
     "TrustmapError": "trustmap.errors",
     "UsageError": "trustmap.errors",
+    "compile_graph": "trustmap.dialects",
+    "compile_paths": "trustmap.dialects",
+    "compile_targets": "trustmap.dialects",
+    "read_workloads": "trustmap.dialects",
     "build_graph": "trustmap.graph",
     "graph_from_text": "trustmap.graph",
     "load_graph": "trustmap.graph",
@@ -109,6 +117,9 @@ __all__ = [
     "build_graph",
     "check",
     "compile",
+    "compile_graph",
+    "compile_paths",
+    "compile_targets",
     "compile_yaml",
     "declaration_files",
     "discover_drafts",
@@ -119,6 +130,7 @@ __all__ = [
     "load",
     "load_graph",
     "query",
+    "read_workloads",
     "verify_audit_log",
     "verify_policies",
     "write_drafts",

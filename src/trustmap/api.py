@@ -251,6 +251,7 @@ def discover_drafts(
     flows: PathLike | None = None,
     since: dt.datetime | None = None,
     namespaces: Sequence[str] = (),
+    team_keys: Sequence[str] = (),
 ) -> Discovery:
     """Draft declarations from manifests or from the flow database, for a person to review.
 
@@ -259,6 +260,8 @@ def discover_drafts(
         flows: a flow database (``trustmap observe ingest``; needs the ``observe`` extra).
         since: flows only: those observed at or after this time (UTC).
         namespaces: keep only the drafts of these namespaces.
+        team_keys: manifests only: the labels or annotations that name a workload's team, first
+            match wins (default: the usual ones, see ``trustmap discover --help``).
 
     Raises:
         UsageError: neither or both of ``manifests`` and ``flows``. InputError: the flow
@@ -272,7 +275,8 @@ def discover_drafts(
     if flows is not None:
         found = discover_flows(Path(flows), since)
     else:
-        found = discover_manifests([Path(p) for p in manifests])
+        paths = [Path(p) for p in manifests]
+        found = discover_manifests(paths, team_keys) if team_keys else discover_manifests(paths)
     return select_namespaces(found, tuple(namespaces)) if namespaces else found
 
 

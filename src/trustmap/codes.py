@@ -87,11 +87,31 @@ CODES: dict[str, CodeInfo] = _codes(
     ("TM304", "warning", "target does not see UDP or SCTP traffic"),
     ("TM305", "warning", "target does not limit calls out of the cluster"),
     ("TM306", "warning", "external destination without ports"),
+    # TM307-TM319: compile with workload manifests; what would break platform traffic or widen
+    ("TM307", "warning", "target needs the workloads' probes; no manifests given"),
+    ("TM308", "error", "workload manifests hold no workload"),
+    ("TM309", "warning", "declared service runs no workload in the manifests"),
+    ("TM310", "warning", "workload runs as another service account than declared"),
+    ("TM311", "warning", "HTTP method the target cannot match; every method allowed"),
+    ("TM312", "warning", "target has no dry run per policy; audit namespace left out"),
+    ("TM313", "warning", "kubelet probe the target cannot authorise"),
+    # TM320-TM339: compile — rollout safety (identities, platform versions, mesh edges)
+    ("TM320", "warning", "services share a service account on an identity target"),
+    ("TM321", "warning", "istio matches opaque TCP egress by port, not by host name"),
+    ("TM322", "info", "caller must run in the mesh to reach the interface"),
+    ("TM323", "error", "platform version too old for this target's output"),
+    ("TM324", "info", "output adapted to an older platform version"),
+    ("TM325", "warning", "istio normalises the request path; route compiled in normal form"),
+    ("TM326", "warning", "workload turns Istio's probe rewrite off; its probes are refused"),
     # TM4xx: verify — what policies allow against what is declared
     ("TM401", "error", "policy allows a flow beyond the declarations"),
     ("TM402", "error", "declared flow is blocked"),
     ("TM403", "warning", "open flow to or from external addresses"),
     ("TM404", "warning", "declaration without a workload in the manifests"),
+    # TM440-TM449: compiled output against today's date (expiry after compile time)
+    ("TM440", "error", "compiled output still allows an expired grant"),
+    ("TM441", "warning", "compiled output allows a grant that expires soon"),
+    ("TM442", "error", "invalid expiry annotation on a compiled object"),
     # TM50x: observe — reading flow records (TM51x and up: drift, coverage, discover)
     ("TM500", "error", "flow file cannot be read"),
     ("TM501", "warning", "malformed flow record"),
@@ -113,6 +133,15 @@ CODES: dict[str, CodeInfo] = _codes(
     ("TM522", "warning", "drafted pod selectors overlap"),
     ("TM523", "warning", "nothing to draft"),
     ("TM524", "warning", "manifest object defined twice"),
+    # TM525-TM549: review — diff of two versions, code owners, imports
+    ("TM525", "error", "call opened without the provider's consent"),
+    ("TM526", "info", "call opened or widened: the provider's owners approve"),
+    ("TM527", "warning", "interface exposure widened"),
+    ("TM528", "info", "egress opened or changed"),
+    ("TM529", "warning", "team has no handle for CODEOWNERS"),
+    ("TM530", "error", "declaration file outside the repository root"),
+    ("TM531", "warning", "catalog entry not mapped"),
+    ("TM532", "warning", "not a catalog entity"),
     # TM6xx: analyze — Kubernetes manifests read by trustmap.analysis
     ("TM600", "error", "object without metadata.name"),
     ("TM601", "error", "invalid CIDR"),
@@ -134,6 +163,9 @@ CODES: dict[str, CodeInfo] = _codes(
     ("TM617", "warning", "Ingress or Route backend service not found"),
     ("TM618", "error", "policy selector splits the pods of one workload"),
     ("TM619", "warning", "no workloads in the manifests"),
+    # TM62x: trustmap.kube — Kubernetes objects read for every command
+    ("TM620", "error", "probe without exactly one handler"),
+    ("TM621", "error", "probe names a port the container does not declare"),
     # TM7xx: registry — pushes to the registry server
     ("TM700", "info", "dependency waits for the provider's approval"),
     ("TM701", "error", "declaration outside the pushing team's scope"),

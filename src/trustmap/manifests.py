@@ -228,7 +228,9 @@ class WorkloadSelector(TypedDict):
 class PeerAuthenticationSpec(TypedDict, total=False):
     """PeerAuthentication spec."""
 
+    selector: dict[str, dict[str, str]]
     mtls: dict[str, str]
+    portLevelMtls: dict[str, dict[str, str]]
 
 
 class PeerAuthentication(TypedDict):
@@ -481,12 +483,12 @@ class AdmissionMatch(TypedDict):
     any: list[dict[str, AdmissionResources]]
 
 
-class AdmissionValidate(TypedDict):
+class AdmissionValidate(TypedDict, total=False):
     """A validate rule: the resource must match one of the patterns."""
 
     failureAction: str
-    message: str
-    anyPattern: list[dict[str, object]]
+    message: Required[str]
+    anyPattern: Required[list[dict[str, object]]]
 
 
 class AdmissionRule(TypedDict):
@@ -497,12 +499,21 @@ class AdmissionRule(TypedDict):
     validate: AdmissionValidate
 
 
-class ClusterPolicySpec(TypedDict):
+class FailureActionOverride(TypedDict):
+    """``validationFailureActionOverrides`` entry (Kyverno before 1.13)."""
+
+    action: str
+    namespaces: list[str]
+
+
+class ClusterPolicySpec(TypedDict, total=False):
     """ClusterPolicy spec."""
 
-    admission: bool
-    background: bool
-    rules: list[AdmissionRule]
+    validationFailureAction: str
+    validationFailureActionOverrides: list[FailureActionOverride]
+    admission: Required[bool]
+    background: Required[bool]
+    rules: Required[list[AdmissionRule]]
 
 
 class ClusterPolicy(TypedDict):

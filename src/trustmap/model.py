@@ -217,6 +217,15 @@ class Team:
     """Namespaces the team may declare services in."""
     span: Span = NO_SPAN
     """Where the Team document starts."""
+    github: str | None = None
+    """GitHub handle of the team (``@org/team``) for CODEOWNERS, when declared."""
+    gitlab: str | None = None
+    """GitLab handle of the team (``@group/subgroup``) for CODEOWNERS, when declared."""
+
+    @property
+    def handles(self) -> tuple[str, ...]:
+        """The declared VCS handles, GitHub first."""
+        return tuple(h for h in (self.github, self.gitlab) if h)
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,6 +328,14 @@ class Organization:
     """Rollout modes."""
     span: Span = NO_SPAN
     """Where the Organization document starts."""
+    platforms: tuple[tuple[str, str], ...] = ()
+    """Installed platform version per target (``("cilium", "1.15")``, sorted): compile for it."""
+    platforms_span: Span | None = None
+    """Where ``platforms`` is declared, if it is."""
+
+    def platform(self, target: str) -> str | None:
+        """The declared version of ``target``'s platform, if any."""
+        return dict(self.platforms).get(target)
 
     def mode(self, environment: str | None, namespace: str) -> Mode:
         """Mode for ``namespace`` in ``environment``: first matching entry, else enforce."""

@@ -215,6 +215,31 @@ def test_ingress_controller_reaches_service_target_ports_within_policy(tmp_path:
     assert ("{ingress-controller}", "default/db[Deployment]") not in conn.flows
 
 
+def test_an_ingress_backend_port_may_name_the_service_port_by_its_target_port(
+    tmp_path: Path,
+) -> None:
+    """ingress-nginx matches an Ingress backend's port against each Service port's number, its
+    ``targetPort`` and its name, compared as text (kubernetes/ingress-nginx,
+    internal/ingress/controller/controller.go, ``serviceEndpoints``), and np-guard resolves
+    Ingress backends the same way; so ``port: {number: 5432}`` reaches a Service port
+    ``80 → 5432`` and ``port: {name: sql}`` one whose targetPort is the name ``sql``."""
+    svc = (
+        "apiVersion: v1\nkind: Service\nmetadata: {name: db-svc}\n"
+        "spec: {selector: {app: db}, ports: [{port: 80, targetPort: 5432}, {port: 81}]}"
+    )
+    by_number = (
+        "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: ing}\n"
+        "spec: {defaultBackend: {service: {name: db-svc, port: {number: 5432}}}}"
+    )
+    found = lines(tmp_path, DB, svc, by_number)
+    assert "{ingress-controller} => default/db[Deployment] : TCP 5432" in found
+    named = svc.replace("targetPort: 5432", "targetPort: sql")
+    by_name = by_number.replace("{number: 5432}", "{name: sql}")
+    assert "{ingress-controller} => default/db[Deployment] : TCP 5432" in lines(
+        tmp_path, DB, named, by_name
+    )
+
+
 def test_a_selector_that_splits_the_pods_of_one_owner_is_an_error(tmp_path: Path) -> None:
     pods = [
         f"apiVersion: v1\nkind: Pod\nmetadata:\n  name: p{i}\n  labels: {{app: a{i}}}\n"

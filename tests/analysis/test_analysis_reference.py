@@ -22,7 +22,7 @@ from trustmap.analysis import (
     analyze,
     load_manifests,
 )
-from trustmap.analysis.objects import IPBlockPeer, NetworkPolicy, Pod, PodPeer, Rule
+from trustmap.analysis.objects import IPBlockPeer, NetpolPolicy, Pod, PodPeer, Rule
 
 KEYS = ["app", "tier"]
 VALUES = ["a", "b"]
@@ -109,7 +109,7 @@ def _policy(i: int) -> st.SearchStrategy[dict[str, object]]:
     return st.builds(
         lambda ns, s: {
             "apiVersion": "networking.k8s.io/v1",
-            "kind": "NetworkPolicy",
+            "kind": "NetpolPolicy",
             "metadata": {"name": f"p{i}", "namespace": ns},
             "spec": s,
         },
@@ -153,7 +153,7 @@ def clusters(draw: st.DrawFn) -> list[dict[str, object]]:
     policies = [draw(_policy(i)) for i in range(draw(st.integers(0, 4)))]
     namespace = {
         "apiVersion": "v1",
-        "kind": "Namespace",
+        "kind": "NetpolNamespace",
         "metadata": {"name": "ns2", "labels": draw(_labels())},
     }
     return [namespace, *deployments, *policies]
@@ -180,12 +180,12 @@ class _Naive:
         self.cluster = cluster
         self.ns = {n.name: dict(n.labels) for n in cluster.namespaces}
 
-    def _selects(self, policy: NetworkPolicy, pod: Pod) -> bool:
+    def _selects(self, policy: NetpolPolicy, pod: Pod) -> bool:
         return pod.workload.namespace == policy.namespace and policy.pod_selector.matches(
             dict(pod.labels)
         )
 
-    def _peer(self, peer: object, policy: NetworkPolicy, other: Pod | int) -> bool:
+    def _peer(self, peer: object, policy: NetpolPolicy, other: Pod | int) -> bool:
         if isinstance(peer, IPBlockPeer):
             return isinstance(other, int) and any(lo <= other <= hi for lo, hi in peer.addresses)
         assert isinstance(peer, PodPeer)

@@ -1,7 +1,8 @@
 """Golden compile cases: ``tests/fixtures/compile/<target>/<case>/``.
 
 Each case folder holds ``case.yaml`` (``now``, optional ``environment``, optional ``inputs``: paths
-relative to the repository root; default ``input/`` beside it) and ``expected/``: the files
+relative to the repository root; default ``input/`` beside it; optional ``manifests``: workload
+manifests, as ``compile --manifests``) and ``expected/``: the files
 ``trustmap compile --out`` writes (``<namespace>.yaml``, ``_cluster.yaml``) plus
 ``diagnostics.txt``, the text report of every graph and compile diagnostic. Paths are loaded
 relative to the repository root, so annotations name files the same way on every machine.
@@ -67,18 +68,37 @@ def case_settings(case: Path) -> tuple[list[str], str | None, dt.date]:
     return inputs, settings.get("environment"), today
 
 
+def case_manifests(case: Path) -> list[str] | None:
+    """The workload manifests a case compiles with (``None``: none, as without --manifests)."""
+    settings = yaml.safe_load((case / "case.yaml").read_text()) or {}
+    found = settings.get("manifests")
+    return list(found) if found else None
+
+
 def compile_case(case: Path) -> Compilation[CompileResult]:
     """Compile one case as its ``case.yaml`` says, into objects (the library's dict path)."""
     inputs, environment, today = case_settings(case)
     with at_root():
-        return compile_paths(inputs, case.parent.name, environment=environment, today=today)
+        return compile_paths(
+            inputs,
+            case.parent.name,
+            environment=environment,
+            today=today,
+            manifests=case_manifests(case),
+        )
 
 
 def write_case(case: Path) -> Compilation[Rendered]:
     """Compile one case into YAML documents (the text path the CLI writes)."""
     inputs, environment, today = case_settings(case)
     with at_root():
-        return render_paths(inputs, case.parent.name, environment=environment, today=today)
+        return render_paths(
+            inputs,
+            case.parent.name,
+            environment=environment,
+            today=today,
+            manifests=case_manifests(case),
+        )
 
 
 def render_case(case: Path) -> dict[str, str]:

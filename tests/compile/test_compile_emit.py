@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from trustmap.dialects.emit import dump, render_yaml
-from trustmap.dialects.linkerd import covers, route_groups
+from trustmap.dialects.linkerd_routes import covers, route_groups
 from trustmap.dialects.names import Namer, object_name
 from trustmap.dialects.plan import Grant
 from trustmap.dialects.routes import glob_regex, istio_path, parse_route

@@ -188,7 +188,7 @@ def test_cilium_turns_grpc_methods_into_http_rules_on_the_target() -> None:
         {"matchLabels": {"k8s:io.kubernetes.pod.namespace": "shop", "app": "web"}}
     ]
     assert rule["toPorts"][0]["rules"] == {
-        "http": [{"method": "POST", "path": "/pay\\.Payment/Charge"}]
+        "http": [{"method": "POST", "path": "/pay\\.Payment/Charge(\\?.*)?"}]
     }
 
 
@@ -257,9 +257,6 @@ def non_blocking(target: str, found: list[Any]) -> bool:
         kinds.setdefault(m["kind"], []).append(m)
     if target == "kubernetes":
         return any(m["spec"].get("ingress") == [{}] for m in kinds["NetworkPolicy"])
-    if target == "cilium":
-        off = {"ingress": False, "egress": False}
-        return all(m["spec"].get("enableDefaultDeny") == off for m in found)
     if target == "istio":
         dry = all(
             m["metadata"]["annotations"].get("istio.io/dry-run") == "true"
@@ -271,7 +268,7 @@ def non_blocking(target: str, found: list[Any]) -> bool:
     return bool(servers) and all(m["spec"]["accessPolicy"] == "audit" for m in servers)
 
 
-@pytest.mark.parametrize("target", ["kubernetes", "cilium", "istio", "linkerd"])
+@pytest.mark.parametrize("target", ["kubernetes", "istio", "linkerd"])  # cilium: TM312
 def test_audit_mode_namespaces_get_the_non_blocking_form_with_a_note(target: str) -> None:
     web = SHOP.replace(
         "exposure: ingress}", "exposure: internal, consumers: [pay/caller]}"

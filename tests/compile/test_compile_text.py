@@ -104,7 +104,8 @@ def organisation(tmp_path_factory: pytest.TempPathFactory) -> Graph:
 def test_the_text_path_writes_the_dict_path_bytes_on_a_generated_organisation(
     organisation: Graph, target: str, environment: str | None
 ) -> None:
-    assert compile_graph(organisation, target, environment).objects
+    refused = target == "cilium" and environment == "staging"  # no dry run: TM312, no objects
+    assert bool(compile_graph(organisation, target, environment).objects) != refused
     assert_both_paths_agree(organisation, target, environment)
 
 
@@ -190,8 +191,9 @@ def test_workloads_without_pod_labels_are_written_as_the_dict_path_writes_them(
     organisation: Graph, target: str
 ) -> None:
     graph = _without_labels(organisation)
-    objects = compile_graph(graph, target, "staging").objects
-    assert [text for _, text in render_graph(graph, target, "staging").documents] == [
+    environment = "prod" if target == "cilium" else "staging"  # cilium writes no audit policy
+    objects = compile_graph(graph, target, environment).objects
+    assert [text for _, text in render_graph(graph, target, environment).documents] == [
         dump(m) for _, m in objects
     ]
     assert any("Selector: {}" in dump(m) or "labels: {}" in dump(m) for _, m in objects)

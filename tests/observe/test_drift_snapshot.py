@@ -60,9 +60,9 @@ def test_kubectl_list_json_gives_pods_and_services_with_ips_labels_and_owners() 
     assert sleep is not None
     assert sleep.name == "sleep-854565cb79-mcmnb"  # the live pod, not the completed job's
     assert sleep.labels == (
-        "app=sleep",
-        "pod-template-hash=854565cb79",
-        "security.istio.io/tlsMode=istio",
+        ("app", "sleep"),
+        ("pod-template-hash", "854565cb79"),
+        ("security.istio.io/tlsMode", "istio"),
     )
     assert (sleep.service_account, sleep.workload) == ("sleep", "sleep")  # ReplicaSet → Deployment
     httpbin = snapshot.at("10.0.45.184")

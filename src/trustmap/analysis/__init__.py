@@ -11,9 +11,9 @@ from __future__ import annotations
 from trustmap.analysis.connectivity import Connectivity, Direction, Flow, IPFlow
 from trustmap.analysis.connlist import ConnRow, connlist_lines, connlist_rows
 from trustmap.analysis.load import load_manifests
-from trustmap.analysis.objects import INGRESS_CONTROLLER, Cluster, NetworkPolicy, Workload
+from trustmap.analysis.objects import INGRESS_CONTROLLER, Cluster, NetpolPolicy, Workload
 from trustmap.analysis.ports import ALL_CONNS, NO_CONNS, ConnSet
-from trustmap.analysis.posture import Exposure, NamespacePosture, Posture, posture
+from trustmap.analysis.posture import NamespacePosture, NetpolExposure, Posture, posture
 from trustmap.analysis.reachability import analyze
 from trustmap.analysis.run import Analysis, analyze_paths, focus, match_workloads
 
@@ -27,11 +27,11 @@ __all__ = [
     "ConnSet",
     "Connectivity",
     "Direction",
-    "Exposure",
     "Flow",
     "IPFlow",
     "NamespacePosture",
-    "NetworkPolicy",
+    "NetpolExposure",
+    "NetpolPolicy",
     "Posture",
     "Workload",
     "analyze",

@@ -20,7 +20,7 @@ from trustmap.analysis.objects import (
     METADATA_NAME_LABEL,
     Cluster,
     IPBlockPeer,
-    NetworkPolicy,
+    NetpolPolicy,
     PodPeer,
     Rule,
 )
@@ -82,7 +82,7 @@ class Universe:
     """The classes of a cluster plus bitset indexes over them."""
 
     def __init__(self, cluster: Cluster) -> None:
-        self.policies: tuple[NetworkPolicy, ...] = cluster.policies
+        self.policies: tuple[NetpolPolicy, ...] = cluster.policies
         self.classes: list[PodClass] = _classes(cluster)
         self.controller: int | None = None
         """Class index of the ``{ingress-controller}`` placeholder pod, if any."""
@@ -114,7 +114,7 @@ class Universe:
             bits |= self._port_names.get(name, 0)
         return bits
 
-    def selected(self, policy: NetworkPolicy) -> int:
+    def selected(self, policy: NetpolPolicy) -> int:
         """Classes a policy applies to: its namespace's pods matching ``spec.podSelector``."""
         return self.ns_bits.get(policy.namespace, 0) & self.pods.select(policy.pod_selector)
 

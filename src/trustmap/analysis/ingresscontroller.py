@@ -8,9 +8,10 @@ then cut that down further (see :mod:`trustmap.analysis.reachability`).
 from __future__ import annotations
 
 from trustmap.analysis.classes import Profile, Universe, indices
-from trustmap.analysis.objects import Backend, Cluster, Service, ServicePort
+from trustmap.analysis.objects import Cluster
 from trustmap.analysis.ports import NO_CONNS, ConnSet
 from trustmap.analysis.selectors import Selector
+from trustmap.kube import KubeServicePort, backend_ports
 
 __all__ = ["exposed_ports"]
 
@@ -25,7 +26,7 @@ def exposed_ports(
         service = services.get((backend.namespace, backend.service))
         if service is None or not service.selector:
             continue
-        ports = _chosen_ports(service, backend)
+        ports = backend_ports(backend, service)
         selector = Selector.of(dict(service.selector))
         targets = universe.ns_bits.get(service.namespace, 0) & universe.pods.select(selector)
         for c in indices(targets & universe.real):
@@ -39,26 +40,12 @@ def exposed_ports(
     return found
 
 
-def _chosen_ports(service: Service, backend: Backend) -> list[ServicePort]:
-    how, value = backend.port
-    ports = list(service.ports)
-    if how == "any":
-        return ports
-    if how == "port":
-        return [p for p in ports if p.port == value]
-    if how == "name":
-        return [p for p in ports if p.name == value]
-    if isinstance(value, str):  # a Route's targetPort by name: the service port's name
-        return [p for p in ports if value in (p.name, p.target)]
-    by_target = [p for p in ports if p.target == value]
-    return by_target or [p for p in ports if p.port == value]
-
-
-def _target_conns(port: ServicePort, profile: Profile) -> ConnSet:
-    if isinstance(port.target, int):
-        return ConnSet.of(port.protocol, port.target, port.target)
+def _target_conns(port: KubeServicePort, profile: Profile) -> ConnSet:
+    target = port.target_port
+    if isinstance(target, int):
+        return ConnSet.of(port.protocol, target, target)
     conns = NO_CONNS
     for name, protocol, number in profile:
-        if name == port.target and protocol == port.protocol:
+        if name == target and protocol == port.protocol:
             conns = conns | ConnSet.of(protocol, number, number)
     return conns

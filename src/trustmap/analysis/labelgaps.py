@@ -10,18 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from trustmap.analysis.objects import Labels, Namespace, NetworkPolicy, Pod, PodPeer
+from trustmap.analysis.objects import Labels, NetpolNamespace, NetpolPolicy, Pod, PodPeer
 from trustmap.analysis.selectors import Selector
-from trustmap.analysis.source import Cursor, Issues
+from trustmap.diagnostics import Diagnostic, diagnostic
 
 __all__ = ["check_label_gaps"]
 
 
 def check_label_gaps(
     pods: Sequence[Pod],
-    policies: Sequence[NetworkPolicy],
-    namespaces: Sequence[Namespace],
-    issues: Issues,
+    policies: Sequence[NetpolPolicy],
+    namespaces: Sequence[NetpolNamespace],
+    sink: list[Diagnostic],
 ) -> None:
     """Report (TM618) each policy selector that matches some but not all pods of a workload.
 
@@ -47,7 +47,7 @@ def check_label_gaps(
                 if keys & gap and in_scope(where[workload]):
                     matched = {selector.matches(dict(labels)) for labels in variants[workload]}
                     if len(matched) > 1:
-                        _report(policy, path, selector, workload, issues)
+                        _report(policy, path, selector, workload, sink)
 
 
 def _gap_keys(label_sets: set[Labels]) -> set[str]:
@@ -58,17 +58,20 @@ def _gap_keys(label_sets: set[Labels]) -> set[str]:
 
 
 def _report(
-    policy: NetworkPolicy,
+    policy: NetpolPolicy,
     path: tuple[str | int, ...],
     selector: Selector,
     workload: str,
-    issues: Issues,
+    sink: list[Diagnostic],
 ) -> None:
-    origin = policy.origin
-    Cursor(origin.file, origin.doc, origin.path + path, issues).report(
-        "TM618",
-        f"selector '{selector}' of NetworkPolicy {policy.ref} matches only some pods of {workload}",
-        "give the workload's pods the same labels, or select on labels they share",
+    sink.append(
+        diagnostic(
+            "TM618",
+            policy.origin.span(path),
+            f"selector '{selector}' of NetworkPolicy {policy.ref} matches only some pods of "
+            f"{workload}",
+            "give the workload's pods the same labels, or select on labels they share",
+        )
     )
 
 
@@ -79,7 +82,7 @@ class _InScope:
     """Whether a namespace is in a selector's reach."""
 
     def __init__(
-        self, policy: NetworkPolicy, peer: PodPeer | None, labels: dict[str, dict[str, str]]
+        self, policy: NetpolPolicy, peer: PodPeer | None, labels: dict[str, dict[str, str]]
     ):
         self._policy = policy.namespace
         self._selector = peer.namespace_selector if peer is not None else None
@@ -91,7 +94,7 @@ class _InScope:
         return self._selector.matches(self._labels.get(namespace, {}))
 
 
-def _selectors(policy: NetworkPolicy, ns_labels: dict[str, dict[str, str]]) -> Iterator[_Scope]:
+def _selectors(policy: NetpolPolicy, ns_labels: dict[str, dict[str, str]]) -> Iterator[_Scope]:
     yield ("spec", "podSelector"), policy.pod_selector, _InScope(policy, None, ns_labels)
     for direction, rules in (("ingress", policy.ingress), ("egress", policy.egress)):
         key = "from" if direction == "ingress" else "to"

@@ -1,64 +1,56 @@
 """``load_manifests``: Kubernetes manifest files and directories → a :class:`Cluster` + diagnostics.
 
-Reads every YAML/JSON document, flattens ``List`` and ``*List`` kinds, dispatches each object by
-kind to its parser, and completes the picture the way np-guard does: objects without a namespace
-live in ``default``, namespaces referenced by pods but not defined get the
-``kubernetes.io/metadata.name`` label, pods owned by a controller are grouped under it.
+Objects are read by :func:`trustmap.kube.load_kube` (the walker, Lists flattened, workloads,
+Services and Ingress/Route backends typed, problems located); this module builds the
+NetworkPolicy semantics objects from them and completes the picture the way np-guard does:
+objects without a namespace live in ``default``, namespaces referenced by pods but not defined
+get the ``kubernetes.io/metadata.name`` label, pods owned by a controller are grouped under it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from trustmap.analysis.gcpause import gc_paused
 from trustmap.analysis.labelgaps import check_label_gaps
 from trustmap.analysis.networkpolicy import parse_network_policy
 from trustmap.analysis.objects import (
     METADATA_NAME_LABEL,
-    Backend,
     Cluster,
-    Namespace,
-    NetworkPolicy,
+    ContainerPort,
+    NetpolNamespace,
+    NetpolPolicy,
     Origin,
     Pod,
-    Service,
     Workload,
 )
-from trustmap.analysis.raw import mapping, string
-from trustmap.analysis.source import Cursor, Document, Issues, iter_documents, manifest_files
-from trustmap.analysis.workloads import (
-    CONTROLLER_KINDS,
-    parse_backends,
-    parse_namespace,
-    parse_pod,
-    parse_service,
-)
+from trustmap.bulk import building
 from trustmap.diagnostics import Diagnostic, Span, diagnostic, sort_diagnostics
+from trustmap.kube import Here, KubeBackend, KubeObject, KubeSet, KubeWorkload, load_kube
 from trustmap.names import did_you_mean
 
 __all__ = ["load_manifests"]
 
-_POLICY_GROUPS = ("networking.k8s.io/", "extensions/")
-_ROUTE_GROUPS = ("route.openshift.io/", "v1")
+_WORKLOAD_KINDS = frozenset(
+    {"Pod", "Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job", "CronJob"}
+    | {"ReplicationController"}
+)
+"""The pod-producing kinds np-guard analyses (OpenShift DeploymentConfig is not among them)."""
+_ROUTE_KINDS = ("Ingress", "Route")
 
 
 @dataclass(slots=True)
 class _Collected:
-    namespaces: dict[str, Namespace] = field(default_factory=dict)
+    namespaces: dict[str, NetpolNamespace] = field(default_factory=dict)
     pods: list[Pod] = field(default_factory=list)
-    policies: dict[tuple[str, str], NetworkPolicy] = field(default_factory=dict)
-    services: list[Service] = field(default_factory=list)
-    backends: list[Backend] = field(default_factory=list)
+    policies: dict[tuple[str, str], NetpolPolicy] = field(default_factory=dict)
     controllers: dict[tuple[str, str, str], Origin] = field(default_factory=dict)
-    has_ingress_objects: bool = False
 
 
-@gc_paused
+@building()
 def load_manifests(paths: Sequence[Path]) -> tuple[Cluster, list[Diagnostic]]:
-    """Read manifests from files and directories (recursively: ``*.yaml``, ``*.yml``, ``*.json``).
+    """Read manifests from files and directories (the :mod:`trustmap.kube.files` walker).
 
     Args:
         paths: files or directories.
@@ -67,16 +59,22 @@ def load_manifests(paths: Sequence[Path]) -> tuple[Cluster, list[Diagnostic]]:
         The cluster model and every problem found, sorted by file, line and column. Objects
         with errors (an invalid NetworkPolicy, say) are reported and left out of the model.
     """
-    issues = Issues()
-    collected = _Collected()
-    for path in manifest_files(paths, issues):
-        for doc in iter_documents(path, issues):
-            for kind, raw, cur in _objects(doc, issues):
-                _dispatch(kind, raw, cur, collected)
-    cluster = _build(collected, issues)
+    kset, read = load_kube(paths)
+    sink = list(read)
+    out = _Collected()
+    for ns in kset.namespaces:
+        labels = dict(ns.labels)
+        labels.setdefault(METADATA_NAME_LABEL, ns.name)
+        out.namespaces.setdefault(ns.name, NetpolNamespace(ns.name, tuple(sorted(labels.items()))))
+    for obj in kset.network_policies:
+        _add_policy(obj, out, sink)
+    for workload in kset.workloads:
+        if workload.kind in _WORKLOAD_KINDS:
+            _add_pod(workload, out, sink)
+    cluster = _build(kset, out, sink)
     if not cluster.workloads:
         where = ", ".join(str(p) for p in paths)
-        issues.diagnostics.append(
+        sink.append(
             diagnostic(
                 "TM619",
                 Span(where),
@@ -84,144 +82,92 @@ def load_manifests(paths: Sequence[Path]) -> tuple[Cluster, list[Diagnostic]]:
                 "pass the directory or file holding Pod/Deployment/… manifests too",
             )
         )
-    return cluster, sort_diagnostics(issues.resolve())
+    return cluster, sort_diagnostics(sink)
 
 
-def _objects(doc: Document, issues: Issues) -> Iterator[tuple[str, dict[str, Any], Cursor]]:
-    value = doc.value
-    if not isinstance(value, dict) or not isinstance(value.get("kind"), str):
-        return  # not a Kubernetes object (values files, kustomizations …): nothing to analyse
-    yield from _flatten(value["kind"], value, Cursor(doc.file, doc.index, (), issues))
+def _origin(obj: KubeObject) -> Origin:
+    return Origin(obj.file, obj.document.index, obj.path, obj.document)
 
 
-def _flatten(
-    kind: str, value: dict[str, Any], cur: Cursor
-) -> Iterator[tuple[str, dict[str, Any], Cursor]]:
-    """The object itself, or the items of a ``List``/``*List`` (nested lists too)."""
-    items = value.get("items")
-    if not (kind.endswith("List") and isinstance(items, list)):
-        yield kind, value, cur
-        return
-    item_kind = kind[: -len("List")]
-    for i, item in enumerate(items):
-        if isinstance(item, dict):
-            own = item.get("kind")
-            yield from _flatten(
-                own if isinstance(own, str) else item_kind, item, cur.at("items", i)
-            )
-
-
-def _dispatch(kind: str, raw: dict[str, Any], cur: Cursor, out: _Collected) -> None:
-    api = raw.get("apiVersion")
-    api = api if isinstance(api, str) else ""
-    if kind in ("NetworkPolicy", "Ingress") and api and not api.startswith(_POLICY_GROUPS):
-        return  # e.g. Calico's projectcalico.org NetworkPolicy: another product's semantics
-    if kind == "Route" and api and not api.startswith(_ROUTE_GROUPS):
-        return
-    if kind not in _HANDLED:
-        return
-    name, namespace = _identity(raw, kind, cur)
-    if name is None:
-        return
-    if kind == "Namespace":
-        out.namespaces.setdefault(name, parse_namespace(raw, name, cur))
-    elif kind == "NetworkPolicy":
-        _add_policy(raw, name, namespace, cur, out)
-    elif kind == "Service":
-        out.services.append(parse_service(raw, name, namespace, cur))
-    elif kind in ("Ingress", "Route"):
-        out.has_ingress_objects = True
-        out.backends.extend(parse_backends(raw, kind, name, namespace, cur))
-    else:
-        _add_pod(raw, kind, name, namespace, cur, out)
-
-
-_HANDLED = {"Namespace", "NetworkPolicy", "Service", "Ingress", "Route", "Pod", *CONTROLLER_KINDS}
-
-
-def _identity(raw: dict[str, Any], kind: str, cur: Cursor) -> tuple[str | None, str]:
-    meta = mapping(raw, "metadata", cur) or {}
-    name = string(meta, "name", cur.at("metadata"))
-    namespace = string(meta, "namespace", cur.at("metadata")) or "default"
-    if not name:
-        cur.at("metadata").report(
-            "TM600",
-            f"{kind} has no metadata.name",
-            "every Kubernetes object needs metadata.name; this object is left out",
-        )
-        return None, namespace
-    return name, namespace
-
-
-def _add_policy(
-    raw: dict[str, Any], name: str, namespace: str, cur: Cursor, out: _Collected
-) -> None:
-    origin = Origin(cur.file, cur.doc, cur.path)
-    policy = parse_network_policy(raw, name, namespace, origin, cur)
-    first = out.policies.get((namespace, name))
+def _add_policy(obj: KubeObject, out: _Collected, sink: list[Diagnostic]) -> None:
+    namespace = obj.namespace or "default"
+    origin = _origin(obj)
+    here = Here(obj.document, obj.path, sink)
+    policy = parse_network_policy(dict(obj.raw), obj.name, namespace, origin, here)
+    first = out.policies.get((namespace, obj.name))
     if first is not None:
-        cur.at("metadata", "name").report(
+        here.at("metadata", "name").report(
             "TM604",
-            f"NetworkPolicy {namespace}/{name} is defined twice "
+            f"NetworkPolicy {namespace}/{obj.name} is defined twice "
             f"(first in {first.origin.file}, document {first.origin.doc + 1})",
             "give each policy of a namespace its own name, or remove the duplicate",
         )
     elif policy is not None:
-        out.policies[namespace, name] = policy
+        out.policies[namespace, obj.name] = policy
 
 
-def _add_pod(
-    raw: dict[str, Any], kind: str, name: str, namespace: str, cur: Cursor, out: _Collected
-) -> None:
-    pod = parse_pod(raw, kind, name, namespace, cur)
-    if kind != "Pod":
-        key = (namespace, name, kind)
-        if key in out.controllers:
-            first = out.controllers[key]
-            cur.at("metadata", "name").report(
+def _add_pod(workload: KubeWorkload, out: _Collected, sink: list[Diagnostic]) -> None:
+    obj = workload.obj
+    origin = _origin(obj)
+    if workload.kind == "Pod":
+        kind, name = workload.owner or ("Pod", workload.name)
+    else:
+        kind, name = workload.kind, workload.name
+    ports = tuple(ContainerPort(p.name or "", p.port, p.protocol) for p in workload.app_ports)
+    owner = Workload(workload.namespace, name, kind, workload.pod_labels)
+    pod = Pod(owner, workload.pod_labels, ports, origin)
+    if workload.kind != "Pod":
+        key = (workload.namespace, workload.name, workload.kind)
+        first = out.controllers.get(key)
+        if first is not None:
+            Here(obj.document, obj.path, sink).at("metadata", "name").report(
                 "TM615",
-                f"{kind} {namespace}/{name} is defined twice "
+                f"{workload.kind} {workload.namespace}/{workload.name} is defined twice "
                 f"(first in {first.file}, document {first.doc + 1})",
                 "the analysis treats both as pods of one workload; remove the duplicate",
             )
-        out.controllers.setdefault(key, pod.origin)
+        out.controllers.setdefault(key, origin)
     out.pods.append(pod)
 
 
-def _build(out: _Collected, issues: Issues) -> Cluster:
+def _build(kset: KubeSet, out: _Collected, sink: list[Diagnostic]) -> Cluster:
     namespaces = dict(out.namespaces)
     for pod in out.pods:
         ns = pod.workload.namespace
         if ns not in namespaces:
-            namespaces[ns] = Namespace(ns, ((METADATA_NAME_LABEL, ns),))
-    workloads = _workloads(out.pods, issues)
-    _check_backends(out, issues)
+            namespaces[ns] = NetpolNamespace(ns, ((METADATA_NAME_LABEL, ns),))
+    workloads = _workloads(out.pods, sink)
+    backends = tuple(b for b in kset.backends if b.obj.kind in _ROUTE_KINDS)
+    _check_backends(kset, backends, sink)
     all_namespaces = tuple(namespaces[n] for n in sorted(namespaces))
-    check_label_gaps(out.pods, list(out.policies.values()), all_namespaces, issues)
+    check_label_gaps(out.pods, list(out.policies.values()), all_namespaces, sink)
     return Cluster(
         namespaces=all_namespaces,
         workloads=tuple(sorted(workloads, key=lambda w: w.id)),
         pods=tuple(out.pods),
         policies=tuple(out.policies.values()),
-        services=tuple(out.services),
-        backends=tuple(out.backends),
-        has_ingress_objects=out.has_ingress_objects,
+        services=kset.services,
+        backends=backends,
+        has_ingress_objects=any(o.kind in _ROUTE_KINDS for o in kset.route_objects),
     )
 
 
-def _check_backends(out: _Collected, issues: Issues) -> None:
+def _check_backends(kset: KubeSet, backends: Sequence[KubeBackend], sink: list[Diagnostic]) -> None:
     services: dict[str, list[str]] = {}
-    for service in out.services:
+    for service in kset.services:
         services.setdefault(service.namespace, []).append(service.name)
-    for backend in out.backends:
+    for backend in backends:
         known = services.get(backend.namespace, [])
         if backend.service not in known:
-            origin = backend.origin
-            Cursor(origin.file, origin.doc, (*origin.path, "spec"), issues).report(
-                "TM617",
-                f"{backend.source} routes to service {backend.namespace}/{backend.service}, "
-                f"which is not in the manifests{did_you_mean(backend.service, known)}",
-                "add the Service manifest; without it no workload is reachable through this route",
+            sink.append(
+                diagnostic(
+                    "TM617",
+                    backend.obj.span_at(("spec",)),
+                    f"{backend.source} routes to service {backend.namespace}/{backend.service}, "
+                    f"which is not in the manifests{did_you_mean(backend.service, known)}",
+                    "add the Service manifest; without it no workload is reachable through "
+                    "this route",
+                )
             )
 
 
@@ -237,7 +183,7 @@ _PER_POD_LABELS = frozenset(
 """Labels that controllers set per pod or per revision; differences in them are expected."""
 
 
-def _workloads(pods: Sequence[Pod], issues: Issues) -> list[Workload]:
+def _workloads(pods: Sequence[Pod], sink: list[Diagnostic]) -> list[Workload]:
     first: dict[tuple[str, str, str], Pod] = {}
     reported: set[tuple[str, str, str]] = set()
     for pod in pods:
@@ -247,10 +193,13 @@ def _workloads(pods: Sequence[Pod], issues: Issues) -> list[Workload]:
         if seen is pod or key in reported or _stable(seen.labels) == _stable(pod.labels):
             continue
         reported.add(key)
-        Cursor(pod.origin.file, pod.origin.doc, pod.origin.path, issues).report(
-            "TM616",
-            f"pods of {w.id} carry different labels than its first pod",
-            "the workload is analysed as the union of its pods' connections",
+        sink.append(
+            diagnostic(
+                "TM616",
+                pod.origin.span(),
+                f"pods of {w.id} carry different labels than its first pod",
+                "the workload is analysed as the union of its pods' connections",
+            )
         )
     return [pod.workload for pod in first.values()]
 

@@ -14,7 +14,7 @@ from trustmap.analysis import intervals
 from trustmap.analysis.ipranges import parse_cidr
 from trustmap.analysis.objects import (
     IPBlockPeer,
-    NetworkPolicy,
+    NetpolPolicy,
     Origin,
     Peer,
     PodPeer,
@@ -22,9 +22,8 @@ from trustmap.analysis.objects import (
     Rule,
 )
 from trustmap.analysis.ports import MAX_PORT, MIN_PORT, PROTOCOLS, Protocol
-from trustmap.analysis.raw import mapping, not_a, sequence, suggest, type_name, unknown_fields
 from trustmap.analysis.selectors import Selector, parse_selector
-from trustmap.analysis.source import Cursor
+from trustmap.kube.fields import Here, mapping, not_a, sequence, suggest, type_name, unknown_fields
 
 __all__ = ["parse_network_policy"]
 
@@ -39,10 +38,10 @@ _SVC_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,13}[a-z0-9])?$")
 
 
 def parse_network_policy(
-    raw: dict[str, Any], name: str, namespace: str, origin: Origin, cur: Cursor
-) -> NetworkPolicy | None:
+    raw: dict[str, Any], name: str, namespace: str, origin: Origin, cur: Here
+) -> NetpolPolicy | None:
     """Build a policy from a raw object; ``None`` (with problems reported) when it is invalid."""
-    mark = cur.issues.mark()
+    mark = cur.mark()
     spec_cur = cur.at("spec")
     spec = mapping(raw, "spec", cur) or {}
     unknown_fields(spec, _SPEC_FIELDS, spec_cur)
@@ -50,9 +49,9 @@ def parse_network_policy(
     ingress = _rules(spec, "ingress", spec_cur)
     egress = _rules(spec, "egress", spec_cur)
     types = _policy_types(spec, egress, spec_cur)
-    if cur.issues.errors_since(mark) or selector is None:
+    if cur.errors_since(mark) or selector is None:
         return None
-    return NetworkPolicy(
+    return NetpolPolicy(
         namespace,
         name,
         selector,
@@ -64,7 +63,7 @@ def parse_network_policy(
     )
 
 
-def _policy_types(spec: dict[str, Any], egress: tuple[Rule, ...], cur: Cursor) -> set[str]:
+def _policy_types(spec: dict[str, Any], egress: tuple[Rule, ...], cur: Here) -> set[str]:
     listed = sequence(spec, "policyTypes", cur)
     if not listed:
         return {"Ingress", "Egress"} if egress else {"Ingress"}
@@ -81,7 +80,7 @@ def _policy_types(spec: dict[str, Any], egress: tuple[Rule, ...], cur: Cursor) -
     return found
 
 
-def _rules(spec: dict[str, Any], direction: str, cur: Cursor) -> tuple[Rule, ...]:
+def _rules(spec: dict[str, Any], direction: str, cur: Here) -> tuple[Rule, ...]:
     rules = []
     for i, raw in enumerate(sequence(spec, direction, cur) or []):
         rule = _rule(raw, i, direction, cur.at(direction, i))
@@ -90,7 +89,7 @@ def _rules(spec: dict[str, Any], direction: str, cur: Cursor) -> tuple[Rule, ...
     return tuple(rules)
 
 
-def _rule(raw: Any, index: int, direction: str, cur: Cursor) -> Rule | None:
+def _rule(raw: Any, index: int, direction: str, cur: Here) -> Rule | None:
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
@@ -114,7 +113,7 @@ def _rule(raw: Any, index: int, direction: str, cur: Cursor) -> Rule | None:
     return rule
 
 
-def _check_named_ports_to_ipblock(rule: Rule, cur: Cursor) -> None:
+def _check_named_ports_to_ipblock(rule: Rule, cur: Here) -> None:
     named = [p.port for p in rule.ports or () if isinstance(p.port, str)]
     if named and any(isinstance(p, IPBlockPeer) for p in rule.peers or ()):
         cur.report(
@@ -124,7 +123,7 @@ def _check_named_ports_to_ipblock(rule: Rule, cur: Cursor) -> None:
         )
 
 
-def _peer(raw: Any, cur: Cursor) -> Peer | None:
+def _peer(raw: Any, cur: Here) -> Peer | None:
     if not isinstance(raw, dict):
         not_a(cur, "mapping", raw)
         return None
@@ -149,7 +148,7 @@ def _peer(raw: Any, cur: Cursor) -> Peer | None:
     return _pod_peer(raw, cur)
 
 
-def _pod_peer(raw: dict[str, Any], cur: Cursor) -> PodPeer | None:
+def _pod_peer(raw: dict[str, Any], cur: Here) -> PodPeer | None:
     ns_sel: Selector | None = None
     pod_sel: Selector | None = None
     if raw.get("namespaceSelector") is not None:
@@ -163,7 +162,7 @@ def _pod_peer(raw: dict[str, Any], cur: Cursor) -> PodPeer | None:
     return PodPeer(ns_sel, pod_sel)
 
 
-def _ip_block(raw: Any, cur: Cursor) -> IPBlockPeer | None:
+def _ip_block(raw: Any, cur: Here) -> IPBlockPeer | None:
     if not isinstance(raw, dict):
         not_a(cur, "mapping", raw)
         return None
@@ -186,7 +185,7 @@ def _ip_block(raw: Any, cur: Cursor) -> IPBlockPeer | None:
     return IPBlockPeer(str(cidr), tuple(map(str, excepts)), addresses)
 
 
-def _cidr(text: Any, cur: Cursor) -> tuple[int, int] | None:
+def _cidr(text: Any, cur: Here) -> tuple[int, int] | None:
     if not isinstance(text, str):
         cur.report(
             "TM601",
@@ -204,7 +203,7 @@ def _cidr(text: Any, cur: Cursor) -> tuple[int, int] | None:
     return _IPV6 if block is None else block
 
 
-def _except(text: Any, block: tuple[int, int], cidr: str, cur: Cursor) -> tuple[int, int] | None:
+def _except(text: Any, block: tuple[int, int], cidr: str, cur: Here) -> tuple[int, int] | None:
     hole = _cidr(text, cur)
     if hole is None:
         return None
@@ -225,7 +224,7 @@ def _except(text: Any, block: tuple[int, int], cidr: str, cur: Cursor) -> tuple[
     return hole
 
 
-def _port(raw: Any, cur: Cursor) -> PortSpec | None:
+def _port(raw: Any, cur: Here) -> PortSpec | None:
     if not isinstance(raw, dict):
         not_a(cur, "mapping", raw)
         return None
@@ -240,9 +239,7 @@ def _port(raw: Any, cur: Cursor) -> PortSpec | None:
     return _port_range(protocol, port, end, cur.at("endPort"))
 
 
-def _port_range(
-    protocol: Protocol, port: int | str | None, end: Any, cur: Cursor
-) -> PortSpec | None:
+def _port_range(protocol: Protocol, port: int | str | None, end: Any, cur: Here) -> PortSpec | None:
     if not isinstance(port, int):
         what = f"the named port {port!r}" if port is not None else "no port"
         cur.report(
@@ -261,7 +258,7 @@ def _port_range(
     return PortSpec(protocol, port, end)
 
 
-def _protocol(value: Any, cur: Cursor) -> Protocol | None:
+def _protocol(value: Any, cur: Here) -> Protocol | None:
     if value in PROTOCOLS:
         return cast(Protocol, value)
     cur.report(
@@ -272,7 +269,7 @@ def _protocol(value: Any, cur: Cursor) -> Protocol | None:
     return None
 
 
-def _port_value(value: Any, cur: Cursor) -> tuple[bool, int | str | None]:
+def _port_value(value: Any, cur: Here) -> tuple[bool, int | str | None]:
     """Whether the port is valid (problems are reported), and the port."""
     if value is None:
         return True, None

@@ -8,31 +8,30 @@ hash and compare, with a ``labels`` mapping view for reading.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
 
 from trustmap.analysis.intervals import Intervals
 from trustmap.analysis.ports import Protocol
 from trustmap.analysis.selectors import Selector
+from trustmap.diagnostics import Span
+from trustmap.kube import KubeBackend, KubeService
+from trustmap.loader import Document
 
 __all__ = [
     "INGRESS_CONTROLLER",
     "INGRESS_CONTROLLER_NAMESPACE",
     "METADATA_NAME_LABEL",
-    "Backend",
     "Cluster",
     "ContainerPort",
     "IPBlockPeer",
     "Labels",
-    "Namespace",
-    "NetworkPolicy",
+    "NetpolNamespace",
+    "NetpolPolicy",
     "Origin",
     "Peer",
     "Pod",
     "PodPeer",
     "PortSpec",
     "Rule",
-    "Service",
-    "ServicePort",
     "Workload",
 ]
 
@@ -55,10 +54,20 @@ class Origin:
     """Zero-based document index in a multi-document file."""
     path: tuple[str | int, ...] = ()
     """Key path of the object inside the document (``("items", 3)`` inside a List)."""
+    document: Document | None = field(default=None, compare=False, repr=False)
+    """The document read, to locate problems found after reading (``None``: built in memory)."""
+
+    def span(self, path: tuple[str | int, ...] = ()) -> Span:
+        """Where the value at ``path`` below the object is written (the file when unknown)."""
+        if self.document is None or (
+            isinstance(self.document.positions, dict) and not self.document.positions
+        ):
+            return Span(self.file)
+        return self.document.span((*self.path, *path))
 
 
 @dataclass(frozen=True, slots=True)
-class Namespace:
+class NetpolNamespace:
     """A namespace with its labels (``kubernetes.io/metadata.name`` always present)."""
 
     name: str
@@ -145,7 +154,7 @@ class Rule:
 
 
 @dataclass(frozen=True, slots=True)
-class NetworkPolicy:
+class NetpolPolicy:
     """A validated ``networking.k8s.io/v1`` NetworkPolicy."""
 
     namespace: str
@@ -166,54 +175,17 @@ class NetworkPolicy:
 
 
 @dataclass(frozen=True, slots=True)
-class ServicePort:
-    """One port of a Service."""
-
-    name: str
-    protocol: Protocol
-    port: int
-    target: int | str
-    """Container port number or name (defaults to ``port``)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Service:
-    """A Service: only used to resolve Ingress and Route backends to workloads and ports."""
-
-    namespace: str
-    name: str
-    selector: Labels | None
-    """``None`` (or empty) selects no pods."""
-    ports: tuple[ServicePort, ...]
-
-
-BackendPort = tuple[Literal["port", "name", "target", "any"], int | str | None]
-
-
-@dataclass(frozen=True, slots=True)
-class Backend:
-    """A Service that an Ingress or Route sends outside traffic to."""
-
-    source: str
-    """``Ingress ns/name`` or ``Route ns/name``."""
-    namespace: str
-    service: str
-    port: BackendPort
-    """How the service port is chosen: by ``port`` number, ``name``, ``target`` port, or any."""
-    origin: Origin = field(default=Origin(""), compare=False)
-
-
-@dataclass(frozen=True, slots=True)
 class Cluster:
     """Everything read from a set of manifests that bears on connectivity."""
 
-    namespaces: tuple[Namespace, ...] = ()
+    namespaces: tuple[NetpolNamespace, ...] = ()
     """Every namespace defined or referenced by a pod, sorted by name."""
     workloads: tuple[Workload, ...] = ()
     """Sorted by id."""
     pods: tuple[Pod, ...] = ()
-    policies: tuple[NetworkPolicy, ...] = ()
-    services: tuple[Service, ...] = ()
-    backends: tuple[Backend, ...] = ()
+    policies: tuple[NetpolPolicy, ...] = ()
+    services: tuple[KubeService, ...] = ()
+    backends: tuple[KubeBackend, ...] = ()
+    """Backends of Ingress and Route objects."""
     has_ingress_objects: bool = False
     """Whether any Ingress or Route was read (then ``{ingress-controller}`` is a peer)."""

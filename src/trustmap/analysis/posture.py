@@ -13,14 +13,14 @@ from dataclasses import dataclass
 
 from trustmap.analysis.connectivity import Connectivity, Direction, IPFlow
 from trustmap.analysis.ipranges import IPV4_MAX
-from trustmap.analysis.objects import Cluster, ContainerPort, NetworkPolicy, PodPeer, Rule
+from trustmap.analysis.objects import Cluster, ContainerPort, NetpolPolicy, PodPeer, Rule
 from trustmap.analysis.ports import ALL_CONNS, NO_CONNS, ConnSet
 
-__all__ = ["Exposure", "NamespacePosture", "Posture", "posture"]
+__all__ = ["NamespacePosture", "NetpolExposure", "Posture", "posture"]
 
 
 @dataclass(frozen=True, slots=True)
-class Exposure:
+class NetpolExposure:
     """A workload open to a whole population of peers, on these connections."""
 
     workload: str
@@ -50,11 +50,11 @@ class Posture:
     """Workloads that no policy selects for egress: they may connect anywhere."""
     namespaces: tuple[NamespacePosture, ...]
     """Namespaces lacking a default deny in at least one direction."""
-    cluster_wide: tuple[Exposure, ...]
+    cluster_wide: tuple[NetpolExposure, ...]
     """Workloads every pod of every namespace may connect to."""
-    internet_ingress: tuple[Exposure, ...]
+    internet_ingress: tuple[NetpolExposure, ...]
     """Workloads that every external address (0.0.0.0/0) may connect to."""
-    internet_egress: tuple[Exposure, ...]
+    internet_egress: tuple[NetpolExposure, ...]
     """Workloads that may connect to every external address."""
 
     @property
@@ -106,7 +106,9 @@ def _namespaces(cluster: Cluster) -> tuple[NamespacePosture, ...]:
     return tuple(out)
 
 
-def _cluster_wide(cluster: Cluster, conn: Connectivity, ids: Sequence[str]) -> tuple[Exposure, ...]:
+def _cluster_wide(
+    cluster: Cluster, conn: Connectivity, ids: Sequence[str]
+) -> tuple[NetpolExposure, ...]:
     by_ref = {p.ref: p for p in cluster.policies}
     ports: dict[str, tuple[ContainerPort, ...]] = {}
     for pod in cluster.pods:
@@ -115,7 +117,7 @@ def _cluster_wide(cluster: Cluster, conn: Connectivity, ids: Sequence[str]) -> t
     for workload in ids:
         refs = conn.ingress_policies.get(workload, ())
         if not refs:
-            out.append(Exposure(workload, ALL_CONNS))
+            out.append(NetpolExposure(workload, ALL_CONNS))
             continue
         total, granting = NO_CONNS, list[str]()
         for ref in refs:
@@ -124,11 +126,11 @@ def _cluster_wide(cluster: Cluster, conn: Connectivity, ids: Sequence[str]) -> t
                 total = total | allowed
                 granting.append(ref)
         if total:
-            out.append(Exposure(workload, total, tuple(granting)))
+            out.append(NetpolExposure(workload, total, tuple(granting)))
     return tuple(out)
 
 
-def _open_rules(policy: NetworkPolicy, ports: tuple[ContainerPort, ...]) -> ConnSet:
+def _open_rules(policy: NetpolPolicy, ports: tuple[ContainerPort, ...]) -> ConnSet:
     total = NO_CONNS
     for rule in policy.ingress:
         if rule.peers is None or any(_everyone(p) for p in rule.peers):
@@ -161,7 +163,7 @@ def _rule_conns(rule: Rule, ports: tuple[ContainerPort, ...]) -> ConnSet:
     return total
 
 
-def _internet(conn: Connectivity, direction: Direction) -> tuple[Exposure, ...]:
+def _internet(conn: Connectivity, direction: Direction) -> tuple[NetpolExposure, ...]:
     by_workload: dict[str, list[IPFlow]] = {}
     for flow in conn.ip_flows:
         if flow.direction == direction:
@@ -171,7 +173,7 @@ def _internet(conn: Connectivity, direction: Direction) -> tuple[Exposure, ...]:
         common = _everywhere(flows)
         if common:
             policies = sorted({p for f in flows for p in f.policies})
-            out.append(Exposure(workload, common, tuple(policies)))
+            out.append(NetpolExposure(workload, common, tuple(policies)))
     return tuple(out)
 
 

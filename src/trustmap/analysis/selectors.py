@@ -13,8 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
-from trustmap.analysis.raw import not_a, suggest, type_name, unknown_fields
-from trustmap.analysis.source import Cursor
+from trustmap.kube.fields import Here, not_a, suggest, type_name, unknown_fields
 
 __all__ = [
     "OPERATORS",
@@ -111,7 +110,7 @@ def label_value_problem(value: str) -> str | None:
     return None
 
 
-def parse_selector(raw: Any, cur: Cursor) -> Selector | None:
+def parse_selector(raw: Any, cur: Here) -> Selector | None:
     """Read a ``LabelSelector``; problems are reported at ``cur`` and give ``None``."""
     if raw is None:
         return Selector()
@@ -123,7 +122,7 @@ def parse_selector(raw: Any, cur: Cursor) -> Selector | None:
         )
         return None
     unknown_fields(raw, _SELECTOR_FIELDS, cur)
-    mark = cur.issues.mark()
+    mark = cur.mark()
     reqs = _match_labels(raw.get("matchLabels"), cur.at("matchLabels"))
     exprs = raw.get("matchExpressions")
     if exprs is not None and not isinstance(exprs, list):
@@ -132,12 +131,12 @@ def parse_selector(raw: Any, cur: Cursor) -> Selector | None:
         req = _expression(expr, cur.at("matchExpressions", i))
         if req is not None:
             reqs.append(req)
-    if cur.issues.errors_since(mark):
+    if cur.errors_since(mark):
         return None
     return Selector(tuple(sorted(set(reqs))))
 
 
-def _match_labels(raw: Any, cur: Cursor) -> list[Requirement]:
+def _match_labels(raw: Any, cur: Here) -> list[Requirement]:
     if raw is None:
         return []
     if not isinstance(raw, dict):
@@ -154,7 +153,7 @@ def _match_labels(raw: Any, cur: Cursor) -> list[Requirement]:
     return reqs
 
 
-def _expression(raw: Any, cur: Cursor) -> Requirement | None:
+def _expression(raw: Any, cur: Here) -> Requirement | None:
     if not isinstance(raw, dict):
         not_a(cur, "mapping", raw)
         return None
@@ -172,7 +171,7 @@ def _expression(raw: Any, cur: Cursor) -> Requirement | None:
     return _with_values(cast(str, key), cast(Operator, op), values, cur)
 
 
-def _with_values(key: str, op: Operator, values: Any, cur: Cursor) -> Requirement | None:
+def _with_values(key: str, op: Operator, values: Any, cur: Here) -> Requirement | None:
     if values is not None and not isinstance(values, list):
         not_a(cur.at("values"), "list", values)
         return None
@@ -192,7 +191,7 @@ def _with_values(key: str, op: Operator, values: Any, cur: Cursor) -> Requiremen
     return Requirement(key, op, tuple(sorted(set(items))))
 
 
-def _valid_key(key: Any, cur: Cursor) -> bool:
+def _valid_key(key: Any, cur: Here) -> bool:
     if not isinstance(key, str):
         cur.report("TM606", f"label key must be a string, got {type_name(key)}", "quote the key")
         return False
@@ -202,7 +201,7 @@ def _valid_key(key: Any, cur: Cursor) -> bool:
     return problem is None
 
 
-def _valid_value(value: Any, cur: Cursor) -> bool:
+def _valid_value(value: Any, cur: Here) -> bool:
     if not isinstance(value, str):
         cur.report(
             "TM606",

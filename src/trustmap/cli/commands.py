@@ -28,4 +28,10 @@ COMMANDS: dict[str, str] = {
     "verify": "trustmap.cli.verify:verify_command",
     "drift": "trustmap.cli.drift:drift",
     "discover": "trustmap.cli.discover:discover",
+    "lab": "trustmap.cli.lab:lab",
+    # review (issue 16)
+    "diff": "trustmap.cli.diff:diff_command",
+    "codeowners": "trustmap.cli.codeowners:codeowners_command",
+    "import": "trustmap.cli.catalog:import_group",
+    "export": "trustmap.cli.catalog:export_group",
 }

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from trustmap.cli.common import UNREADABLE, fail, now_option, paths_argument, stderr
-from trustmap.diagnostics import sort_diagnostics
+from trustmap.diagnostics import Severity, sort_diagnostics
 from trustmap.dialects import TARGETS, Compilation, Rendered, render_paths, render_targets
 from trustmap.errors import UsageError
 from trustmap.report import FORMATS, render_diagnostics, summary_line
@@ -24,6 +24,8 @@ Examples:
   trustmap compile teams/ --target admission --strict --format github
   trustmap compile teams/ --target all --out compiled/        # compiled/<target>/<namespace>.yaml
   trustmap compile teams/ -t cilium -t admission --out compiled/
+  trustmap compile examples/online-boutique -t linkerd --manifests k8s/ --out compiled/linkerd
+  trustmap compile teams/ -t admission --platform-version admission=1.12   # older Kyverno
 
 \b
 Targets: kubernetes (NetworkPolicy), cilium (CiliumNetworkPolicy, L7 and FQDN), istio
@@ -36,6 +38,18 @@ namespace (DIR/<namespace>.yaml, cluster-scoped objects in DIR/_cluster.yaml) is
 diagnostics go to stdout. Several targets (repeat --target, or --target all) load the
 declarations once, compile on every core and need --out: DIR/<target>/ per target. Dependencies that are not effective (unconsented, expired, ...) are
 left out (fail closed); everything else compiles.
+
+\b
+--manifests DIR (repeatable; files or folders of Deployments, StatefulSets, DaemonSets, Jobs,
+CronJobs, Pods, Lists) tells the compilers each declared service's kubelet probes and container
+ports, so the output never blocks a probe. Linkerd needs it (without it: TM307). Linkerd's
+default inbound policy takes effect when the pods restart.
+
+\b
+Platform versions: the newest output needs Kubernetes 1.21 (namespace name label), Linkerd
+2.16, Istio 1.22 and Kyverno 1.13. Pin older releases with --platform-version or the Organization's
+spec.platforms: Istio 1.5-1.21 gets v1beta1 APIs and Kyverno 1.9-1.12 policy-level failure
+actions (TM324); what an older release cannot express is refused (TM323). See docs/cli.md.
 
 \b
 Exit status: 0 clean, 1 findings (graph errors or TM3xx: something declared could not be
@@ -63,8 +77,25 @@ there are findings.
     help="Write one file per namespace into this directory instead of stdout.",
 )
 @click.option("--environment", "-e", metavar="NAME", help="Rollout environment (enforce/audit).")
+@click.option(
+    "--manifests",
+    "-m",
+    "manifests",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    metavar="PATH",
+    help="Workload manifests (file or folder; repeatable): probes and container ports.",
+)
 @now_option
 @click.option("--strict", is_flag=True, help="Write nothing when there are findings.")
+@click.option(
+    "--platform-version",
+    "platform_versions",
+    multiple=True,
+    metavar="TARGET=VERSION",
+    help="Compile for this platform release (e.g. cilium=1.15); overrides the Organization's "
+    "spec.platforms; repeatable.",
+)
 @click.option(
     "--format",
     "fmt",
@@ -78,11 +109,14 @@ def compile_command(
     targets: tuple[str, ...],
     out_dir: Path | None,
     environment: str | None,
+    manifests: tuple[Path, ...],
     today: dt.date,
     strict: bool,
+    platform_versions: tuple[str, ...],
     fmt: str,
 ) -> None:
     """Compile declarations into enforcement for each target (allow what is declared)."""
+    platforms = _platforms(platform_versions)
     chosen = list(
         dict.fromkeys(t for name in targets for t in (TARGETS if name == "all" else [name]))
     )
@@ -90,7 +124,7 @@ def compile_command(
         fail(f"{len(chosen)} targets need --out DIR", "add --out compiled/ (one folder per target)")
     try:
         with stderr.status("compiling…", spinner="dots") if stderr.is_terminal else _Quiet():
-            runs = _compile(list(paths) or ["."], chosen, environment, today)
+            runs = _compile(list(paths) or ["."], chosen, environment, today, manifests, platforms)
     except UsageError as exc:
         fail(str(exc), "see `trustmap compile --help`")
     _exit_if_unreadable(runs[0])
@@ -111,12 +145,39 @@ def compile_command(
     sys.exit(1 if findings else 0)
 
 
+def _platforms(written: tuple[str, ...]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for text in written:
+        target, sep, version = text.partition("=")
+        if not sep or not target.strip() or not version.strip():
+            fail(f"--platform-version '{text}' is not TARGET=VERSION", "e.g. cilium=1.15")
+        found[target.strip()] = version.strip()
+    return found
+
+
 def _compile(
-    paths: list[str], targets: list[str], environment: str | None, today: dt.date
+    paths: list[str],
+    targets: list[str],
+    environment: str | None,
+    today: dt.date,
+    manifests: tuple[Path, ...],
+    platforms: dict[str, str],
 ) -> list[Compilation[Rendered]]:
+    given = list(manifests) if manifests else None
     if len(targets) == 1:
-        return [render_paths(paths, targets[0], environment=environment, today=today)]
-    return render_targets(paths, targets, environment=environment, today=today)
+        return [
+            render_paths(
+                paths,
+                targets[0],
+                environment=environment,
+                today=today,
+                manifests=given,
+                platforms=platforms,
+            )
+        ]
+    return render_targets(
+        paths, targets, environment=environment, today=today, manifests=given, platforms=platforms
+    )
 
 
 def _write(run: Compilation[Rendered], out_dir: Path | None) -> None:
@@ -133,7 +194,9 @@ def _summary(run: Compilation[Rendered], out_dir: Path | None, refused: bool) ->
     where = f" to {out_dir}/" if out_dir is not None else ""
     done = f"refused to write {objects} (--strict)" if refused else f"{objects}{where}"
     findings = _count(len(run.findings), "finding") if run.findings else "no findings"
-    return f"{run.result.target}: {done}; {findings} ({summary_line(run.diagnostics)})"
+    line = f"{run.result.target}: {done}; {findings} ({summary_line(run.diagnostics)})"
+    note = TARGETS[run.result.target].SUMMARY_NOTE
+    return f"{line}\n  note: {note}" if note and not refused else line
 
 
 def _count(n: int, noun: str) -> str:
@@ -144,6 +207,10 @@ def _exit_if_unreadable(run: Compilation[Rendered]) -> None:
     unreadable = [d for d in run.diagnostics if d.code in UNREADABLE]
     if unreadable and not run.graph.services and not run.graph.teams:
         sys.stderr.write(render_diagnostics(unreadable))
+        sys.exit(2)
+    manifests = [d for d in run.manifest_diagnostics if d.severity is Severity.ERROR]
+    if manifests:  # compiling without probes that were asked for could block them: write nothing
+        sys.stderr.write(render_diagnostics(manifests))
         sys.exit(2)
 
 

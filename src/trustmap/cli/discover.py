@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from trustmap.cli.common import UNREADABLE, db_option, echo_json, fail, out, stderr
@@ -28,9 +29,16 @@ Examples:
   trustmap observe ingest flows.json --format hubble
   trustmap discover --from-flows --db .trustmap/flows.duckdb --out drafts/
   trustmap validate drafts/                                # TM212 until reasons are written
+  trustmap discover --from-manifests k8s/ --team-key squad --team-key app.kubernetes.io/part-of
 
 \b
-Writes one file per namespace (<namespace>.yaml: a Team and its Services). From manifests:
+Writes one file per team (<team>.yaml: the Team and its Services); a workload's team is the
+first --team-key its pod labels, labels or annotations carry, else its namespace. Release
+labels (version, environment, pod-template-hash, ...) are left out of podLabels when the rest
+still selects exactly the workload; drafts that share a service account get the manifest change
+that separates them; references that only a ConfigMap loaded whole (envFrom) by several
+workloads makes are review notes, not dependencies; "review first" lists what to check first.
+From manifests:
 services from workloads and the Services selecting them, interfaces from Service ports
 (target-port aware) and container ports, dependencies from env values, ConfigMaps and
 arguments that name another Service of the manifests (*_ADDR, *_HOST, *_URL, host:port,
@@ -72,6 +80,14 @@ with --strict), 2 unreadable input, existing files without --force, or bad usage
     "--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True
 )
 @click.option("--strict", is_flag=True, help="Fail (exit 1) on warnings too.")
+@click.option(
+    "--team-key",
+    "team_keys",
+    multiple=True,
+    metavar="KEY",
+    help="Label or annotation naming a workload's team, first match wins (repeatable; default: "
+    "trustmap.dev/team, team, owner, app.kubernetes.io/part-of).",
+)
 def discover(
     manifests: tuple[Path, ...],
     from_flows: bool,
@@ -81,12 +97,13 @@ def discover(
     force: bool,
     fmt: str,
     strict: bool,
+    team_keys: tuple[str, ...],
 ) -> None:
     """Draft declarations from manifests or observed flows, for a person to review."""
     from trustmap.api import write_drafts
     from trustmap.report.discover import summary
 
-    found = _run(manifests, from_flows, db_path, namespaces)
+    found = _run(manifests, from_flows, db_path, namespaces, team_keys)
     unreadable = [d for d in found.diagnostics if d.code in UNREADABLE]
     if unreadable:  # drafts of part of the input would silently lack the rest: write none
         sys.stderr.write(render_diagnostics(unreadable))
@@ -109,7 +126,11 @@ def discover(
 
 
 def _run(
-    manifests: tuple[Path, ...], from_flows: bool, db_path: Path, namespaces: tuple[str, ...]
+    manifests: tuple[Path, ...],
+    from_flows: bool,
+    db_path: Path,
+    namespaces: tuple[str, ...],
+    team_keys: tuple[str, ...],
 ) -> Discovery:
     from trustmap.api import discover_drafts
 
@@ -120,7 +141,7 @@ def _run(
         )
     if manifests:
         with stderr.status("reading manifests…") if stderr.is_terminal else nullcontext():
-            return discover_drafts(manifests=manifests, namespaces=namespaces)
+            return discover_drafts(manifests=manifests, namespaces=namespaces, team_keys=team_keys)
     try:
         return discover_drafts(flows=db_path, namespaces=namespaces)
     except InputError as err:
@@ -151,6 +172,10 @@ def _render(found: Discovery, written: list[Path], namespaces: tuple[str, ...]) 
         out.print(table)
     for kind, count in found.skipped:
         stderr.print(f"skipped {count:,} observations: {kind}", highlight=False)
+    if found.review_first:
+        stderr.print("review first:", highlight=False)
+        for n, item in enumerate(found.review_first, 1):
+            stderr.print(f"  {n}. {escape(item)}", highlight=False)
     _footer(found, written, namespaces)
 
 

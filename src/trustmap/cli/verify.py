@@ -14,6 +14,7 @@ from trustmap.diagnostics import has_errors
 from trustmap.errors import UsageError
 from trustmap.report import FORMATS, render_diagnostics, summary_line
 from trustmap.verify import TARGETS, VerifyReport, verify
+from trustmap.verify.expiry import SOON_DAYS
 
 __all__ = ["verify_command"]
 
@@ -29,7 +30,9 @@ Without --policies the declarations are compiled for the target and the compiled
 analysed on the workload manifests (with any NetworkPolicies already among them); with
 --policies those policies are analysed instead. Workloads are matched to declared services by
 namespace and pod labels. Findings: TM401 allowed beyond the declarations, TM402 declared but
-blocked, TM403 open to or from external addresses, TM404 declaration without a workload.
+blocked, TM403 open to or from external addresses, TM404 declaration without a workload;
+TM440/TM441 objects (compiled now, or read from --manifests/--policies) that still allow a
+grant past or near its `expires` (trustmap.dev/expires), naming the owners to ask.
 
 \b
 Exit status: 0 the policies allow exactly the declared flows, 1 findings (warnings too with
@@ -59,6 +62,14 @@ Exit status: 0 the policies allow exactly the declared flows, 1 findings (warnin
 )
 @click.option("--environment", "-e", metavar="NAME", help="Rollout environment (enforce/audit).")
 @now_option
+@click.option(
+    "--expiring-within",
+    metavar="DAYS",
+    type=click.IntRange(min=0),
+    default=SOON_DAYS,
+    show_default=True,
+    help="Warn (TM441) about grants the policies allow whose last day is this close.",
+)
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
 @click.option("--strict", is_flag=True, help="Fail on warnings too.")
 def verify_command(
@@ -68,6 +79,7 @@ def verify_command(
     policies: tuple[Path, ...],
     environment: str | None,
     today: dt.date,
+    expiring_within: int,
     fmt: str,
     strict: bool,
 ) -> None:
@@ -82,6 +94,7 @@ def verify_command(
                 target=target,
                 policies_paths=list(policies) or None,
                 environment=environment,
+                expiring_within=expiring_within,
             )
     except UsageError as exc:
         fail(str(exc), "see `trustmap verify --help`")

@@ -4,7 +4,9 @@ Every other target trusts pod labels and service accounts. A pod that copies ano
 labels, or runs undeclared in a managed namespace, would dodge them. This policy closes that gap:
 in each managed namespace a Pod is admitted only if its labels and service account match one
 declared service (a rule per namespace, one ``anyPattern`` entry per service; Kyverno's autogen
-applies the same rule to Deployments, StatefulSets and the other pod controllers).
+applies the same rule to Deployments, StatefulSets and the other pod controllers, so each pattern
+must hold for a pod template as written, not only for the Pod the API server defaults: see
+:func:`_pattern`).
 
 Audit mode: the namespace's rule uses ``failureAction: Audit`` (admitted, reported in a
 PolicyReport) instead of ``Enforce``.
@@ -17,15 +19,20 @@ from collections.abc import Collection
 from trustmap.dialects.base import Compiler
 from trustmap.dialects.names import object_name
 from trustmap.dialects.provenance import AUDIT, MODE, Source, source
-from trustmap.manifests import AdmissionRule, ClusterPolicy
+from trustmap.manifests import AdmissionRule, ClusterPolicy, ClusterPolicySpec
 from trustmap.model import Graph, Service
 
-__all__ = ["POLICY_NAME", "Admission"]
+__all__ = ["DEFAULT_ACCOUNT", "POLICY_NAME", "Admission"]
 
 POLICY_NAME = "trustmap-declared-workloads"
 """Name of the one ClusterPolicy."""
 
 _LISTED = 10
+PER_RULE_ACTION = "1.13"
+"""Kyverno release with ``validate.failureAction`` per rule (see dialects/platforms.py)."""
+DEFAULT_ACCOUNT = "default"
+"""The service account the API server gives a Pod that names none."""
+_ACCOUNT_FIELD = "serviceAccountName"
 
 
 class Admission(Compiler):
@@ -59,16 +66,20 @@ class Admission(Compiler):
         super()._walk(namespaces)
         if not self._rules:
             return
-        audits = [r["name"] for r in self._rules if r["validate"]["failureAction"] == "Audit"]
+        audits = [r for r in self._rules if r["validate"].get("failureAction") == "Audit"]
         meta = self.metadata(POLICY_NAME, None, self._sources)
         if audits:
             notes = meta.setdefault("annotations", {})
-            notes |= {MODE: "audit in " + ", ".join(audits), AUDIT: self.AUDIT_NOTE}
+            names = ", ".join(r["name"] for r in audits)
+            notes |= {MODE: f"audit in {names}", AUDIT: self.AUDIT_NOTE}
+        spec: ClusterPolicySpec = {"admission": True, "background": True, "rules": self._rules}
+        if self.older_than(PER_RULE_ACTION):
+            spec = _policy_level_actions(spec, audits)
         policy: ClusterPolicy = {
             "apiVersion": "kyverno.io/v1",
             "kind": "ClusterPolicy",
             "metadata": meta,
-            "spec": {"admission": True, "background": True, "rules": self._rules},
+            "spec": spec,
         }
         self.emit_first("", policy)
 
@@ -91,8 +102,40 @@ class Admission(Compiler):
         }
 
 
+def _policy_level_actions(
+    spec: ClusterPolicySpec, audits: list[AdmissionRule]
+) -> ClusterPolicySpec:
+    """Kyverno before 1.13 has no per-rule ``failureAction``: ``Enforce`` for the policy, and
+    ``Audit`` for the audit namespaces through ``validationFailureActionOverrides``."""
+    rules: list[AdmissionRule] = []
+    for rule in spec["rules"]:
+        validate = {k: v for k, v in rule["validate"].items() if k != "failureAction"}
+        rules.append({**rule, "validate": validate})  # type: ignore[typeddict-item]
+    older: ClusterPolicySpec = {
+        "validationFailureAction": "Enforce",
+        "admission": spec["admission"],
+        "background": spec["background"],
+        "rules": rules,
+    }
+    namespaces = sorted(n for r in audits for n in r["match"]["any"][0]["resources"]["namespaces"])
+    if namespaces:
+        older["validationFailureActionOverrides"] = [{"action": "Audit", "namespaces": namespaces}]
+    return older
+
+
 def _pattern(service: Service) -> dict[str, object]:
+    """What a Pod of ``service`` looks like: its labels, and its service account.
+
+    Kyverno's autogen copies this pattern under ``spec.template`` (``spec.jobTemplate.spec.
+    template`` for CronJobs) of the pod controllers, where nothing has been defaulted yet: the
+    API server fills in ``serviceAccountName: default`` on Pods only. So the account ``default``
+    is written with an equality anchor (``=(serviceAccountName)``: if present, it must match), and
+    a Deployment that omits it passes as its Pods do. Any other account must be written.
+    """
     pattern: dict[str, object] = {"metadata": {"labels": dict(service.workload.pod_labels)}}
-    if service.workload.service_account:
-        pattern["spec"] = {"serviceAccountName": service.workload.service_account}
+    account = service.workload.service_account
+    if account == DEFAULT_ACCOUNT:
+        pattern["spec"] = {f"=({_ACCOUNT_FIELD})": account}
+    elif account:
+        pattern["spec"] = {_ACCOUNT_FIELD: account}
     return pattern

@@ -36,11 +36,15 @@ from typing import ClassVar
 
 from trustmap.diagnostics import Diagnostic, Span, diagnostic, sort_diagnostics
 from trustmap.dialects.emit import block, dump, entry, file_name, item
+from trustmap.dialects.identities import shared_identities
 from trustmap.dialects.names import Namer, object_name
 from trustmap.dialects.plan import Grant, Index, Outbound, grants_of
+from trustmap.dialects.platforms import Version, gate, parse_version
+from trustmap.dialects.pods import Pods, Workloads
 from trustmap.dialects.provenance import (
     AUDIT,
     DECLARED_AT,
+    EXPIRES,
     MANAGED_BY,
     MODE,
     REASON,
@@ -161,7 +165,7 @@ def derived(graph: Graph) -> Derived:
     return found
 
 
-_ANNOTATED = frozenset({DECLARED_AT, REASON, MODE, AUDIT})
+_ANNOTATED = frozenset({DECLARED_AT, REASON, EXPIRES, MODE, AUDIT})
 
 
 class Compiler:
@@ -184,10 +188,17 @@ class Compiler:
     SPLITS: ClassVar[bool] = True
     """Each namespace's objects and findings depend on that namespace alone, so the output can
     be written in slices of namespaces (in parallel) and concatenated."""
+    NEEDS_PROBES: ClassVar[bool] = False
+    """Its objects can block kubelet probes unless it knows them (``--manifests``)."""
+    SUMMARY_NOTE: ClassVar[str] = ""
+    """What an operator must know when applying this target's output (said by ``compile``)."""
 
     def __init__(self, graph: Graph, environment: str | None = None) -> None:
         self.graph = graph
         self.environment = environment
+        self.workloads: Workloads | None = None
+        """Probes and container ports per declared service, when manifests were given (set
+        before compiling: see :meth:`given`)."""
         self.organization = graph.organization
         self.shared = derived(graph)
         self.index = self.shared.index
@@ -205,6 +216,10 @@ class Compiler:
         """Text fragments of the text path, keyed by a tuple starting with an ``@tag`` naming
         the kind of fragment (no name in a graph has an ``@``, so kinds never collide)."""
         self._diagnostics: list[Diagnostic] = []
+        written = self.organization.platform(self.TARGET) if self.organization else None
+        self.platform: Version | None = parse_version(written) if written else None
+        """The platform release to compile for (Organization ``spec.platforms``); ``None``:
+        the newest output."""
 
     # --- driving -----------------------------------------------------------------------------
 
@@ -212,6 +227,7 @@ class Compiler:
         """Compile the whole graph into objects (dicts): cluster objects, then per namespace its
         own and its services'."""
         self._walk()
+        self._gate()
         return CompileResult(self.TARGET, tuple(self._objects), self._sorted_diagnostics())
 
     def write(self, namespaces: Collection[str] | None = None) -> Rendered:
@@ -223,9 +239,12 @@ class Compiler:
         """
         self.text = True
         self._walk(namespaces)
+        self._gate()
         return Rendered(self.TARGET, tuple(self._documents), self._sorted_diagnostics())
 
     def _walk(self, namespaces: Collection[str] | None = None) -> None:
+        if self.NEEDS_PROBES and self.workloads is None and self.graph.services:
+            self._probes_unknown()
         if namespaces is None:
             self.cluster_objects()
         by_namespace: dict[str, list[Service]] = {}
@@ -234,9 +253,23 @@ class Compiler:
         for namespace in sorted(by_namespace):
             if namespaces is not None and namespace not in namespaces:
                 continue
+            if self.SUPPORTS_IDENTITY:
+                shared_identities(self, by_namespace[namespace])
             self.namespace_objects(namespace, by_namespace[namespace])
             for service in by_namespace[namespace]:
                 self.service_objects(service)
+
+    def older_than(self, version: str) -> bool:
+        """Whether the platform to compile for predates release ``version``."""
+        return self.platform is not None and self.platform < parse_version(version)
+
+    def _gate(self) -> None:
+        gate(self)
+
+    def clear(self) -> None:
+        """Drop every object written so far (a refused target writes nothing)."""
+        self._objects.clear()
+        self._documents.clear()
 
     def _sorted_diagnostics(self) -> tuple[Diagnostic, ...]:
         return tuple(sort_diagnostics(self._diagnostics))
@@ -314,6 +347,30 @@ class Compiler:
     def unsupported(self, code: str, span: Span | None, message: str, hint: str) -> None:
         """Record that this target cannot express a declaration as written (a TM3xx finding)."""
         self._diagnostics.append(diagnostic(code, span, message, hint))
+
+    # --- what the workloads' manifests say (compile --manifests) ------------------------------
+
+    def given(self, workloads: Workloads | None) -> Compiler:
+        """This compiler, told what the workloads' manifests say (``None``: nothing known)."""
+        self.workloads = workloads
+        return self
+
+    def pods(self, service: Service) -> Pods | None:
+        """Probes and container ports of ``service``'s pods, if the manifests run it."""
+        return self.workloads.get(service.ref) if self.workloads is not None else None
+
+    def _probes_unknown(self) -> None:
+        # Said once per target: each worker of a split run says it too, and sorting drops repeats.
+        org = self.organization
+        self.unsupported(
+            "TM307",
+            org.span if org else None,
+            f"{self.TARGET} objects can block kubelet probes, and no workload manifests were "
+            "given: probes are not authorised, so pods whose probes the output blocks will be "
+            "restarted or taken out of their Services",
+            f"compile with --manifests DIR (the workloads' Deployments, StatefulSets, ...) so "
+            f"{self.TARGET} output authorises every liveness, readiness and startup probe",
+        )
 
     # --- shared vocabulary -------------------------------------------------------------------
 

@@ -22,13 +22,14 @@ from concurrent.futures import ProcessPoolExecutor
 from trustmap.bulk import building, collector_off, shared_with_forks
 from trustmap.diagnostics import sort_diagnostics
 from trustmap.dialects.base import Rendered, derived
+from trustmap.dialects.pods import Workloads
 from trustmap.dialects.registry import compiler_for, render_graph
 from trustmap.model import Graph
 
 __all__ = ["Rendered", "compile_targets", "slices"]
 
 
-_GRAPH: list[tuple[Graph, str | None]] = []
+_GRAPH: list[tuple[Graph, str | None, Workloads | None]] = []
 
 
 def compile_targets(
@@ -36,6 +37,7 @@ def compile_targets(
     targets: Sequence[str],
     environment: str | None = None,
     processes: int | None = None,
+    workloads: Workloads | None = None,
 ) -> list[Rendered]:
     """Compile and write ``graph`` for each of ``targets``, in that order.
 
@@ -44,6 +46,8 @@ def compile_targets(
         targets: names from :data:`trustmap.dialects.TARGETS`.
         environment: rollout environment, as for :func:`trustmap.dialects.compile_graph`.
         processes: worker processes (default: one per core).
+        workloads: probes and container ports per declared service, as for
+            :func:`trustmap.dialects.compile_graph`.
 
     Raises:
         UsageError: unknown target or environment (checked before any work starts).
@@ -52,11 +56,11 @@ def compile_targets(
     split = [t for t in dict.fromkeys(targets) if classes[t].SPLITS]
     count = min(processes or os.cpu_count() or 1, len(graph.services))
     if count <= 1 or not split or "fork" not in multiprocessing.get_all_start_methods():
-        return [render_graph(graph, t, environment) for t in targets]
+        return [render_graph(graph, t, environment, workloads) for t in targets]
     with building():
         derived(graph).prepare()  # built once here, shared copy-on-write by every worker
     parts = slices(graph, count)
-    _GRAPH[:] = [(graph, environment)]
+    _GRAPH[:] = [(graph, environment, workloads)]
     try:
         context = multiprocessing.get_context("fork")
         with (
@@ -64,7 +68,9 @@ def compile_targets(
             ProcessPoolExecutor(max_workers=len(parts), mp_context=context) as pool,
         ):
             futures = [pool.submit(_in_worker, split, part) for part in parts]
-            done = {t: render_graph(graph, t, environment) for t in targets if t not in split}
+            done = {
+                t: render_graph(graph, t, environment, workloads) for t in targets if t not in split
+            }
             pieces = [future.result() for future in futures]
     finally:
         _GRAPH.clear()
@@ -104,9 +110,9 @@ def slices(graph: Graph, count: int) -> list[frozenset[str]]:
 
 def _in_worker(targets: list[str], namespaces: frozenset[str]) -> list[Rendered]:
     collector_off()  # a worker writes its slice and exits
-    graph, environment = _GRAPH[0]
+    graph, environment, workloads = _GRAPH[0]
     found = []
     for target in targets:
         compiler = compiler_for(graph, target, environment)
-        found.append(compiler(graph, environment).write(namespaces))
+        found.append(compiler(graph, environment).given(workloads).write(namespaces))
     return found

@@ -1,4 +1,4 @@
-"""CiliumNetworkPolicy: the Kubernetes policies' L3/L4 meaning, plus what only Cilium can say.
+r"""CiliumNetworkPolicy: the Kubernetes policies' L3/L4 meaning, plus what only Cilium can say.
 
 Same objects as :class:`~trustmap.dialects.kubernetes.Kubernetes` (default deny per namespace,
 ingress and egress per service), written as ``cilium.io/v2`` with: L7 ``http`` rules for routes and
@@ -6,9 +6,15 @@ gRPC methods (``POST /pkg.Service/Method``), ``toFQDNs`` with the DNS-proxy rule
 (the pod's lookups must pass through Cilium's DNS proxy for it to learn the addresses), and
 ``toEntities: [kube-apiserver]`` instead of API server addresses.
 
-Audit mode: Cilium's own audit mode (``policy-audit-mode``) is an agent or endpoint setting, not a
-policy field, so audit namespaces get policies with ``enableDefaultDeny`` off — they allow, never
-deny — and without L7 rules (Cilium's proxy would enforce those even so).
+HTTP paths mean what docs/format.md says on every target: Cilium matches its path regular
+expression against the whole ``:path``, query string included, so each path is compiled to allow
+any query string (``/cart`` → ``/cart(\?.*)?``) and ``*`` never runs into the query. Host wildcards
+``*.example.com`` mean one or more labels, which Cilium writes ``**.example.com``.
+
+Audit mode: Cilium has no dry run per policy. Its audit mode (``policy-audit-mode``) is an agent or
+endpoint setting, and a policy with ``enableDefaultDeny: false`` gives no AUDIT verdict at all (it
+only stops that policy from turning default deny on), so nothing is written for an audit
+namespace; a TM312 finding says so and how to get would-be drops (docs/cli.md).
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from trustmap.dialects.emit import block, item
 from trustmap.dialects.kubernetes import Kubernetes, distinct, peer_keys
 from trustmap.dialects.plan import Call, Grant, Outbound
 from trustmap.dialects.provenance import Source
-from trustmap.dialects.routes import Route, glob_regex, parse_route
+from trustmap.dialects.routes import Route, parse_route
 from trustmap.manifests import (
     CiliumEgressRule,
     CiliumFQDN,
@@ -46,12 +52,33 @@ class Cilium(Kubernetes):
     TARGET = "cilium"
     SUPPORTS_L7 = True
     SUPPORTS_FQDN = True
-    AUDIT_NOTE = (
-        "audit mode: enableDefaultDeny is off, so this policy only allows and blocks nothing; "
-        "L7 rules are left out (Cilium's proxy would enforce them); enable Policy Audit Mode "
-        "(policy-audit-mode) to see would-be drops as AUDIT verdicts in Hubble, then compile "
-        "for an enforce environment"
-    )
+    AUDIT_NOTE = "audit mode: not written for cilium (TM312)"
+
+    def namespace_objects(self, namespace: str, services: list[Service]) -> None:
+        """Default deny; nothing for an audit namespace (TM312: Cilium has no dry-run policy)."""
+        if self.mode(namespace) == "audit":
+            self._no_dry_run(namespace)
+            return
+        super().namespace_objects(namespace, services)
+
+    def service_objects(self, service: Service) -> None:
+        """As for NetworkPolicy, outside audit namespaces."""
+        if self.mode(service.ref.namespace) != "audit":
+            super().service_objects(service)
+
+    def _no_dry_run(self, namespace: str) -> None:
+        org = self.organization
+        self.unsupported(
+            "TM312",
+            org.span if org else None,
+            f"cilium has no dry run per policy: no CiliumNetworkPolicy is written for namespace "
+            f"{namespace} (audit in environment {self.environment}); a policy with "
+            "enableDefaultDeny off would allow everything and report nothing",
+            "to see would-be drops, turn on Cilium policy audit mode (Helm policyAuditMode=true, "
+            "or per endpoint: cilium-dbg endpoint config <id> PolicyAuditMode=Enabled), compile "
+            "this namespace with an enforce environment, apply it and read hubble observe "
+            "--verdict AUDIT; see docs/cli.md",
+        )
 
     def default_deny(self, namespace: str) -> Manifest:
         """Select every endpoint with empty rules: default deny, nothing allowed."""
@@ -60,7 +87,7 @@ class Cilium(Kubernetes):
         return self._cnp(self.DEFAULT_DENY, namespace, [source], spec)
 
     def allow_all(self, namespace: str) -> Manifest | None:
-        """None: in audit mode every Cilium policy turns default deny off itself."""
+        """None: audit namespaces get no Cilium objects at all (TM312)."""
         return None
 
     def ingress_policy(self, service: Service, grants: tuple[Grant, ...]) -> Manifest:
@@ -91,8 +118,6 @@ class Cilium(Kubernetes):
     def _cnp(
         self, name: str, namespace: str, sources: list[Source], spec: CiliumNetworkPolicySpec
     ) -> CiliumNetworkPolicy:
-        if self.mode(namespace) == "audit":
-            spec["enableDefaultDeny"] = {"ingress": False, "egress": False}
         return {
             "apiVersion": "cilium.io/v2",
             "kind": "CiliumNetworkPolicy",
@@ -106,7 +131,6 @@ class Cilium(Kubernetes):
         """:meth:`ingress_policy` written as a YAML document."""
         namespace = service.ref.namespace
         name = self.name("CiliumNetworkPolicy", namespace, service.ref.name, "ingress")
-        audit = self.mode(namespace) == "audit"
         parts = [
             _CILIUM_POLICY,
             self.metadata_text(name, namespace, self.incoming_notes(service, grants)),
@@ -116,7 +140,7 @@ class Cilium(Kubernetes):
         ]
         for grant in grants:
             interface = grant.interface
-            methods = grant.methods if not audit else ()
+            methods = grant.methods
             key = ("@to-ports", interface.port, interface.protocol, methods)
             to_ports = self._fragments.get(key)
             if to_ports is None:
@@ -130,8 +154,6 @@ class Cilium(Kubernetes):
             parts.append("  - fromEndpoints:\n")
             parts += [self._endpoint_text(*k) for k in distinct(peer_keys(grant.callers))]
             parts.append(to_ports)
-        if audit:
-            parts.append(_NO_DEFAULT_DENY)
         return "".join(parts)
 
     def egress_text(self, service: Service, outbound: Outbound) -> str:
@@ -166,8 +188,6 @@ class Cilium(Kubernetes):
                 to_ports,
             )
         parts += [item(self._cnp_external_rule(e), "  ") for e in outbound.external]
-        if self.mode(namespace) == "audit":
-            parts.append(_NO_DEFAULT_DENY)
         return "".join(parts)
 
     def _endpoint_selector(self, labels: Labels) -> str:
@@ -189,8 +209,7 @@ class Cilium(Kubernetes):
     def _cnp_ingress_rule(self, grant: Grant) -> CiliumIngressRule:
         interface = grant.interface
         port_rule: CiliumPortRule = {"ports": [_port(interface.port, interface.protocol)]}
-        audit = self.mode(interface_namespace(grant)) == "audit"
-        if grant.methods and not audit:
+        if grant.methods:
             port_rule["rules"] = {"http": _http_rules(grant.methods)}
         if grant.world:
             return {"fromEntities": ["all"], "toPorts": [port_rule]}
@@ -230,7 +249,9 @@ class Cilium(Kubernetes):
         ports = egress.ports
         if egress.host is not None:
             fqdn: CiliumFQDN = (
-                {"matchPattern": egress.host} if "*" in egress.host else {"matchName": egress.host}
+                {"matchPattern": fqdn_pattern(egress.host)}
+                if "*" in egress.host
+                else {"matchName": egress.host}
             )
             rule = {"toFQDNs": [fqdn]}
         elif egress.cidr is not None:
@@ -248,12 +269,6 @@ class Cilium(Kubernetes):
 
 _CILIUM_POLICY = block({"apiVersion": "cilium.io/v2", "kind": "CiliumNetworkPolicy"})
 _FROM_ALL = item({"fromEntities": ["all"]}, "  ")
-_NO_DEFAULT_DENY = block({"enableDefaultDeny": {"ingress": False, "egress": False}}, "  ")
-
-
-def interface_namespace(grant: Grant) -> str:
-    """The namespace of the service a grant admits callers to."""
-    return grant.edges[0].target.namespace
 
 
 def _selector(labels: Labels) -> LabelSelector:
@@ -274,9 +289,36 @@ def _http_rules(methods: tuple[str, ...]) -> list[CiliumHTTPRule]:
         rule: CiliumHTTPRule = {}
         if route.method is not None:
             rule["method"] = route.method
-        rule["path"] = glob_regex(route.path)
+        rule["path"] = path_regex(route.path)
         rules.append(rule)
     return rules
+
+
+_REGEX_SPECIAL = frozenset("\\.^$+?()[]{}|")
+
+
+def path_regex(path: str) -> str:
+    """A declared path (``*`` = any run of characters) as Cilium's path regex.
+
+    Cilium matches the regex against the whole ``:path``, query string included, while a
+    declared path matches the path alone (docs/format.md): ``*`` stops at ``?`` and any query
+    string is allowed after the path.
+    """
+    body = "".join("[^?]*" if c == "*" else f"\\{c}" if c in _REGEX_SPECIAL else c for c in path)
+    return body + _ANY_QUERY
+
+
+_ANY_QUERY = "(\\?.*)?"
+
+
+def fqdn_pattern(host: str) -> str:
+    """A declared host wildcard as a ``toFQDNs`` ``matchPattern``.
+
+    A declared ``*.example.com`` means one or more labels before ``example.com`` (as Istio's
+    ServiceEntry hosts do); Cilium's ``*`` matches within one label, ``**.`` (Cilium 1.19 and
+    later) one or more labels.
+    """
+    return "*" + host if host.startswith("*.") else host
 
 
 def _route_key(route: Route) -> tuple[str, str]:

@@ -2,7 +2,8 @@
 
 Per managed namespace: PeerAuthentication ``default`` with mTLS STRICT, and an allow-nothing
 AuthorizationPolicy (empty spec), so only what a per-service ALLOW policy names gets through. Per
-service: an AuthorizationPolicy whose rules name callers by principal
+service: a PeerAuthentication that leaves its ``exposure: world`` ports PERMISSIVE (clients
+outside the mesh speak plain text), an AuthorizationPolicy whose rules name callers by principal
 (``<trustDomain>/ns/<ns>/sa/<serviceAccount>``), container ports and methods/paths, and a Sidecar
 whose egress lists only the hosts the service calls, with outbound ``REGISTRY_ONLY``. Declared hosts
 and CIDRs outside the cluster become ServiceEntries (see :mod:`trustmap.dialects.istio_egress`).
@@ -13,8 +14,11 @@ lets unknown hosts pass (ALLOW_ANY).
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import replace
+from typing import cast
 
 from trustmap.dialects.base import Compiler
 from trustmap.dialects.emit import block, item
@@ -33,13 +37,16 @@ from trustmap.manifests import (
     IstioOperation,
     IstioRule,
     IstioTo,
+    Manifest,
     PeerAuthentication,
     Sidecar,
 )
 from trustmap.model import Egress, Endpoint, Graph, Service
 
-__all__ = ["DRY_RUN", "Istio"]
+__all__ = ["DRY_RUN", "Istio", "normal_path"]
 
+V1_APIS = "1.22"
+"""Istio release that serves the ``v1`` security and networking APIs."""
 DRY_RUN = "istio.io/dry-run"
 """Annotation that makes Istio evaluate and log an AuthorizationPolicy without enforcing it."""
 
@@ -63,6 +70,15 @@ class Istio(Compiler):
         super().__init__(graph, environment)
         self._external: dict[str, tuple[Egress, ...]] = {}
 
+    def _walk(self, namespaces: Collection[str] | None = None) -> None:
+        """Every object, then the API versions an older Istio serves (see dialects/platforms.py:
+        the ``v1`` APIs arrived in 1.22; the same kinds are served as ``v1beta1`` before)."""
+        super()._walk(namespaces)
+        if not self.older_than(V1_APIS):
+            return
+        self._objects = [(ns, _beta(m)) for ns, m in self._objects]
+        self._documents = [(ns, _beta_text(text)) for ns, text in self._documents]
+
     def namespace_objects(self, namespace: str, services: list[Service]) -> None:
         """mTLS, allow-nothing, and the ServiceEntries for the namespace's external calls."""
         self.emit(namespace, self._peer_authentication(namespace))
@@ -75,6 +91,10 @@ class Istio(Compiler):
         """ALLOW policy for its callers, Sidecar for its calls."""
         namespace = service.ref.namespace
         grants = self.grants(service)
+        self._probes_refused(service)
+        plaintext = self._plaintext_ports(service, grants)
+        if plaintext is not None:
+            self.emit(namespace, plaintext)
         # DNS is plain UDP that the sidecar does not police: not part of the Sidecar's provenance.
         if self.text:
             if grants:
@@ -179,6 +199,69 @@ class Istio(Compiler):
             },
         }
 
+    def _plaintext_ports(
+        self, service: Service, grants: tuple[Grant, ...]
+    ) -> PeerAuthentication | None:
+        """Callers outside the mesh: plain text on ``exposure: world`` ports; TM322 elsewhere.
+
+        Under the namespace's STRICT mTLS a caller without a sidecar cannot connect at all. A
+        world interface admits anyone (its rule names no principal), so its container port alone
+        is made PERMISSIVE, with a selector as ``portLevelMtls`` requires. Ingress controllers and
+        platform consumers are admitted by principal, which needs their mesh identity: opening
+        the port to plain text would not let them in, so each such interface says so (TM322).
+        """
+        world = sorted({g.interface.port for g in grants if g.world})
+        for grant in grants:
+            if not grant.world:
+                self._needs_mesh(service, grant)
+        if not world or self.mode(service.ref.namespace) == "audit":
+            return None  # audit: the whole namespace is PERMISSIVE already
+        edges = [e for g in grants if g.world for e in g.edges]
+        sources = [self.edge_source(e) for e in edges]
+        namespace = service.ref.namespace
+        name = self.name("PeerAuthentication", namespace, service.ref.name, "plaintext")
+        return {
+            "apiVersion": "security.istio.io/v1",
+            "kind": "PeerAuthentication",
+            "metadata": self.metadata(name, namespace, sources),
+            "spec": {
+                "selector": {"matchLabels": dict(service.workload.pod_labels)},
+                "portLevelMtls": {str(port): {"mode": "PERMISSIVE"} for port in world},
+            },
+        }
+
+    def _probes_refused(self, service: Service) -> None:
+        """TM326: the output relies on Istio's probe rewrite (kubelet probes go to the
+        pilot-agent's port 15020, outside mTLS and authorization); a workload that turns it off
+        has its HTTP and gRPC probes refused under STRICT mTLS."""
+        pods = self.pods(service)
+        if pods is None or not pods.probe_rewrite_off:
+            return
+        probes = sorted({p.port for p in pods.probes if p.action != "tcpSocket"})
+        if probes and self.mode(service.ref.namespace) == "enforce":
+            self.unsupported(
+                "TM326",
+                pods.span,
+                f"{', '.join(pods.probe_rewrite_off)} of {service.ref} turns Istio's probe rewrite "
+                f'off (sidecar.istio.io/rewriteAppHTTPProbers: "false"): its kubelet probes on '
+                f"port {', '.join(map(str, probes))} carry no mesh identity and are refused "
+                "under STRICT mTLS",
+                "remove the annotation (the rewrite is on by default) or use exec probes",
+            )
+
+    def _needs_mesh(self, service: Service, grant: Grant) -> None:
+        outside = sorted({str(c) for c in grant.callers if c.kind != "service"})
+        if outside:
+            self.unsupported(
+                "TM322",
+                grant.interface.span,
+                f"istio admits {', '.join(outside)} on interface '{grant.interface.name}' of "
+                f"{service.ref} by mesh identity under STRICT mTLS: without an Istio sidecar "
+                "its calls are refused",
+                "inject the sidecar into those callers (ingress controllers, scrapers); "
+                "Prometheus can instead scrape the merged metrics on port 15020",
+            )
+
     # --- the same objects as text (see Compiler.write) ----------------------------------------
 
     def _authorization_text(self, service: Service, grants: tuple[Grant, ...]) -> str:
@@ -282,7 +365,10 @@ class Istio(Compiler):
             pattern, exact = istio_path(route.path)
             if not exact:
                 self._widened(service, grant, route.path, pattern)
-            paths[route.method].add(pattern)
+            normal = normal_path(pattern)
+            if normal != pattern:
+                self._normalised(service, grant, route.path, normal)
+            paths[route.method].add(normal)
         found: list[IstioTo] = []
         for method in sorted(paths, key=lambda m: m or ""):
             operation: IstioOperation = {"ports": [port]}
@@ -291,6 +377,17 @@ class Istio(Compiler):
             operation["paths"] = sorted(paths[method])
             found.append({"operation": operation})
         return found
+
+    def _normalised(self, service: Service, grant: Grant, path: str, normal: str) -> None:
+        self.unsupported(
+            "TM325",
+            grant.interface.span,
+            f"istio normalises request paths before matching (percent-encoded unreserved "
+            f"characters, backslashes, dot segments): route '{path}' of interface "
+            f"'{grant.interface.name}' of {service.ref} is allowed as '{normal}', which "
+            "requests spelled either way match",
+            f"declare the path in its normal form ('{normal}')",
+        )
 
     def _widened(self, service: Service, grant: Grant, path: str, pattern: str) -> None:
         self.unsupported(
@@ -305,6 +402,54 @@ class Istio(Compiler):
 _AUTHORIZATION_POLICY = block({"apiVersion": "security.istio.io/v1", "kind": "AuthorizationPolicy"})
 _SIDECAR = block({"apiVersion": "networking.istio.io/v1", "kind": "Sidecar"})
 _FROM_PRINCIPALS = "  - from:\n    - source:\n        principals:\n"
+
+
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+_ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
+
+
+def normal_path(path: str) -> str:
+    """``path`` as Istio's default (``BASE``) normalisation leaves a request path before its
+    AuthorizationPolicy sees it: percent-encoded unreserved characters decoded, ``\\`` turned
+    into ``/``, ``.`` and ``..`` segments resolved (RFC 3986); a declared path in another
+    spelling would never match."""
+    decoded = _ESCAPE.sub(
+        lambda m: chr(int(m.group(1), 16)) if chr(int(m.group(1), 16)) in _UNRESERVED else m[0],
+        path.replace("\\", "/"),
+    )
+    return _without_dot_segments(decoded)
+
+
+def _without_dot_segments(path: str) -> str:
+    if "." not in path:
+        return path
+    kept: list[str] = []
+    for segment in path.split("/"):
+        if segment == "..":
+            if len(kept) > 1:
+                kept.pop()
+        elif segment != ".":
+            kept.append(segment)
+    found = "/".join(kept)
+    return found + "/" if path.endswith(("/.", "/..")) else found
+
+
+_V1 = ("security.istio.io/v1", "networking.istio.io/v1")
+
+
+def _beta(manifest: Manifest) -> Manifest:
+    version = manifest["apiVersion"]
+    if version not in _V1:
+        return manifest
+    return cast(Manifest, {**manifest, "apiVersion": f"{version}beta1"})
+
+
+def _beta_text(document: str) -> str:
+    for version in _V1:
+        head = f"apiVersion: {version}\n"
+        if document.startswith(head):
+            return f"apiVersion: {version}beta1\n{document[len(head) :]}"
+    return document
 
 
 def _service_host(target: Service) -> str:

@@ -2,8 +2,16 @@
 
 With outbound ``REGISTRY_ONLY`` a sidecar reaches only hosts in the mesh registry; a ServiceEntry
 puts a declared external host (or CIDR) there, visible to its own namespace only (``exportTo: .``),
-with the union of the ports its services declared. A CIDR gets a placeholder host name under the
-reserved ``.invalid`` domain: for TCP, Istio matches such an entry by its ``addresses``.
+with the union of the ports its services declared.
+
+How the sidecar tells destinations apart decides each port's protocol. HTTP is matched by the Host
+header and TLS by the SNI against ``hosts``; opaque TCP by the destination address against
+``addresses``, or, without addresses, by the port alone (istio/api ``service_entry.proto``, field
+``hosts``; istio.io analyzer IST0134). So a host name keeps 443 as TLS and 80 as HTTP, and its other
+ports are opaque TCP, which admits any address on that port: reported (TM321). A CIDR gets a
+placeholder host under the reserved ``.invalid`` domain that no client ever names, so every one of
+its ports is TCP, matched by address (a TLS port would be matched by SNI against the placeholder
+and black-holed under ``REGISTRY_ONLY``).
 """
 
 from __future__ import annotations
@@ -55,7 +63,9 @@ def _entry(
     spec: ServiceEntrySpec = {"hosts": [host]}
     if first.cidr is not None:
         spec["addresses"] = [first.cidr]
-    spec["ports"] = [_port(p) for p in ports]
+    spec["ports"] = [_port(p, by_address=first.cidr is not None) for p in ports]
+    if first.host is not None:
+        _report_opaque(compiler, host, calls, spec["ports"])
     spec["location"] = "MESH_EXTERNAL"
     spec["resolution"] = "DNS" if first.host is not None and "*" not in host else "NONE"
     spec["exportTo"] = ["."]
@@ -70,6 +80,28 @@ def _entry(
     }
 
 
-def _port(port: PortSpec) -> ServiceEntryPort:
-    protocol = _PROTOCOLS.get(port.port, "TCP")
+def _port(port: PortSpec, *, by_address: bool) -> ServiceEntryPort:
+    protocol = "TCP" if by_address else _PROTOCOLS.get(port.port, "TCP")
     return {"number": port.port, "name": f"{protocol.lower()}-{port.port}", "protocol": protocol}
+
+
+def _report_opaque(
+    compiler: Compiler,
+    host: str,
+    calls: list[tuple[ServiceRef, Egress]],
+    ports: list[ServiceEntryPort],
+) -> None:
+    """TM321 for each declared egress to ``host`` on a port Istio matches by port alone."""
+    opaque = {p["number"] for p in ports if p["protocol"] == "TCP"}
+    for ref, egress in calls:
+        mine = sorted(opaque & {p.port for p in egress.ports})
+        if mine:
+            listed = ", ".join(str(p) for p in mine)
+            compiler.unsupported(
+                "TM321",
+                egress.span,
+                f"istio matches opaque TCP by address, and a host name has none: egress of {ref} "
+                f"to {host} on port {listed} lets it reach any address on that port",
+                "declare the destination's addresses as 'cidr:' instead, or use port 443 (TLS, "
+                "matched by SNI) or 80 (HTTP, matched by Host)",
+            )

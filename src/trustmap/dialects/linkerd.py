@@ -8,23 +8,41 @@ Server, and the policy then targets the route: once a Server has routes, Linkerd
 that match none, so callers allowed every method get a catch-all route. gRPC methods are matched as
 what they are on the wire (``POST /pkg.Service/Method``) on an HTTP/2 Server.
 
+Platform traffic. Linkerd authorises kubelet ``httpGet`` probes by itself only on Servers without
+routes (and never gRPC probes), so with the workloads' manifests (``--manifests``) a Server that
+has routes, or a port some gRPC probe checks, gets routes for its probes (``GET <path>``, ``POST
+/grpc.health.v1.Health/Check``) authorised for unauthenticated node traffic (a NetworkAuthentication
+of Linkerd's default probe networks); without manifests that is a TM307 finding. Platform consumers
+granted ``linkerd-admin`` may scrape ``GET /metrics`` on every meshed pod's proxy admin port, whose
+own probes (``/live``, ``/ready``) stay authorised.
+
 Linkerd polices inbound traffic only: calls out of the cluster are not limited here (TM305).
-Audit mode: Servers use ``accessPolicy: audit`` and the namespace default is ``audit``.
+Audit mode: Servers use ``accessPolicy: audit`` and the namespace default is ``audit``; the proxy
+adds the Server's audit authorisation to every route, and a Server with routes also gets a
+catch-all route, so a request no declared route matches is allowed and reported, not refused
+with 404. The default inbound policy is read when a pod's proxy starts: pods must restart.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import TypeVar
 
 from trustmap.dialects.base import Compiler
 from trustmap.dialects.emit import block, entry, item
 from trustmap.dialects.kubernetes import selector
+from trustmap.dialects.linkerd_routes import (
+    EVERYTHING,
+    ServerPlan,
+    probe_checks,
+    route_groups,
+)
 from trustmap.dialects.names import digest
 from trustmap.dialects.plan import Grant
-from trustmap.dialects.provenance import AUDIT, MODE, Source
+from trustmap.dialects.pods import Probe
+from trustmap.dialects.provenance import AUDIT, MODE, NEVER_PRUNE, Source, source
 from trustmap.dialects.routes import Route, glob_regex, parse_route
+from trustmap.graph.rules import PROXY_ADMIN
 from trustmap.manifests import (
     HTTPRouteMatch,
     HTTPRouteRule,
@@ -36,8 +54,9 @@ from trustmap.manifests import (
     NetworkAuthentication,
     PolicyRef,
     Server,
+    ServerSpec,
 )
-from trustmap.model import Interface, Service
+from trustmap.model import Graph, Service, ServiceRef
 
 __all__ = ["DEFAULT_POLICY", "Linkerd"]
 
@@ -53,7 +72,16 @@ _METHODS = frozenset(
 )
 _MATCHES_PER_RULE = 8
 _RULES_PER_ROUTE = 16
-_EVERYTHING = Route("/*", None, grpc=False)
+
+
+_PROBE_NETWORKS = [{"cidr": "0.0.0.0/0"}, {"cidr": "::/0"}]
+"""Where kubelet probes come from: Linkerd's default ``policyController.probeNetworks``."""
+_ADMIN_PORT = "linkerd-admin"
+"""The proxy container's admin port name (4191), as the proxy injector writes it."""
+_MESHED = "linkerd.io/control-plane-ns"
+"""Label the proxy injector puts on every meshed pod."""
+_PROXY_PROBES = (Route("/live", "GET", grpc=False), Route("/ready", "GET", grpc=False))
+_PROXY_METRICS = (Route("/metrics", "GET", grpc=False),)
 
 
 class Linkerd(Compiler):
@@ -64,16 +92,27 @@ class Linkerd(Compiler):
     SUPPORTS_IDENTITY = True
     SUPPORTS_EGRESS = False
     SUPPORTS_UDP = False
+    NEEDS_PROBES = True
     AUDIT_NOTE = (
         "audit mode: accessPolicy and the namespace default are 'audit', so Linkerd allows "
         "traffic these policies do not name and reports it as would-be denied; compile for an "
         "enforce environment to enforce"
     )
+    SUMMARY_NOTE = (
+        "the namespaces' default inbound policy (config.linkerd.io/default-inbound-policy) is "
+        "read when a pod's proxy starts: restart the workloads (kubectl rollout restart) for "
+        "it to take effect"
+    )
+
+    def __init__(self, graph: Graph, environment: str | None = None) -> None:
+        super().__init__(graph, environment)
+        self._plans: dict[ServiceRef, list[ServerPlan]] = {}
+        self._probe_names: dict[str, str] = {}
 
     def namespace_objects(self, namespace: str, services: list[Service]) -> None:
-        """The namespace with its default inbound policy."""
+        """The namespace with its default inbound policy; what platform traffic needs."""
         source = self.organization_source("zero trust: deny all traffic that is not declared")
-        notes = {DEFAULT_POLICY: self._access(namespace)}
+        notes = {DEFAULT_POLICY: self._access(namespace), **NEVER_PRUNE}
         if self.mode(namespace) == "audit":
             notes |= {MODE: "audit", AUDIT: self.AUDIT_NOTE}
         manifest: Namespace = {
@@ -82,31 +121,120 @@ class Linkerd(Compiler):
             "metadata": self.metadata(namespace, None, [source], notes),
         }
         self.emit(namespace, manifest)
+        for service in services:
+            self._plans[service.ref] = self._plan(service)
+        scrapers = self._scrapers()
+        if scrapers or any(p.checks for s in services for p in self._plans[s.ref]):
+            self.emit(namespace, self._probe_authentication(namespace))
+        if scrapers:
+            for found in self._proxy_admin_objects(namespace, scrapers):
+                self.put(namespace, found)
 
     def service_objects(self, service: Service) -> None:
         """Servers and their authorizations; calls out are only noted (TM305)."""
         self.external(service)
-        grants = self.grants(service)
-        for interface in service.interfaces:
-            mine = tuple(g for g in grants if g.interface.name == interface.name)
-            if mine:
-                for found in self._server_objects(service, interface, mine):
-                    self.put(service.ref.namespace, found)
+        plans = self._plans.pop(service.ref, None)
+        for plan in plans if plans is not None else self._plan(service):
+            for found in self._server_objects(service, plan):
+                self.put(service.ref.namespace, found)
 
     def _access(self, namespace: str) -> str:
         return "audit" if self.mode(namespace) == "audit" else "deny"
 
+    # --- what each service needs -------------------------------------------------------------
+
+    def _plan(self, service: Service) -> list[ServerPlan]:
+        """A Server per interface someone may call or some probe needs, and per other port a
+        gRPC probe checks (Linkerd authorises no gRPC probe by itself)."""
+        grants = self.grants(service)
+        self._check_methods(service, grants)
+        probes = self._probes(service)
+        plans = []
+        for interface in service.interfaces:
+            mine = tuple(g for g in grants if g.interface.name == interface.name)
+            if interface.protocol != "TCP":
+                continue
+            checks = probe_checks(probes.pop(interface.port, ()), any(g.methods for g in mine))
+            protocol = _PROTOCOLS.get((interface.app_protocol or "").lower(), "unknown")
+            if mine or checks[0]:
+                plans.append(
+                    ServerPlan(
+                        (service.ref.name, interface.name), interface.port, protocol, mine, *checks
+                    )
+                )
+        for port, found in sorted(probes.items()):
+            checks = probe_checks(found, False)
+            if checks[0]:
+                parts = (service.ref.name, "probe", str(port))
+                plans.append(ServerPlan(parts, port, "HTTP/2", (), *checks))
+        return plans
+
+    def _probes(self, service: Service) -> dict[int, list[tuple[Probe, Source]]]:
+        pods = self.pods(service)
+        found: dict[int, list[tuple[Probe, Source]]] = {}
+        for probe in pods.probes if pods is not None else ():
+            if probe.action == "httpGet" and probe.scheme != "HTTP":
+                self._tls_probe(service, probe)
+            what = probe.path if probe.action == "httpGet" else probe.action
+            text = f"kubelet {probe.kind} probe of {service.ref}: {what} on port {probe.port}"
+            found.setdefault(probe.port, []).append(
+                (probe, source(probe.span, text, "kubelet probes must reach the pod"))
+            )
+        return found
+
+    def _tls_probe(self, service: Service, probe: Probe) -> None:
+        self.unsupported(
+            "TM313",
+            probe.span,
+            f"linkerd cannot authorise the HTTPS {probe.kind} probe of {service.ref} on port "
+            f"{probe.port}: the proxy sees TLS, not a request, so only a Server-wide "
+            "authorisation for the kubelet's networks would admit it, and that would admit "
+            "every client; under default deny the probe fails",
+            "probe over plain HTTP (scheme: HTTP), gRPC or TCP, or leave the port to the "
+            f'application (config.linkerd.io/skip-inbound-ports: "{probe.port}" on the pods; '
+            "Linkerd then neither proxies nor polices it)",
+        )
+
+    def _check_methods(self, service: Service, grants: tuple[Grant, ...]) -> None:
+        """TM311 for each declared call on a method HTTPRoute cannot name (widened to any)."""
+        for grant in grants:
+            named = {r.method for r in map(parse_route, grant.methods) if r.method is not None}
+            odd = sorted(named - _METHODS)
+            for edge in grant.edges if odd else ():
+                self.unsupported(
+                    "TM311",
+                    edge.declared_at,
+                    f"linkerd matches only standard HTTP methods: {', '.join(odd)} "
+                    f"on interface '{grant.interface.name}' of {service.ref} is allowed with "
+                    f"every method on the same path for {edge.source}",
+                    "use GET, HEAD, POST, PUT, DELETE, CONNECT, OPTIONS, TRACE or PATCH, or "
+                    "compile for cilium or istio, which match any method name",
+                )
+
+    def _scrapers(self) -> list[tuple[str, str]]:
+        """``(namespace, service account)`` of platform consumers granted the proxy admin port."""
+        org = self.organization
+        consumers = org.platform_consumers if org else ()
+        return sorted(
+            {
+                (c.namespace, c.service_account)
+                for c in consumers
+                if PROXY_ADMIN in c.interfaces and c.service_account
+            }
+        )
+
     # --- objects (dicts, or documents on the text path: see Compiler.write) ------------------
 
-    def _server_objects(
-        self, service: Service, interface: Interface, grants: tuple[Grant, ...]
-    ) -> list[Manifest | str]:
+    def _server_objects(self, service: Service, plan: ServerPlan) -> list[Manifest | str]:
         namespace = service.ref.namespace
-        server = self.name("Server", namespace, service.ref.name, interface.name)
+        server = self.name("Server", namespace, *plan.parts)
+        grants = plan.grants
         sources = [self.grant_sources((g,)) for g in grants]
         # One list object per distinct source list: annotations are written once per list.
         everything = sources[0] if len(sources) == 1 else [x for src in sources for x in src]
-        found: list[Manifest | str] = [self._server(service, interface, server, everything, grants)]
+        if plan.checks:
+            everything = [*everything, *plan.probe_sources]
+        found: list[Manifest | str] = [self._server(service, plan, server, everything)]
         names = [server if len(grants) == 1 else self._grant_name(server, g) for g in grants]
         found += [
             self._authentication(namespace, name, grant, src)
@@ -116,8 +244,13 @@ class Linkerd(Compiler):
             {"group": _GROUP, "kind": _authentication_kind(grant), "name": name}
             for name, grant in zip(names, grants, strict=True)
         ]
-        if any(g.methods for g in grants):
-            return found + self._routes(namespace, server, grants, refs, sources)
+        if plan.routed:
+            if plan.checks:
+                refs.append(self._probe_ref(namespace))
+                sources.append(list(plan.probe_sources))
+            catch_all = self.mode(namespace) == "audit"
+            groups = route_groups(grants, plan.checks, catch_all=catch_all)
+            return found + self._routes(namespace, server, groups, refs, sources)
         target: PolicyRef = {"group": _GROUP, "kind": "Server", "name": server}
         for name, ref, src in zip(names, refs, sources, strict=True):
             found.append(self._authorization(namespace, name, target, ref, src))
@@ -127,24 +260,108 @@ class Linkerd(Compiler):
         self,
         namespace: str,
         server: str,
-        grants: tuple[Grant, ...],
+        groups: list[tuple[tuple[Route, ...], tuple[int, ...]]],
         refs: list[PolicyRef],
         sources: list[list[Source]],
     ) -> list[Manifest | str]:
         found: list[Manifest | str] = []
-        groups = route_groups(grants)
         for routes, members in groups:
             label = digest("\n".join(f"{r.method or '*'} {r.path}" for r in routes))
             parts = (server,) if len(groups) == 1 else (server, label)
             mine = (
                 sources[members[0]]
                 if len(members) == 1
-                else [x for m in members for x in sources[m]]
+                else [x for m in members for x in sources[m]] or self._audit_sources()
             )
             for n, chunk in enumerate(_chunks(routes, _MATCHES_PER_RULE * _RULES_PER_ROUTE)):
                 route = self.name("HTTPRoute", namespace, *parts, str(n + 1) if n else "")
                 found.append(self._route(namespace, route, server, chunk, mine))
                 found += self._route_authorizations(namespace, route, members, refs, sources)
+        return found
+
+    def _audit_sources(self) -> list[Source]:
+        reason = "audit mode: requests no declared route matches are allowed and reported"
+        return [self.organization_source(reason)]
+
+    def _probe_ref(self, namespace: str) -> PolicyRef:
+        return {
+            "group": _GROUP,
+            "kind": "NetworkAuthentication",
+            "name": self._probe_name(namespace),
+        }
+
+    def _probe_name(self, namespace: str) -> str:
+        found = self._probe_names.get(namespace)
+        if found is None:
+            found = self.name("Server", namespace, "kubelet-probes")
+            self.names.claim("MeshTLSAuthentication", namespace, found, "@kubelet-probes")
+            self._probe_names[namespace] = found
+        return found
+
+    def _probe_authentication(self, namespace: str) -> NetworkAuthentication:
+        """Unauthenticated traffic from the networks kubelet probes come from."""
+        reason = "kubelet probes come from the node, unauthenticated"
+        return {
+            "apiVersion": "policy.linkerd.io/v1alpha1",
+            "kind": "NetworkAuthentication",
+            "metadata": self.metadata(
+                self._probe_name(namespace), namespace, [self.organization_source(reason)]
+            ),
+            "spec": {"networks": [dict(n) for n in _PROBE_NETWORKS]},
+        }
+
+    def _proxy_admin_objects(
+        self, namespace: str, scrapers: list[tuple[str, str]]
+    ) -> list[Manifest | str]:
+        """The proxies' admin port: ``GET /metrics`` for the scrapers, ``/live`` and ``/ready``
+        for the kubelet (a Server with routes loses Linkerd's own probe authorisation)."""
+        server = self.name("Server", namespace, "linkerd-proxy-admin")
+        sources = [self.organization_source("platform consumers scrape the proxies' metrics")]
+        spec: ServerSpec = {
+            "podSelector": {"matchExpressions": [{"key": _MESHED, "operator": "Exists"}]},
+            "port": _ADMIN_PORT,
+            "proxyProtocol": "HTTP/1",
+            "accessPolicy": self._access(namespace),
+        }
+        found: list[Manifest | str] = [
+            {
+                "apiVersion": "policy.linkerd.io/v1beta3",
+                "kind": "Server",
+                "metadata": self.metadata(server, namespace, sources),
+                "spec": spec,
+            }
+        ]
+        scrape = self.name("MeshTLSAuthentication", namespace, "linkerd-proxy-scrapers")
+        found.append(
+            {
+                "apiVersion": "policy.linkerd.io/v1alpha1",
+                "kind": "MeshTLSAuthentication",
+                "metadata": self.metadata(scrape, namespace, sources),
+                "spec": {
+                    "identityRefs": [
+                        {"kind": "ServiceAccount", "name": sa, "namespace": ns}
+                        for ns, sa in scrapers
+                    ]
+                },
+            }
+        )
+        refs: list[PolicyRef] = [
+            {"group": _GROUP, "kind": "MeshTLSAuthentication", "name": scrape},
+            self._probe_ref(namespace),
+        ]
+        for suffix, routes, ref in (
+            ("metrics", _PROXY_METRICS, refs[0]),
+            ("probes", _PROXY_PROBES, refs[1]),
+        ):
+            route = self.name("HTTPRoute", namespace, "linkerd-proxy", suffix)
+            found.append(self._route(namespace, route, server, routes, sources))
+            target: PolicyRef = {"group": _GROUP, "kind": "HTTPRoute", "name": route}
+            found.append(self._authorization(namespace, route, target, ref, sources))
+        if self.mode(namespace) == "audit":  # the rest of the admin port: reported, not 404
+            route = self.name("HTTPRoute", namespace, "linkerd-proxy", "audit")
+            found.append(
+                self._route(namespace, route, server, (EVERYTHING,), self._audit_sources())
+            )
         return found
 
     def _route_authorizations(
@@ -173,26 +390,20 @@ class Linkerd(Compiler):
         return self.name("MeshTLSAuthentication", namespace, server, label, methods)
 
     def _server(
-        self,
-        service: Service,
-        interface: Interface,
-        name: str,
-        sources: list[Source],
-        grants: tuple[Grant, ...],
+        self, service: Service, plan: ServerPlan, name: str, sources: list[Source]
     ) -> Server | str:
         namespace = service.ref.namespace
-        protocol = _PROTOCOLS.get((interface.app_protocol or "").lower(), "unknown")
         if self.text:
-            key = ("@server", interface.port, protocol, self._access(namespace))
+            key = ("@server", plan.port, plan.protocol, self._access(namespace))
             rest = self._fragments.get(key)
             if rest is None:
                 rest = self.entries(
-                    key, {"port": key[1], "proxyProtocol": protocol, "accessPolicy": key[3]}, "  "
+                    key, {"port": key[1], "proxyProtocol": key[2], "accessPolicy": key[3]}, "  "
                 )
             every = len(self.index.incoming.get(service.ref, ()))
             notes = (
-                self.incoming_notes(service, grants)
-                if len(sources) == every
+                self.incoming_notes(service, plan.grants)
+                if len(sources) == every and not plan.checks
                 else self.notes(sources)
             )
             return "".join(
@@ -210,8 +421,8 @@ class Linkerd(Compiler):
             "metadata": self.metadata(name, namespace, sources),
             "spec": {
                 "podSelector": selector(service.workload.pod_labels),
-                "port": interface.port,
-                "proxyProtocol": protocol,
+                "port": plan.port,
+                "proxyProtocol": plan.protocol,
                 "accessPolicy": self._access(namespace),
             },
         }
@@ -326,38 +537,9 @@ _NETWORK_AUTHENTICATION = block(
 _WORLD = block({"spec": {"networks": [{"cidr": "0.0.0.0/0"}, {"cidr": "::/0"}]}})
 
 
-def route_groups(grants: Sequence[Grant]) -> list[tuple[tuple[Route, ...], tuple[int, ...]]]:
-    """Routes grouped by the grants that may use them (indexes into ``grants``), in order.
-
-    Linkerd sends each request down one route, the most specific that matches, and checks only
-    that route's policies. So every route must admit every grant whose declared routes cover it,
-    and callers allowed everything (no methods) are admitted on every route plus a catch-all.
-    """
-    parsed = [tuple(parse_route(m) for m in g.methods) for g in grants]
-    everyone = tuple(i for i, g in enumerate(grants) if not g.methods)
-    unique = {r for rs in parsed for r in rs} | ({_EVERYTHING} if everyone else set())
-    routes = sorted(unique, key=lambda r: (r.path, r.method or "", r.grpc))
-    by_members: dict[tuple[int, ...], list[Route]] = {}
-    for route in routes:
-        members = tuple(
-            i for i, mine in enumerate(parsed) if not mine or any(covers(m, route) for m in mine)
-        )
-        by_members.setdefault(members, []).append(route)
-    return [(tuple(rs), members) for members, rs in by_members.items()]
-
-
-def covers(wide: Route, narrow: Route) -> bool:
-    """Whether every request ``narrow`` matches is also matched by ``wide``."""
-    if wide.method is not None and wide.method != narrow.method:
-        return False
-    if wide.exact:
-        return wide.path == narrow.path
-    return re.fullmatch(glob_regex(wide.path), narrow.path) is not None
-
-
 def _match(route: Route) -> HTTPRouteMatch:
     match: HTTPRouteMatch = {}
-    if route == _EVERYTHING:
+    if route == EVERYTHING:
         match["path"] = {"type": "PathPrefix", "value": "/"}
     elif route.exact:
         match["path"] = {"type": "Exact", "value": route.path}

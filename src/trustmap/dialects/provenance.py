@@ -18,21 +18,34 @@ from trustmap.model import Edge, Egress, ServiceRef
 __all__ = [
     "AUDIT",
     "DECLARED_AT",
+    "EXPIRES",
     "MANAGED_BY",
     "MODE",
+    "NEVER_PRUNE",
     "REASON",
     "Notes",
     "Source",
     "annotate",
+    "earliest",
     "edge_source",
     "egress_source",
     "source",
 ]
 
 MANAGED_BY = {"app.kubernetes.io/managed-by": "trustmap"}
-"""The label every emitted object carries."""
+"""The label every emitted object carries (never ``app.kubernetes.io/instance``, the label Argo CD
+tracks and prunes by)."""
+NEVER_PRUNE = {
+    "argocd.argoproj.io/sync-options": "Prune=false",
+    "kustomize.toolkit.fluxcd.io/prune": "disabled",
+}
+"""Annotations that keep Argo CD and Flux from deleting an object when it leaves the output: on a
+``Namespace``, pruning would delete every workload in it."""
 DECLARED_AT = "trustmap.dev/declared-at"
 REASON = "trustmap.dev/reason"
+EXPIRES = "trustmap.dev/expires"
+"""The earliest last day of validity among the grants an object allows (``verify``/``validate
+--compiled`` flag objects still deployed past it: TM440/TM441)."""
 MODE = "trustmap.dev/mode"
 AUDIT = "trustmap.dev/audit"
 
@@ -48,6 +61,8 @@ class Source(NamedTuple):
     """``caller -> target: reason``, for objects that stand for several sources."""
     reason: str
     """The reason alone."""
+    expires: str = ""
+    """Last day the grant is valid (ISO date), '' when it does not expire."""
 
 
 def source(span: Span, text: str, reason: str) -> Source:
@@ -59,7 +74,9 @@ def edge_source(edge: Edge) -> Source:
     """The source of an effective edge."""
     reason = edge.reason or "no reason given"
     text = f"{edge.source} -> {edge.target}:{edge.interface}: {reason}"
-    return source(edge.declared_at, text, reason)
+    expires = edge.expires.isoformat() if edge.expires else ""
+    span = edge.declared_at
+    return Source(span.file, max(span.line, 0), text, reason, expires)
 
 
 def egress_source(service: ServiceRef, egress: Egress) -> Source:
@@ -83,7 +100,15 @@ def annotate(sources: Iterable[Source]) -> dict[str, str]:
         found[REASON] = next(iter(unique)).reason
     elif unique:
         found[REASON] = _capped(sorted({s.text for s in unique}), "\n")
+    expires = earliest(unique)
+    if expires:
+        found[EXPIRES] = expires
     return found
+
+
+def earliest(sources: Iterable[Source]) -> str:
+    """The earliest expiry among ``sources`` ('' when none expires)."""
+    return min((s.expires for s in sources if s.expires), default="")
 
 
 BUDGET = 60_000
@@ -107,6 +132,7 @@ def _capped(items: list[str], separator: str) -> str:
 _INNER = "      "
 _DECLARED_HEAD = f"    {scalar(DECLARED_AT)}:"
 _REASON_HEAD = f"    {scalar(REASON)}:"
+_EXPIRES_HEAD = f"    {scalar(EXPIRES)}:"
 _UNSAFE = "\x00unsafe"
 """A reason that a literal block cannot hold (no real source text has a NUL)."""
 _SIMPLE = re.compile(r"[A-Za-z0-9_/.][A-Za-z0-9_/.:-]*")
@@ -143,13 +169,15 @@ class Notes:
                 places[found[0]] = found[1]
             texts[item.text] = found[2]
         notes = self._declared([places[k] for k in sorted(places)]) if places else ""
+        expires = earliest(unique)
+        tail = entry(_EXPIRES_HEAD, expires, _INNER) if expires else ""
         if len(unique) == 1:
-            return notes + entry(_REASON_HEAD, next(iter(unique)).reason, _INNER)
+            return notes + entry(_REASON_HEAD, next(iter(unique)).reason, _INNER) + tail
         ordered = sorted(texts)
         block = _literal(ordered, texts)
         if block is None:
-            return notes + entry(_REASON_HEAD, _capped(ordered, "\n"), _INNER)
-        return f"{notes}{_REASON_HEAD} |-\n{block}\n"
+            return notes + entry(_REASON_HEAD, _capped(ordered, "\n"), _INNER) + tail
+        return f"{notes}{_REASON_HEAD} |-\n{block}\n{tail}"
 
     def _declared(self, places: list[str]) -> str:
         text = _capped(places, ", ")

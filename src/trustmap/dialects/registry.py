@@ -11,6 +11,7 @@ from trustmap.dialects.cilium import Cilium
 from trustmap.dialects.istio import Istio
 from trustmap.dialects.kubernetes import Kubernetes
 from trustmap.dialects.linkerd import Linkerd
+from trustmap.dialects.pods import Workloads
 from trustmap.errors import UsageError
 from trustmap.model import Graph
 from trustmap.names import did_you_mean
@@ -23,7 +24,12 @@ TARGETS: Mapping[str, type[Compiler]] = {
 """Every compile target by name."""
 
 
-def compile_graph(graph: Graph, target: str, environment: str | None = None) -> CompileResult:
+def compile_graph(
+    graph: Graph,
+    target: str,
+    environment: str | None = None,
+    workloads: Workloads | None = None,
+) -> CompileResult:
     """Compile ``graph`` for ``target``.
 
     Args:
@@ -31,6 +37,10 @@ def compile_graph(graph: Graph, target: str, environment: str | None = None) -> 
         target: one of :data:`TARGETS`.
         environment: picks each namespace's rollout mode from the Organization's environments;
             ``None`` enforces everywhere.
+        workloads: probes and container ports per declared service, from the workloads'
+            manifests (:func:`~trustmap.dialects.workloads.read_workloads`); targets whose
+            objects could block kubelet probes authorise them. ``None``: no manifests (such
+            targets say so, TM307).
 
     Returns:
         The objects in output order and the TM3xx diagnostics.
@@ -40,10 +50,15 @@ def compile_graph(graph: Graph, target: str, environment: str | None = None) -> 
     """
     compiler = compiler_for(graph, target, environment)
     with building():
-        return compiler(graph, environment).compile()
+        return compiler(graph, environment).given(workloads).compile()
 
 
-def render_graph(graph: Graph, target: str, environment: str | None = None) -> Rendered:
+def render_graph(
+    graph: Graph,
+    target: str,
+    environment: str | None = None,
+    workloads: Workloads | None = None,
+) -> Rendered:
     """Compile ``graph`` for ``target`` straight into YAML documents (what ``trustmap compile``
     writes): the same bytes as :func:`~trustmap.dialects.emit.render_yaml` of
     :func:`compile_graph`'s objects, several times faster on large graphs.
@@ -53,7 +68,7 @@ def render_graph(graph: Graph, target: str, environment: str | None = None) -> R
     """
     compiler = compiler_for(graph, target, environment)
     with building():
-        return compiler(graph, environment).write()
+        return compiler(graph, environment).given(workloads).write()
 
 
 def compiler_for(graph: Graph, target: str, environment: str | None) -> type[Compiler]:

@@ -45,6 +45,10 @@ class ServiceBuilder:
     evidence: list[Evidence] = field(default_factory=list)
     review: list[str] = field(default_factory=list)
     dependencies: dict[tuple[str, str], _DependencyBuilder] = field(default_factory=dict)
+    team: str | None = None
+    """The team its workloads name (labels, annotations); ``None``: its namespace's."""
+    owners: tuple[str, ...] = ()
+    """Owners its workloads name (an e-mail address as the team value)."""
 
     @property
     def ref(self) -> str:
@@ -69,18 +73,38 @@ def finish(
 ) -> Discovery:
     """The frozen discovery, everything sorted so the same input gives the same drafts."""
     services = tuple(sorted((_service(b) for b in builders), key=lambda s: s.ref))
-    namespaces = sorted({s.namespace for s in services})
-    teams = tuple(DraftTeam(ns, (ns,)) for ns in namespaces)
     overlaps = _overlaps(services)
-    return Discovery(
+    found = Discovery(
         mode=mode,
         inputs=inputs,
-        teams=teams,
+        teams=_teams(services, builders),
         services=services,
         unresolved=tuple(sorted(set(unresolved), key=_unresolved_order)),
         skipped=skipped,
         diagnostics=tuple(sort_diagnostics([*diagnostics, *overlaps])),
     )
+    from trustmap.discover.refine import review_first  # refine reads groups: import on use
+
+    return replace(found, review_first=review_first(found))
+
+
+def _teams(
+    services: Sequence[DraftService], builders: Sequence[ServiceBuilder]
+) -> tuple[DraftTeam, ...]:
+    """One team per team name the drafts carry (their namespace's name unless their workloads
+    name one), with the namespaces of its drafts and the owners they name."""
+    namespaces: dict[str, set[str]] = defaultdict(set)
+    for service in services:
+        namespaces[service.team].add(service.namespace)
+    owners: dict[str, list[str]] = defaultdict(list)
+    for builder in builders:
+        owners[builder.team or builder.namespace] += builder.owners
+    teams = []
+    for name in sorted(namespaces):
+        named = tuple(dict.fromkeys(owners[name]))
+        team = DraftTeam(name, tuple(sorted(namespaces[name])))
+        teams.append(replace(team, owners=named, review=()) if named else team)
+    return tuple(teams)
 
 
 def select_namespaces(discovery: Discovery, namespaces: Iterable[str]) -> Discovery:
@@ -100,7 +124,7 @@ def _service(builder: ServiceBuilder) -> DraftService:
     return DraftService(
         namespace=builder.namespace,
         name=builder.name,
-        team=builder.namespace,
+        team=builder.team or builder.namespace,
         pod_labels=builder.pod_labels,
         service_account=builder.service_account,
         interfaces=tuple(_interface(i) for i in interfaces),

@@ -158,6 +158,8 @@ class Discovery:
     skipped: tuple[tuple[str, int], ...] = ()
     """Observations left out on purpose, by kind (``dns``, ``non-workload peer``, ...)."""
     diagnostics: tuple[Diagnostic, ...] = ()
+    review_first: tuple[str, ...] = ()
+    """What a reviewer should check first, most consequential first."""
 
     @property
     def dependencies(self) -> int:

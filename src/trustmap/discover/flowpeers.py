@@ -21,7 +21,7 @@ from typing import Final
 from trustmap.discover.draft import Labels
 from trustmap.discover.grouping import NAME_LABELS, label_name, stable_labels
 
-__all__ = ["Endpoint", "Identity", "identify"]
+__all__ = ["FlowEndpoint", "Identity", "identify"]
 
 # Kubernetes' random suffixes use this alphabet (no vowels), so real names are rarely cut.
 _SAFE = "[bcdfghjklmnpqrstvwxz2456789]"
@@ -34,7 +34,7 @@ _SHOWN: Final = 3
 
 
 @dataclass(frozen=True, slots=True)
-class Endpoint:
+class FlowEndpoint:
     """One side of a flow, as recorded."""
 
     namespace: str | None
@@ -69,11 +69,11 @@ class Identity:
     """Why an undrafted peer is not a service."""
 
 
-def identify(endpoints: Iterable[Endpoint]) -> dict[Endpoint, Identity]:
+def identify(endpoints: Iterable[FlowEndpoint]) -> dict[FlowEndpoint, Identity]:
     """The identity of every endpoint."""
     unique = sorted(set(endpoints), key=repr)
     by_pod = _pod_names(unique)
-    named: dict[Endpoint, tuple[str, str]] = {}
+    named: dict[FlowEndpoint, tuple[str, str]] = {}
     for end in unique:
         key = _name(end, by_pod)
         if key is not None:
@@ -84,18 +84,18 @@ def identify(endpoints: Iterable[Endpoint]) -> dict[Endpoint, Identity]:
             key = by_account.get((end.namespace, end.service_account))
             if key is not None:
                 named[end] = key
-    members: dict[tuple[str, str], list[Endpoint]] = defaultdict(list)
+    members: dict[tuple[str, str], list[FlowEndpoint]] = defaultdict(list)
     for end, key in named.items():
         members[key].append(end)
     services = {key: _service(key, ends) for key, ends in members.items()}
     return {end: services[named[end]] if end in named else _peer(end) for end in unique}
 
 
-def _label_map(end: Endpoint) -> dict[str, str]:
+def _label_map(end: FlowEndpoint) -> dict[str, str]:
     return dict(label.partition("=")[::2] for label in end.labels)
 
 
-def _name_label(end: Endpoint) -> tuple[str, str] | None:
+def _name_label(end: FlowEndpoint) -> tuple[str, str] | None:
     labels = _label_map(end)
     for key in NAME_LABELS:
         if labels.get(key):
@@ -103,7 +103,7 @@ def _name_label(end: Endpoint) -> tuple[str, str] | None:
     return None
 
 
-def _pod_names(endpoints: list[Endpoint]) -> dict[tuple[str, str], str]:
+def _pod_names(endpoints: list[FlowEndpoint]) -> dict[tuple[str, str], str]:
     """``(namespace, pod)`` and ``(namespace, pod name without suffix)`` → name, from the
     endpoints that say more than the pod name (a base shared by two names is left out)."""
     found: dict[tuple[str, str], str] = {}
@@ -120,7 +120,7 @@ def _pod_names(endpoints: list[Endpoint]) -> dict[tuple[str, str], str]:
     return found
 
 
-def _name(end: Endpoint, by_pod: dict[tuple[str, str], str]) -> tuple[str, str] | None:
+def _name(end: FlowEndpoint, by_pod: dict[tuple[str, str], str]) -> tuple[str, str] | None:
     if not end.namespace:
         return None
     named = _name_label(end)
@@ -144,7 +144,7 @@ def _strip(pod: str) -> str:
 
 
 def _account_names(
-    named: dict[Endpoint, tuple[str, str]],
+    named: dict[FlowEndpoint, tuple[str, str]],
 ) -> dict[tuple[str, str], tuple[str, str]]:
     """``(namespace, service account)`` → the one name using it (accounts shared are left out)."""
     users: dict[tuple[str, str], set[tuple[str, str]]] = defaultdict(set)
@@ -154,7 +154,7 @@ def _account_names(
     return {account: next(iter(keys)) for account, keys in users.items() if len(keys) == 1}
 
 
-def _service(key: tuple[str, str], ends: list[Endpoint]) -> Identity:
+def _service(key: tuple[str, str], ends: list[FlowEndpoint]) -> Identity:
     namespace, name = key
     labelled = [e for e in ends if e.labels]
     review: list[str] = []
@@ -182,7 +182,7 @@ def _service(key: tuple[str, str], ends: list[Endpoint]) -> Identity:
     )
 
 
-def _pod_labels(ends: list[Endpoint]) -> Labels:
+def _pod_labels(ends: list[FlowEndpoint]) -> Labels:
     """The name label all pods share, else every stable label they all share."""
     if not ends:
         return ()
@@ -196,7 +196,7 @@ def _pod_labels(ends: list[Endpoint]) -> Labels:
     return stable_labels(common)
 
 
-def _seen(ends: list[Endpoint]) -> str:
+def _seen(ends: list[FlowEndpoint]) -> str:
     workloads = sorted({e.workload for e in ends if e.workload})
     pods = sorted({e.pod for e in ends if e.pod})
     parts = []
@@ -215,7 +215,7 @@ def _first(values: list[str]) -> str:
     return ", ".join(values[:_SHOWN]) + more
 
 
-def _peer(end: Endpoint) -> Identity:
+def _peer(end: FlowEndpoint) -> Identity:
     entities = set((end.entity or "").split(",")) - {""}
     address = end.names[0] if end.names else end.ip or "?"
     if "world" in entities or (not end.namespace and _public(end.ip)):

@@ -22,7 +22,7 @@ import ibis
 from trustmap.diagnostics import Diagnostic, Span, diagnostic
 from trustmap.discover.assemble import ServiceBuilder, finish
 from trustmap.discover.draft import Discovery, Evidence, FlowStats, Unresolved
-from trustmap.discover.flowpeers import Endpoint, Identity, identify
+from trustmap.discover.flowpeers import FlowEndpoint, Identity, identify
 from trustmap.discover.interfaces import InterfaceBuilder, Interfaces
 from trustmap.observe.observed import flows_table, open_flow_db
 
@@ -47,8 +47,8 @@ _L7_NAMES: Final = ("grpc", "http", "kafka")
 
 @dataclass(frozen=True, slots=True)
 class _Row:
-    src: Endpoint
-    dst: Endpoint
+    src: FlowEndpoint
+    dst: FlowEndpoint
     port: int | None
     protocol: str
     verdict: str
@@ -122,7 +122,7 @@ def discover_flows(db_path: Path, start: dt.datetime | None = None) -> Discovery
     return finish("flows", (str(db_path),), list(builders.values()), unresolved, skipped, problems)
 
 
-def _skip(row: _Row, identities: dict[Endpoint, Identity]) -> str | None:
+def _skip(row: _Row, identities: dict[FlowEndpoint, Identity]) -> str | None:
     if row.port is None:
         return "no port (ICMP and other portless protocols)"
     if row.port == 53 and (row.dst.namespace == "kube-system" or row.l7 == "dns"):
@@ -135,7 +135,7 @@ def _skip(row: _Row, identities: dict[Endpoint, Identity]) -> str | None:
     return None
 
 
-def _collect(row: _Row, identities: dict[Endpoint, Identity], found: _Collected) -> None:
+def _collect(row: _Row, identities: dict[FlowEndpoint, Identity], found: _Collected) -> None:
     assert row.port is not None
     src, dst = identities[row.src], identities[row.dst]
     if dst.ref is None:
@@ -161,7 +161,9 @@ def _collect(row: _Row, identities: dict[Endpoint, Identity], found: _Collected)
     found.edges.setdefault((src.ref, dst.ref, row.port, row.protocol), _Stats()).add(row)
 
 
-def _builders(identities: dict[Endpoint, Identity], found: _Collected) -> dict[str, ServiceBuilder]:
+def _builders(
+    identities: dict[FlowEndpoint, Identity], found: _Collected
+) -> dict[str, ServiceBuilder]:
     builders: dict[str, ServiceBuilder] = {}
     drafted = {i for i in identities.values() if i.ref in found.used}
     for ident in sorted(drafted, key=lambda i: i.ref or ""):
@@ -237,8 +239,8 @@ def _rows(db_path: Path, start: dt.datetime | None) -> list[_Row]:
     return sorted((_row(r) for r in records), key=_order)
 
 
-def _endpoint(record: dict[str, Any], side: str, names: tuple[str, ...] = ()) -> Endpoint:
-    return Endpoint(
+def _endpoint(record: dict[str, Any], side: str, names: tuple[str, ...] = ()) -> FlowEndpoint:
+    return FlowEndpoint(
         namespace=record[f"{side}_namespace"],
         workload=record[f"{side}_workload"],
         pod=record[f"{side}_pod"],

@@ -17,7 +17,7 @@ from trustmap.discover.assemble import ServiceBuilder, finish
 from trustmap.discover.draft import Discovery, Evidence, Unresolved
 from trustmap.discover.grouping import Group, group_objects
 from trustmap.discover.interfaces import InterfaceBuilder, Interfaces, build_interfaces
-from trustmap.discover.kube import Inventory, KubeService, KubeWorkload, read_manifests
+from trustmap.discover.inventory import Inventory, read_manifests, written_account
 from trustmap.discover.references import (
     SCHEME_PORTS,
     Reference,
@@ -25,7 +25,15 @@ from trustmap.discover.references import (
     references_in,
     service_names,
 )
+from trustmap.discover.refine import (
+    TEAM_KEYS,
+    minimal_labels,
+    shared_accounts,
+    shared_env_from,
+    team_of,
+)
 from trustmap.discover.settings import Setting, settings_of
+from trustmap.kube import KubeService, KubeWorkload
 from trustmap.names import did_you_mean
 
 __all__ = ["discover_manifests"]
@@ -37,10 +45,25 @@ class _Index:
 
     services: dict[tuple[str, str], KubeService] = field(default_factory=dict)
     drafts: dict[tuple[str, str], tuple[ServiceBuilder, Interfaces]] = field(default_factory=dict)
+    shared_env_from: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
+    """ConfigMaps loaded whole by several drafts: what they name is weak evidence."""
+    weak: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    """``(caller, target, interface)`` → the review note, for references only such a
+    ConfigMap makes."""
 
 
-def discover_manifests(paths: Sequence[Path]) -> Discovery:
-    """Draft declarations from the manifests under ``paths`` (files or directories).
+@dataclass(frozen=True, slots=True)
+class _Refine:
+    """What every draft is refined with (see :mod:`trustmap.discover.refine`)."""
+
+    team_keys: Sequence[str]
+    accounts: dict[str, str]
+    workloads: list[KubeWorkload]
+
+
+def discover_manifests(paths: Sequence[Path], team_keys: Sequence[str] = TEAM_KEYS) -> Discovery:
+    """Draft declarations from the manifests under ``paths`` (files or directories); the team of
+    a draft is the first of ``team_keys`` its workloads' labels or annotations carry.
 
     Returns:
         The discovery; its diagnostics hold manifest problems (TM1xx, TM6xx) and discovery
@@ -51,9 +74,11 @@ def discover_manifests(paths: Sequence[Path]) -> Discovery:
     workloads = _unowned(inventory.workloads)
     groups = group_objects(workloads, inventory.services)
     index = _Index({(s.namespace, s.name): s for s in inventory.services})
+    index.shared_env_from = shared_env_from(groups)
+    refine = _Refine(team_keys, shared_accounts(groups), workloads)
     builders: list[ServiceBuilder] = []
     for group in groups:
-        builder = _builder(group, problems)
+        builder = _builder(group, problems, refine)
         if builder is None:
             continue
         builders.append(builder)
@@ -64,6 +89,7 @@ def discover_manifests(paths: Sequence[Path]) -> Discovery:
     for group in groups:
         if group.ref in by_ref:
             _dependencies(group, by_ref[group.ref], inventory, index, unresolved, problems)
+    _note_weak(index, by_ref)
     if not builders:
         problems.append(_nothing(paths))
     inputs = tuple(str(p) for p in paths)
@@ -76,22 +102,29 @@ def _unowned(workloads: list[KubeWorkload]) -> list[KubeWorkload]:
     return [w for w in workloads if w.owner is None or (w.namespace, *w.owner) not in present]
 
 
-def _builder(group: Group, problems: list[Diagnostic]) -> ServiceBuilder | None:
+def _builder(group: Group, problems: list[Diagnostic], refine: _Refine) -> ServiceBuilder | None:
     interfaces, found = build_interfaces(group)
     problems.extend(found)
-    evidence = [Evidence(w.title, str(w.at)) for w in group.workloads]
-    evidence += [Evidence(s.title, str(s.at)) for s in group.services]
+    neighbours = [w for w in refine.workloads if w.namespace == group.namespace]
+    labels, label_note = minimal_labels(group, neighbours)
+    team, owners, team_note = team_of(group, refine.team_keys)
+    evidence = [Evidence(w.title, str(w.span)) for w in group.workloads]
+    evidence += [Evidence(s.title, str(s.span)) for s in group.services]
     builder = ServiceBuilder(
         namespace=group.namespace,
         name=group.name,
-        pod_labels=group.pod_labels,
+        pod_labels=labels,
         service_account=group.service_account,
         interfaces=interfaces,
         evidence=evidence,
+        team=team,
+        owners=owners,
     )
+    notes = (label_note, team_note, refine.accounts.get(group.ref))
+    builder.review.extend(n for n in notes if n)
     if not group.workloads:
         builder.review.append("no workload in the manifests is selected by its Service")
-    accounts = {w.service_account for w in group.workloads}
+    accounts = {written_account(w) for w in group.workloads}
     if len(accounts) > 1:
         builder.review.append(
             f"its workloads run as different service accounts ({_accounts(accounts)}); "
@@ -99,7 +132,7 @@ def _builder(group: Group, problems: list[Diagnostic]) -> ServiceBuilder | None:
         )
     if not group.pod_labels:
         first = group.workloads[0] if group.workloads else None
-        where = first.at if first else group.services[0].at
+        where = first.span if first else group.services[0].span
         problems.append(_unlabelled(group, where))
         return None
     return builder
@@ -158,8 +191,31 @@ def _resolve(
         why = "names the service itself; no dependency is needed"
         unresolved.append(Unresolved(caller.ref, ref.text, evidence, why))
         return
+    loaders = index.shared_env_from.get((caller.namespace, _env_from(setting.source)))
+    if loaders:
+        index.weak.setdefault(
+            (caller.ref, target.ref, iface.name),
+            f"weak evidence: envFrom ConfigMap {_env_from(setting.source)}, loaded whole by "
+            f"{', '.join(loaders)}, names {target.ref}:{iface.port} ({evidence.at}); it is not "
+            "drafted as a dependency: add it only if this service calls it",
+        )
+        return
     caller.depend(target.ref, iface, evidence)
     iface.consumers.add(caller.ref)
+
+
+def _env_from(source: str) -> str:
+    """The ConfigMap of an ``envFrom ConfigMap <name>`` setting source ('' for others)."""
+    prefix = "envFrom ConfigMap "
+    return source.removeprefix(prefix) if source.startswith(prefix) else ""
+
+
+def _note_weak(index: _Index, by_ref: dict[str, ServiceBuilder]) -> None:
+    """A review note for each weak reference no stronger evidence made a dependency."""
+    for (caller, target, interface), note in sorted(index.weak.items()):
+        builder = by_ref[caller]
+        if (target, interface) not in builder.dependencies:
+            builder.review.append(note)
 
 
 def _target(
@@ -194,7 +250,7 @@ def _target(
 def _interface(
     ref: Reference, service: KubeService, interfaces: Interfaces
 ) -> InterfaceBuilder | str:
-    ports = sorted({p.port.port for p in service.ports})
+    ports = sorted({p.port for p in service.ports})
     listed = ", ".join(map(str, ports)) or "none"
     if ref.port is not None:
         found = interfaces.for_port(service.name, ref.port)

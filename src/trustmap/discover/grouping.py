@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from trustmap.discover.draft import Labels
-from trustmap.discover.kube import KubeService, KubeWorkload
+from trustmap.discover.inventory import written_account
+from trustmap.kube import KubeService, KubeWorkload
 from trustmap.names import is_dns1123_label
 
 __all__ = [
@@ -84,7 +85,7 @@ class Group:
     @property
     def service_account(self) -> str | None:
         """The account every workload names, when they all name the same one."""
-        accounts = {w.service_account for w in self.workloads}
+        accounts = {written_account(w) for w in self.workloads}
         return accounts.pop() if len(accounts) == 1 else None
 
 
@@ -133,7 +134,7 @@ def _groups(
     owner: dict[int, int] = {}
     for s, service in enumerate(services):
         for w, workload in enumerate(workloads):
-            if _selects(service.selector or (), workload.labels):
+            if _selects(service.selector or (), workload.pod_labels):
                 if w in owner:
                     parent[root(s)] = root(owner[w])
                 else:
@@ -176,7 +177,7 @@ def _preferred(group: Group) -> str:
         workload = group.workloads[0]
         return label_name(workload.name, f"{workload.kind.lower()}-workload")
     names = {w.name for w in group.workloads}
-    names |= {v for w in group.workloads for k, v in w.labels if k in NAME_LABELS}
+    names |= {v for w in group.workloads for k, v in w.pod_labels if k in NAME_LABELS}
     best = min(group.services, key=lambda s: (s.name not in names, len(s.name), s.name))
     return best.name
 
@@ -184,9 +185,9 @@ def _preferred(group: Group) -> str:
 def _pod_labels(group: Group) -> Labels:
     if not group.workloads:
         return group.services[0].selector or ()
-    common = set(group.workloads[0].labels)
+    common = set(group.workloads[0].pod_labels)
     for workload in group.workloads[1:]:
-        common &= set(workload.labels)
+        common &= set(workload.pod_labels)
     if group.services:
         keys = {k for s in group.services for k, _ in s.selector or ()}
         chosen = tuple(sorted(pair for pair in common if pair[0] in keys))

@@ -11,11 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Final
 
-from trustmap.analysis.objects import ContainerPort
 from trustmap.diagnostics import Diagnostic, diagnostic
 from trustmap.discover.draft import Evidence
 from trustmap.discover.grouping import Group, label_name
-from trustmap.discover.kube import KubeService, KubeServicePort
+from trustmap.kube import KubeService, KubeServicePort
 
 __all__ = ["InterfaceBuilder", "Interfaces", "build_interfaces"]
 
@@ -66,48 +65,49 @@ def build_interfaces(group: Group) -> tuple[Interfaces, list[Diagnostic]]:
             if target is not None:
                 _add_service_port(result, service, port, target, named)
     for workload in sorted(group.workloads, key=lambda w: (w.kind, w.name)):
-        for cport in workload.ports:
+        for cport in workload.app_ports:
             key = (cport.port, cport.protocol)
             if key not in result.by_port:
-                iface = _new(result, cport.name, cport.port, cport.protocol, None, None)
+                iface = _new(result, cport.name or "", cport.port, cport.protocol, None, None)
                 iface.evidence.append(
                     Evidence(
                         f"container port {cport.port}/{cport.protocol} of {workload.title} "
                         "(no Service port: reachable pod to pod only)",
-                        str(workload.port_at(cport)),
+                        str(cport.span),
                     )
                 )
     return result, problems
 
 
-def _named_ports(group: Group) -> dict[str, set[ContainerPort]]:
-    named: dict[str, set[ContainerPort]] = {}
+def _named_ports(group: Group) -> dict[str, set[int]]:
+    """Container port name → the numbers it stands for in the group's workloads."""
+    named: dict[str, set[int]] = {}
     for workload in group.workloads:
-        for cport in workload.ports:
+        for cport in workload.app_ports:
             if cport.name:
-                named.setdefault(cport.name, set()).add(cport)
+                named.setdefault(cport.name, set()).add(cport.port)
     return named
 
 
 def _target(
     service: KubeService,
     port: KubeServicePort,
-    named: dict[str, set[ContainerPort]],
+    named: dict[str, set[int]],
     problems: list[Diagnostic],
     has_workloads: bool,
 ) -> int | None:
-    target = port.port.target
+    target = port.target_port
     if isinstance(target, int):
         return target
-    numbers = sorted({c.port for c in named.get(target, set())})
+    numbers = sorted(named.get(target, set()))
     if numbers:
         return numbers[0]
     whose = "the workloads it selects" if has_workloads else "any workload (it selects none)"
     problems.append(
         diagnostic(
             "TM520",
-            port.at,
-            f"targetPort '{target}' of {service.title} port {port.port.port} names no "
+            port.span,
+            f"targetPort '{target}' of {service.title} port {port.port} names no "
             f"container port of {whose}",
             "name the container port in the pod template, or use the port number; "
             "no interface is drafted for this Service port",
@@ -121,20 +121,20 @@ def _add_service_port(
     service: KubeService,
     port: KubeServicePort,
     target: int,
-    named: dict[str, set[ContainerPort]],
+    named: dict[str, set[int]],
 ) -> None:
-    sp = port.port
+    sp = port
     iface = result.by_port.get((target, sp.protocol))
     if iface is None:
-        cname = next((c.name for cs in named.values() for c in cs if c.port == target), "")
+        cname = next((name for name, numbers in named.items() if target in numbers), "")
         app = port.app_protocol or _app_protocol(sp.name or cname)
         dialled = sp.port if sp.port != target else None
         iface = _new(result, sp.name or cname, target, sp.protocol, dialled, app)
-    arrow = f"{sp.port} → targetPort {sp.target}" + (
-        f" ({target})" if isinstance(sp.target, str) else ""
+    arrow = f"{sp.port} → targetPort {sp.target_port}" + (
+        f" ({target})" if isinstance(sp.target_port, str) else ""
     )
     label = f" '{sp.name}'" if sp.name else ""
-    iface.evidence.append(Evidence(f"{service.title} port{label} {arrow}", str(port.at)))
+    iface.evidence.append(Evidence(f"{service.title} port{label} {arrow}", str(port.span)))
     if sp.port not in _dialled(iface):
         iface.review.append(f"also dialled as {service.name}:{sp.port}")
     if service.type in _OUTSIDE:

@@ -37,7 +37,7 @@ def render_drafts(discovery: Discovery) -> dict[str, str]:
     """``{"<namespace>.yaml": text}`` for every team of the discovery, sorted by file name."""
     files: dict[str, str] = {}
     for team in discovery.teams:
-        services = [s for s in discovery.services if s.namespace in team.namespaces]
+        services = [s for s in discovery.services if s.team == team.name]
         documents = [_team(team), *(_service(s) for s in services)]
         text = _header(discovery, team) + "---\n".join(documents)
         files[f"{team.name}.yaml"] = text
@@ -57,7 +57,7 @@ def render_evidence(evidence: Evidence) -> str:
 def _header(discovery: Discovery, team: DraftTeam) -> str:
     flag = "--from-flows" if discovery.mode == "flows" else "--from-manifests"
     lines = [
-        f"Draft declarations for namespace {', '.join(team.namespaces)}, written by "
+        f"Draft declarations of team {team.name} (namespace {', '.join(team.namespaces)}), written by "
         f"`trustmap discover {flag}` from:",
         *(f"  {source}" for source in discovery.inputs),
         "Nothing here is trusted yet. Review every entry: replace each TODO reason with why the",

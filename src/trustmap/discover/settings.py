@@ -12,8 +12,14 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from trustmap.diagnostics import Diagnostic, Span, diagnostic
-from trustmap.discover.kube import ConfigMapEntry, EnvEntry, KubeContainer, KubeWorkload
+from trustmap.discover.inventory import (
+    ConfigMapEntry,
+    ContainerConfig,
+    EnvEntry,
+    container_configs,
+)
 from trustmap.discover.references import expand, redact
+from trustmap.kube import KubeWorkload
 
 __all__ = ["Setting", "settings_of"]
 
@@ -52,13 +58,13 @@ def settings_of(
     workload: KubeWorkload, config_maps: ConfigMaps, problems: list[Diagnostic]
 ) -> Iterator[Setting]:
     """Every setting of every container of ``workload`` (init containers first)."""
-    for container in workload.containers:
+    for container in container_configs(workload):
         yield from _container(workload, container, config_maps, problems)
 
 
 def _container(
     workload: KubeWorkload,
-    container: KubeContainer,
+    container: ContainerConfig,
     config_maps: ConfigMaps,
     problems: list[Diagnostic],
 ) -> Iterator[Setting]:

@@ -11,6 +11,7 @@ from trustmap.model import Organization, Service, ServiceRef, Team
 from trustmap.names import did_you_mean
 
 __all__ = [
+    "PROXY_ADMIN",
     "check_consumers",
     "check_cycles",
     "check_egress",
@@ -238,13 +239,18 @@ def check_cycles(
     return found
 
 
+PROXY_ADMIN = "linkerd-admin"
+"""The Linkerd proxy's admin port: a platform consumer granted it scrapes every meshed pod's
+proxy metrics (the linkerd target authorises it), though no declared service offers it."""
+
+
 def check_platform_consumers(
     organization: Organization | None, services: Iterable[Service]
 ) -> list[Diagnostic]:
     """TM221: a platform consumer granted an interface name that no service offers."""
     if organization is None:
         return []
-    offered = {i.name for s in services for i in s.interfaces}
+    offered = {i.name for s in services for i in s.interfaces} | {PROXY_ADMIN}
     found = []
     for consumer in organization.platform_consumers:
         for name in consumer.interfaces:

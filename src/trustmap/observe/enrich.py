@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from trustmap.kube import Labels
 from trustmap.observe.identity import WORLD, ObservedEndpoint
 from trustmap.observe.observed import ObservedGroup
 from trustmap.observe.snapshot import ClusterSnapshot, SnapshotPod, SnapshotService
@@ -90,7 +91,7 @@ def _with_pod(endpoint: ObservedEndpoint, pod: SnapshotPod) -> ObservedEndpoint:
         namespace=pod.namespace,
         pod=pod.name,
         entity=None,
-        labels=pod.labels,
+        labels=_observed(pod.labels),
         service_account=endpoint.service_account or pod.service_account,
         workload=endpoint.workload or pod.workload,
     )
@@ -100,7 +101,12 @@ def _with_service(endpoint: ObservedEndpoint, service: SnapshotService) -> Obser
     return replace(
         endpoint,
         namespace=service.namespace,
-        labels=service.selector,
+        labels=_observed(service.selector),
         entity=None,
         service=service.ref,
     )
+
+
+def _observed(labels: Labels) -> tuple[str, ...]:
+    """Labels as flow records carry them: sorted ``key=value`` strings."""
+    return tuple(sorted(f"{key}={value}" for key, value in labels))

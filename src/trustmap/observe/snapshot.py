@@ -3,27 +3,39 @@
 Flow sources that record only addresses (Envoy and Istio access logs, Linkerd tap, CSV exports)
 name no workload; a snapshot of the cluster's pods and Services (``kubectl get pods,svc -A -o
 json``, or Kubernetes manifests in YAML) tells which pod or Service an address belonged to.
-Files are parsed with the fast value loaders (:mod:`json`, libyaml); positions are composed only
-for the files that hold a problem, so every problem still names ``file:line:col`` and the field.
+Files are found and parsed by :mod:`trustmap.kube` (the walker every command uses; JSON positions
+are composed only when a problem is located); this module checks the fields identity resolution
+reads, strictly, so every problem names ``file:line:col`` and the field.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import json
 import os
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from trustmap.diagnostics import Diagnostic, Span, diagnostic, sort_diagnostics
-from trustmap.loader import Document, Limits, compose_documents
+from trustmap.kube import (
+    KubeLeftover,
+    KubeObject,
+    KubeProtocol,
+    KubeServicePort,
+    Labels,
+    flatten,
+    manifest_files,
+    parse_manifest,
+    read_manifest,
+)
+from trustmap.kube.fields import FieldPath, Place
+from trustmap.kube.workloads import PROTOCOLS
+from trustmap.loader import Document
 
 __all__ = [
     "ClusterSnapshot",
-    "ServicePort",
     "SnapshotPod",
     "SnapshotService",
     "load_snapshot",
@@ -31,13 +43,11 @@ __all__ = [
     "parse_snapshot",
 ]
 
-_SUFFIXES: Final = (".json", ".yaml", ".yml")
+_UNREAD: Final = frozenset({"TM100", "TM104", "TM106"})
 _TERMINATED: Final = frozenset({"Succeeded", "Failed"})
 _CONTROLLER_HASH: Final = "pod-template-hash"
 _NO_CLUSTER_IP: Final = frozenset({"", "None"})
 _HINT: Final = "write it as `kubectl get pods,svc -A -o json` does, or regenerate the snapshot"
-
-FieldPath = tuple[str | int, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,8 +58,8 @@ class SnapshotPod:
     """Namespace (``default`` when a manifest names none)."""
     name: str
     """Pod name."""
-    labels: tuple[str, ...]
-    """Labels as sorted ``key=value``."""
+    labels: Labels
+    """Labels as sorted ``(key, value)`` pairs."""
     service_account: str | None
     """``spec.serviceAccountName``."""
     workload: str | None
@@ -67,18 +77,6 @@ class SnapshotPod:
 
 
 @dataclass(frozen=True, slots=True)
-class ServicePort:
-    """One port of a Service."""
-
-    port: int
-    """Port clients dial on the ClusterIP."""
-    protocol: str
-    """TCP, UDP or SCTP."""
-    target: int | str
-    """``targetPort``: a container port number or name (defaults to ``port``)."""
-
-
-@dataclass(frozen=True, slots=True)
 class SnapshotService:
     """A Service of the snapshot."""
 
@@ -86,11 +84,11 @@ class SnapshotService:
     """Namespace."""
     name: str
     """Service name."""
-    selector: tuple[str, ...]
-    """``spec.selector`` as sorted ``key=value`` (empty: the Service selects no pod)."""
+    selector: Labels
+    """``spec.selector`` as sorted ``(key, value)`` pairs (empty: the Service selects no pod)."""
     ips: tuple[str, ...]
     """``spec.clusterIPs`` (or ``clusterIP``), normalised; empty for headless Services."""
-    ports: tuple[ServicePort, ...]
+    ports: tuple[KubeServicePort, ...]
     """Ports."""
     origin: str
     """Where the object is in the snapshot (see :attr:`SnapshotPod.origin`)."""
@@ -159,7 +157,7 @@ class ClusterSnapshot:
         match = [p for p in service.ports if p.port == port and p.protocol == protocol]
         if len(match) != 1:
             return None
-        target = match[0].target
+        target = match[0].target_port
         if isinstance(target, int):
             return target
         numbers = {
@@ -212,31 +210,45 @@ def normalize_ip(address: str) -> str | None:
 def load_snapshot(
     paths: Sequence[str | os.PathLike[str]],
 ) -> tuple[ClusterSnapshot, list[Diagnostic]]:
-    """Read snapshot files (and ``*.json``/``*.yaml``/``*.yml`` under directories).
+    """Read snapshot files (folders are walked as :mod:`trustmap.kube.files` says).
 
     Returns:
         The snapshot and every problem found (TM1xx for unreadable files or YAML, TM515 for
         objects that are not what a pod/Service list holds), sorted. Any problem means the
         snapshot must not be trusted: the CLI exits 2.
     """
-    files, problems = _files(paths)
-    texts: list[tuple[str, str]] = []
-    for file in files:
-        text = _read(file, problems)
-        if text is not None:
-            texts.append((file, text))
-    snapshot, found = parse_snapshot(texts)
+    files, problems = manifest_files(paths)
+    for path in paths:
+        if Path(path).is_dir() and not manifest_files([path])[0]:
+            problems.append(_no_files(str(path)))
+    parsed = [(file, *read_manifest(file)) for file in files]
+    snapshot, found = _snapshot(parsed)
     return snapshot, sort_diagnostics([*problems, *found])
 
 
 def parse_snapshot(texts: Iterable[tuple[str, str]]) -> tuple[ClusterSnapshot, list[Diagnostic]]:
     """Parse ``(file, text)`` pairs: JSON (``kubectl ... -o json``) or YAML (one or more
     documents, ``List`` kinds flattened)."""
+    return _snapshot([(file, *parse_manifest(text, file)) for file, text in texts])
+
+
+def _snapshot(
+    parsed: Sequence[tuple[str, list[Document], list[Diagnostic]]],
+) -> tuple[ClusterSnapshot, list[Diagnostic]]:
     reader = _Reader()
     names: list[str] = []
-    for file, text in texts:
+    for file, documents, problems in parsed:
+        reader.problems.extend(problems)
+        if any(p.code in _UNREAD for p in problems):
+            continue
         names.append(file)
-        reader.read(file, text)
+        if not documents and not problems:
+            reader.problems.append(
+                diagnostic("TM515", Span(file, 1, 1), "the snapshot file holds no object", _HINT)
+            )
+        for document in documents:
+            for item in flatten(document):
+                reader.item(item)
     snapshot = ClusterSnapshot(
         tuple(reader.pods), tuple(reader.services), tuple(names), reader.ignored
     )
@@ -253,28 +265,6 @@ def parse_snapshot(texts: Iterable[tuple[str, str]]) -> tuple[ClusterSnapshot, l
     return snapshot, problems
 
 
-def _files(paths: Sequence[str | os.PathLike[str]]) -> tuple[list[str], list[Diagnostic]]:
-    files: list[str] = []
-    problems: list[Diagnostic] = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            found = sorted(
-                (str(p) for p in path.rglob("*") if p.suffix in _SUFFIXES and p.is_file()),
-                key=lambda name: Path(name).as_posix(),
-            )
-            files.extend(found)
-            if not found:
-                problems.append(_no_files(str(path)))
-        elif path.is_file():
-            files.append(str(path))
-        else:
-            problems.append(
-                diagnostic("TM100", Span(str(path)), "no such file or directory", "check the path")
-            )
-    return list(dict.fromkeys(files)), problems
-
-
 def _no_files(folder: str) -> Diagnostic:
     return diagnostic(
         "TM515",
@@ -284,64 +274,14 @@ def _no_files(folder: str) -> Diagnostic:
     )
 
 
-def _read(file: str, problems: list[Diagnostic]) -> str | None:
-    try:
-        data = Path(file).read_bytes()
-    except OSError as error:
-        reason = (error.strerror or str(error)).lower()
-        problems.append(diagnostic("TM100", Span(file), f"cannot read file: {reason}"))
-        return None
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        col = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
-        problems.append(
-            diagnostic(
-                "TM106",
-                Span(file, line, col),
-                f"byte 0x{data[error.start]:02x} is not valid UTF-8",
-                "a snapshot is JSON or YAML text",
-            )
-        )
-        return None
-
-
-class _Text:
-    """A file's text, composed with positions at most once, when first needed."""
-
-    def __init__(self, file: str, text: str) -> None:
-        self.file, self.text = file, text
-        self._composed: tuple[list[Document], list[Diagnostic]] | None = None
-
-    def composed(self) -> tuple[list[Document], list[Diagnostic]]:
-        if self._composed is None:
-            size = len(self.text) + 1
-            limits = Limits(max_bytes=size, max_expanded_nodes=size)
-            self._composed = compose_documents(self.text, self.file, limits)
-        return self._composed
-
-
-class _Located:
-    """One parsed document and a lazy way to turn a field path into a span."""
-
-    def __init__(self, source: _Text, index: int, data: Any) -> None:
-        self.source, self.index, self.data = source, index, data
-
-    def span(self, path: FieldPath) -> Span:
-        documents, _ = self.source.composed()
-        for document in documents:
-            if document.index == self.index:
-                return document.span(path)
-        return Span(self.source.file)
-
-    def origin(self, path: FieldPath) -> str:
-        where = f"{self.source.file}" + (f" #{self.index + 1}" if self.index else "")
-        return f"{where} {_field(path)}" if path else where
+def _origin(obj: KubeObject) -> str:
+    index = obj.document.index
+    where = f"{obj.file}" + (f" #{index + 1}" if index else "")
+    return f"{where} {_field(obj.path)}" if obj.path else where
 
 
 class _Reader:
-    """Walks documents, collecting pods, Services and problems."""
+    """Walks objects, collecting pods, Services and problems."""
 
     def __init__(self) -> None:
         self.pods: list[SnapshotPod] = []
@@ -349,89 +289,44 @@ class _Reader:
         self.problems: list[Diagnostic] = []
         self.ignored = 0
 
-    def read(self, file: str, text: str) -> None:
-        documents = self._documents(file, text)
-        if documents is None:
-            return
-        if not documents:
-            self.problems.append(
-                diagnostic("TM515", Span(file, 1, 1), "the snapshot file holds no object", _HINT)
-            )
-        for document in documents:
-            for path, item in _objects(document.data):
-                self._object(document, path, item)
-
-    def _documents(self, file: str, text: str) -> list[_Located] | None:
-        if text.lstrip()[:1] in ("{", "["):
-            try:
-                data = json.loads(text)
-            except json.JSONDecodeError as error:
-                self.problems.append(
-                    diagnostic(
-                        "TM515",
-                        Span(file, error.lineno, error.colno),
-                        f"invalid JSON: {error.msg}",
-                        "a snapshot is the unmodified output of `kubectl get ... -o json`",
-                    )
-                )
-                return None
-            return [_Located(_Text(file, text), 0, data)]
-        source = _Text(file, text)
-        documents, problems = source.composed()
-        if problems:
-            self.problems.extend(problems)
-            return None
-        return [_Located(source, d.index, d.data) for d in documents if d.data is not None]
-
-    def fail(self, where: _Located, path: FieldPath, message: str, hint: str = _HINT) -> None:
+    def fail(self, span: Span, path: FieldPath, message: str, hint: str = _HINT) -> None:
         text = f"{_field(path)}: {message}" if path else message
-        self.problems.append(diagnostic("TM515", where.span(path), text, hint))
+        self.problems.append(diagnostic("TM515", span, text, hint))
 
-    def _object(self, where: _Located, path: FieldPath, item: Any) -> None:
-        if not isinstance(item, dict):
-            self.fail(where, path, f"expected a Kubernetes object (a mapping), got {_type(item)}")
-            return
-        kind = item.get("kind")
-        if not isinstance(kind, str):
-            self.fail(where, (*path, "kind"), "missing or not a string; every object has a kind")
-            return
-        if kind == "Pod":
-            pod = _Fields(self, where, path, item).pod()
+    def item(self, item: KubeObject | KubeLeftover) -> None:
+        if isinstance(item, KubeLeftover):
+            self._leftover(item)
+        elif item.kind == "Pod":
+            pod = _Fields(self, item).pod()
             if pod is not None:
                 self.pods.append(pod)
-        elif kind == "Service":
-            service = _Fields(self, where, path, item).service()
+        elif item.kind == "Service":
+            service = _Fields(self, item).service()
             if service is not None:
                 self.services.append(service)
         else:
             self.ignored += 1
 
-
-def _objects(data: Any) -> Iterator[tuple[FieldPath, Any]]:
-    """Objects of a document: a ``List`` (``v1 List``, ``PodList``...) is flattened."""
-    if isinstance(data, list):
-        for n, item in enumerate(data):
-            yield (n,), item
-        return
-    if isinstance(data, dict) and str(data.get("kind", "")).endswith("List"):
-        items = data.get("items")
-        if isinstance(items, list):
-            for n, item in enumerate(items):
-                yield ("items", n), item
+    def _leftover(self, item: KubeLeftover) -> None:
+        if not isinstance(item.value, dict):
+            message = f"expected a Kubernetes object (a mapping), got {_type(item.value)}"
+            self.fail(item.span, item.path, message)
             return
-    yield (), data
+        path = (*item.path, "kind")
+        where = item.document.span(path)
+        self.fail(where, path, "missing or not a string; every object has a kind")
 
 
 class _Fields:
     """Typed reads of one object's fields; a wrong field is reported and the object dropped."""
 
-    def __init__(self, reader: _Reader, where: _Located, path: FieldPath, raw: dict[str, Any]):
-        self.reader, self.where, self.path, self.raw = reader, where, path, raw
+    def __init__(self, reader: _Reader, obj: KubeObject):
+        self.reader, self.obj, self.raw = reader, obj, obj.raw
         self.ok = True
 
     def fail(self, path: FieldPath, message: str, hint: str = _HINT) -> None:
         self.ok = False
-        self.reader.fail(self.where, (*self.path, *path), message, hint)
+        self.reader.fail(self.obj.span_at(path), (*self.obj.path, *path), message, hint)
 
     def get(self, path: FieldPath, kind: type | tuple[type, ...], what: str) -> Any:
         value: Any = self.raw
@@ -450,7 +345,7 @@ class _Fields:
             return None
         return value
 
-    def meta(self) -> tuple[str, str, tuple[str, ...]] | None:
+    def meta(self) -> tuple[str, str, Labels] | None:
         name = self.get(("metadata", "name"), str, "a name")
         if name is None and self.ok:
             self.fail(("metadata", "name"), "missing; every pod and Service has a name")
@@ -458,13 +353,13 @@ class _Fields:
         labels = self.labels(("metadata", "labels"))
         return (namespace, name, labels) if self.ok and name else None
 
-    def labels(self, path: FieldPath) -> tuple[str, ...]:
+    def labels(self, path: FieldPath) -> Labels:
         found = self.get(path, dict, "a map of label keys to string values") or {}
         for key, value in found.items():
             if not isinstance(value, str):
                 message = f"label value must be a string, got {_type(value)}"
                 self.fail((*path, key), message, "quote the value: Kubernetes labels are strings")
-        return tuple(sorted(f"{k}={v}" for k, v in found.items() if isinstance(v, str)))
+        return tuple(sorted((str(k), v) for k, v in found.items() if isinstance(v, str)))
 
     def ips(self, single: FieldPath, plural: FieldPath, key: str | None) -> tuple[str, ...]:
         values: list[tuple[FieldPath, Any]] = []
@@ -499,7 +394,7 @@ class _Fields:
         namespace, name, labels = meta
         return SnapshotPod(
             namespace, name, labels, account, owner, ips, host, phase in _TERMINATED, ports,
-            self.where.origin(self.path),
+            _origin(self.obj),
         )  # fmt: skip
 
     def container_ports(self) -> tuple[tuple[str, int, str], ...]:
@@ -516,7 +411,7 @@ class _Fields:
                     found.append((name, number, protocol.upper()))
         return tuple(found)
 
-    def owner(self, labels: tuple[str, ...]) -> str | None:
+    def owner(self, labels: Labels) -> str | None:
         owners = self.get(("metadata", "ownerReferences"), list, "a list") or []
         for n, ref in enumerate(owners):
             if not isinstance(ref, dict) or not ref.get("controller"):
@@ -534,22 +429,33 @@ class _Fields:
         if meta is None or not self.ok:
             return None
         namespace, name, _ = meta
-        origin = self.where.origin(self.path)
+        origin = _origin(self.obj)
         return SnapshotService(namespace, name, selector, ips, ports, origin)
 
-    def service_ports(self) -> tuple[ServicePort, ...]:
-        found: list[ServicePort] = []
+    def service_ports(self) -> tuple[KubeServicePort, ...]:
+        found: list[KubeServicePort] = []
         ports = self.get(("spec", "ports"), list, "a list of ports") or []
         for n in range(len(ports)):
             base: FieldPath = ("spec", "ports", n)
             number = self.get((*base, "port"), int, "a port number")
             if number is None and self.ok:
                 self.fail((*base, "port"), "missing; every Service port has a number")
-            protocol = (self.get((*base, "protocol"), str, "TCP, UDP or SCTP") or "TCP").upper()
+            protocol = self.protocol((*base, "protocol"))
             target = self.get((*base, "targetPort"), (int, str), "a port number or name")
-            if number is not None:
-                found.append(ServicePort(number, protocol, number if target is None else target))
+            name = self.get((*base, "name"), str, "a port name")
+            app = self.get((*base, "appProtocol"), str, "an application protocol")
+            if number is not None and protocol is not None:
+                target = number if target is None else target
+                place = Place(self.obj.document, (*self.obj.path, *base))
+                found.append(KubeServicePort(name, number, target, protocol, app, place))
         return tuple(found)
+
+    def protocol(self, path: FieldPath) -> KubeProtocol | None:
+        written = self.get(path, str, "TCP, UDP or SCTP") or "TCP"
+        if written.upper() not in PROTOCOLS:
+            self.fail(path, f"expected TCP, UDP or SCTP, got {written!r}")
+            return None
+        return cast(KubeProtocol, written.upper())
 
 
 def _pick(entry: Any, key: str | None) -> Any:
@@ -558,11 +464,10 @@ def _pick(entry: Any, key: str | None) -> Any:
     return entry.get(key) if isinstance(entry, Mapping) else entry
 
 
-def _workload_name(kind: Any, name: str, labels: tuple[str, ...]) -> str:
+def _workload_name(kind: Any, name: str, labels: Labels) -> str:
     """A ReplicaSet's pods belong to its Deployment: drop the ``-<pod-template-hash>``."""
     if kind == "ReplicaSet":
-        for label in labels:
-            key, _, value = label.partition("=")
+        for key, value in labels:
             if key == _CONTROLLER_HASH and value and name.endswith(f"-{value}"):
                 return name[: -len(value) - 1]
     return name

@@ -19,7 +19,7 @@ from trustmap.analysis.connlist import connlist_lines, connlist_rows
 from trustmap.analysis.ipranges import format_ip
 from trustmap.analysis.objects import INGRESS_CONTROLLER
 from trustmap.analysis.ports import PROTOCOLS, ConnSet
-from trustmap.analysis.posture import Exposure, Posture
+from trustmap.analysis.posture import NetpolExposure, Posture
 from trustmap.bulk import building
 
 __all__ = [
@@ -96,7 +96,7 @@ def _external(flow: IPFlow) -> dict[str, Any]:
     }
 
 
-def _exposure(e: Exposure) -> dict[str, Any]:
+def _exposure(e: NetpolExposure) -> dict[str, Any]:
     return {"workload": e.workload, "conns": str(e.conns), "policies": list(e.policies)}
 
 
@@ -198,6 +198,6 @@ def _ns(name: str, ingress: bool, egress: bool) -> str:
     return f"{name} (no default deny for {' and '.join(missing)})"
 
 
-def _exp(e: Exposure) -> str:
+def _exp(e: NetpolExposure) -> str:
     why = f" via {', '.join(e.policies)}" if e.policies else " (not isolated)"
     return f"{e.workload} : {e.conns}{why}"

@@ -39,6 +39,7 @@ def summary(discovery: Discovery, files: list[Path] | None = None) -> dict[str, 
             for u in discovery.unresolved
         ],
         "skipped": dict(discovery.skipped),
+        "reviewFirst": list(discovery.review_first),
         "diagnostics": [
             {
                 "code": d.code,

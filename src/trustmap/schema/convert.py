@@ -84,7 +84,14 @@ def _ports(items: list[PortSpecDoc] | list[int | PortSpecDoc]) -> tuple[PortSpec
 def to_team(doc: TeamDoc, source: Located) -> Team:
     """A Team value from its document."""
     spec = doc.spec
-    return Team(doc.metadata.name, tuple(spec.owners), tuple(spec.namespaces), source.span())
+    return Team(
+        doc.metadata.name,
+        tuple(spec.owners),
+        tuple(spec.namespaces),
+        source.span(),
+        spec.github,
+        spec.gitlab,
+    )
 
 
 def to_organization(doc: OrganizationDoc, source: Located) -> Organization:
@@ -124,6 +131,8 @@ def to_organization(doc: OrganizationDoc, source: Located) -> Organization:
             Environment(e.name, e.mode, tuple(e.namespaces)) for e in spec.environments
         ),
         span=source.span(),
+        platforms=tuple(sorted(spec.platforms.items())),
+        platforms_span=source.span(("spec", "platforms")) if spec.platforms else None,
     )
 
 

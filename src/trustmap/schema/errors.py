@@ -217,6 +217,8 @@ def _value_hint(kind: str, error: ErrorDetails, path: Path) -> str | None:
         return "give at least one entry"
     if kind == "date_format":
         return "write the date as YYYY-MM-DD, e.g. 2027-06-30"
+    if kind == "vcs_handle":
+        return "write the team's handle on the forge with its '@', e.g. @acme/payments"
     return None
 
 

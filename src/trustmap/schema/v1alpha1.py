@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -18,6 +19,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    WithJsonSchema,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
@@ -52,6 +54,14 @@ def _cidr(value: str) -> str:
     return value
 
 
+def _release(value: str) -> str:
+    if re.fullmatch(r"v?[0-9]+\.[0-9]+(\.[0-9]+)?", value) is None:
+        raise PydanticCustomError(
+            "release", "'{value}' is not a release such as 1.15 or v2.16.1", {"value": value}
+        )
+    return value
+
+
 def _date(value: Any) -> Any:
     if isinstance(value, dt.datetime):
         return value.date()
@@ -76,6 +86,14 @@ Cidr = Annotated[str, AfterValidator(_cidr)]
 Date = Annotated[dt.date, BeforeValidator(_date)]
 Port = Annotated[int, Field(ge=1, le=65535)]
 Text = Annotated[str, Field(min_length=1)]
+PlatformTarget = Literal["kubernetes", "cilium", "istio", "linkerd", "admission"]
+"""A compile target whose platform release the Organization may pin (``spec.platforms``)."""
+PlatformVersion = Annotated[
+    str,
+    AfterValidator(_release),
+    WithJsonSchema({"type": "string", "pattern": "^v?[0-9]+\\.[0-9]+(\\.[0-9]+)?$"}),
+]
+"""A release such as ``1.15`` or ``v2.14.1``."""
 Protocol = Literal["TCP", "UDP", "SCTP"]
 Labels = dict[str, str]
 
@@ -172,13 +190,39 @@ class OrganizationSpec(_Strict):
     api_server: ApiServerDoc | None = None
     rules: RulesDoc = Field(default_factory=RulesDoc)
     environments: list[EnvironmentDoc] = Field(default_factory=list)
+    platforms: dict[PlatformTarget, PlatformVersion] = Field(default_factory=dict)
+
+
+# CODEOWNERS owners (docs.github.com "About code owners": ``@user`` or ``@org/team-name``;
+# docs.gitlab.com "Syntax of CODEOWNERS file": ``@user``, ``@group``, ``@group/with-nested/subgroup``).
+_GITHUB_HANDLE = re.compile(r"@[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:/[A-Za-z0-9][A-Za-z0-9._-]*)?")
+_GITLAB_HANDLE = re.compile(r"@[A-Za-z0-9_][A-Za-z0-9_.-]*(?:/[A-Za-z0-9_][A-Za-z0-9_.-]*)*")
+
+
+def _handle(pattern: re.Pattern[str], example: str) -> AfterValidator:
+    def check(value: str) -> str:
+        if not pattern.fullmatch(value):
+            raise PydanticCustomError(
+                "vcs_handle",
+                "'{value}' is not a handle like {example}",
+                {"value": value, "example": example},
+            )
+        return value
+
+    return AfterValidator(check)
+
+
+GithubHandle = Annotated[str, _handle(_GITHUB_HANDLE, "@org/team or @user")]
+GitlabHandle = Annotated[str, _handle(_GITLAB_HANDLE, "@group/subgroup or @user")]
 
 
 class TeamSpec(_Strict):
-    """A team's owners and namespaces."""
+    """A team's owners, namespaces and (optionally) its handles on the code forge."""
 
     owners: list[Text] = Field(min_length=1)
     namespaces: list[DnsLabel] = Field(min_length=1)
+    github: GithubHandle | None = None
+    gitlab: GitlabHandle | None = None
 
 
 class WorkloadDoc(_Strict):

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from trustmap.model import Edge, Graph, RejectedDependency, Service, ServiceRef
 from trustmap.names import parse_service_ref
+from trustmap.review import flow_key, opened_closed
 from trustmap.schema import Declarations
 from trustmap.server.state import Grant, Parsed, build, target_ref
 
@@ -38,21 +39,15 @@ class Impact:
 
     def flows(self, graph: Graph) -> set[str]:
         """Flow keys of ``graph`` that involve a touched service (all flows when ``full``)."""
-        return {
-            flow_key(e)
-            for e in graph.edges
-            if self.full or e.target in self.touched or e.source.ref in self.touched
-        }
+        return {flow_key(e) for e in graph.edges if self._involved(e)}
 
     def changes(self) -> tuple[list[str], list[str]]:
-        """Flows opened and closed by the change, sorted."""
-        old, new = self.flows(self.before), self.flows(self.after)
-        return sorted(new - old), sorted(old - new)
+        """Flows opened and closed by the change, sorted (the review library's comparison,
+        the one ``trustmap diff`` reports)."""
+        return opened_closed(self.before.edges, self.after.edges, self._involved)
 
-
-def flow_key(edge: Edge) -> str:
-    """A stable, readable name for an effective flow: ``caller -> ns/name:interface``."""
-    return f"{edge.source} -> {edge.target}:{edge.interface} ({edge.port}/{edge.protocol})"
+    def _involved(self, edge: Edge) -> bool:
+        return self.full or edge.target in self.touched or edge.source.ref in self.touched
 
 
 def impact(

@@ -1,0 +1,247 @@
+"""A lab run: compile, start the echo servers and one Envoy, send every planned request, judge.
+
+Everything listens on 127.0.0.1 on ports picked for the run; each caller sends from its own
+address in 127.0.0.0/8 (Cilium identities) or with its own SPIFFE certificate (Istio). The run is
+bounded: every request has a timeout and the whole run a deadline; Envoy and the echo servers are
+stopped when it ends, however it ends.
+"""
+
+from __future__ import annotations
+
+import socket
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from trustmap.dialects import compile_graph
+from trustmap.errors import InputError, UsageError
+from trustmap.lab.cilium import Peer, cilium_door_config
+from trustmap.lab.client import Answer, Sender, send
+from trustmap.lab.envoy import EnvoyListener, EnvoyProcess, tls_context
+from trustmap.lab.istio import istio_door_config
+from trustmap.lab.pki import CertificateAuthority, spiffe_id
+from trustmap.lab.plan import Caller, Door, LabRequest, plan_requests
+from trustmap.lab.upstream import EchoServers
+from trustmap.model import Graph
+
+__all__ = ["LAB_TARGETS", "Judge", "LabReport", "LabResult", "run_lab"]
+
+LAB_TARGETS = ("istio", "cilium")
+"""Targets whose L7 rules the lab can program into Envoy."""
+
+Judge = Callable[[LabRequest], bool]
+"""An evaluator's verdict on one request: would the platform allow it?"""
+
+
+@dataclass(frozen=True, slots=True)
+class LabResult:
+    """One request: what the declarations expect, what the proxy did, what the evaluator says."""
+
+    request: LabRequest
+    """The request."""
+    observed: Answer
+    """The proxy's answer."""
+    judged: bool | None
+    """The evaluator's verdict, or None when no evaluator was given."""
+    audit: bool = False
+    """Whether the receiving namespace is in audit mode (a dry run: nothing may be refused)."""
+    would_deny: bool | None = None
+    """In audit mode: whether the proxy logged the request as one it would deny (shadow rules)."""
+
+    @property
+    def agrees(self) -> bool:
+        """Whether declarations, proxy and evaluator all agree.
+
+        In audit mode every request must pass, and the proxy's would-deny verdict must be the
+        declarations' refusal; the evaluator judges what enforcement would do.
+        """
+        judged_ok = self.judged is None or self.judged == self.request.expected
+        if self.audit:
+            shadow_ok = self.would_deny is None or self.would_deny == (not self.request.expected)
+            return self.observed.allowed and shadow_ok and judged_ok
+        return self.observed.allowed == self.request.expected and judged_ok
+
+
+@dataclass(frozen=True, slots=True)
+class LabReport:
+    """Everything one lab run sent and saw."""
+
+    target: str
+    """The target whose objects were programmed."""
+    results: tuple[LabResult, ...]
+    """Every request, in plan order."""
+    seconds: float
+    """Wall-clock time of the run."""
+
+    @property
+    def differences(self) -> tuple[LabResult, ...]:
+        """Requests where declarations, proxy and evaluator do not all agree."""
+        return tuple(r for r in self.results if not r.agrees)
+
+
+def run_lab(
+    graph: Graph,
+    target: str,
+    *,
+    environment: str | None = None,
+    objects: Sequence[Mapping[str, Any]] | None = None,
+    judge: Judge | None = None,
+    deadline_seconds: float = 300.0,
+) -> LabReport:
+    """Program ``target``'s objects into a real Envoy and send every planned request through it.
+
+    Args:
+        graph: the checked graph (what is declared).
+        target: ``istio`` or ``cilium``.
+        environment: the environment to compile for (audit namespaces give dry-run objects).
+        objects: policies to program instead of compiling ``graph`` (hand-written ones, say).
+        judge: an evaluator's verdict per request, compared with what the proxy did.
+        deadline_seconds: the whole run's bound.
+
+    Raises:
+        UsageError: an unknown target, or a policy feature the lab does not model.
+        InputError: Envoy is missing or did not start.
+    """
+    if target not in LAB_TARGETS:
+        raise UsageError(f"the lab runs {' and '.join(LAB_TARGETS)}, not {target!r}")
+    started = time.monotonic()
+    if objects is None:
+        objects = [obj for _, obj in compile_graph(graph, target, environment).objects]
+    requests = plan_requests(graph)
+    with ExitStack() as stack:
+        folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="trustmap-lab-")))
+        echo = stack.enter_context(EchoServers())
+        wiring = _Wiring(graph, target, environment, objects, folder, echo)
+        envoy = stack.enter_context(EnvoyProcess(folder, wiring.listeners(requests)))
+        results = tuple(_send_all(requests, wiring, envoy, judge, started + deadline_seconds))
+    return LabReport(target, results, time.monotonic() - started)
+
+
+def _send_all(
+    requests: Sequence[LabRequest],
+    wiring: _Wiring,
+    envoy: EnvoyProcess,
+    judge: Judge | None,
+    deadline: float,
+) -> Iterator[LabResult]:
+    for request in requests:
+        if time.monotonic() > deadline:
+            raise InputError(
+                "the lab run passed its deadline; fewer services or a longer --deadline"
+            )
+        audit = wiring.audit(request.door)
+        before = _shadow_denials(envoy) if audit else 0
+        answer = send(
+            wiring.sender(request.caller),
+            wiring.ports[request.door],
+            request.wire,
+            request.method,
+            request.path,
+        )
+        would_deny = _shadow_denials(envoy) > before if audit else None
+        judged = None if judge is None else judge(request)
+        yield LabResult(request, answer, judged, audit, would_deny)
+
+
+def _shadow_denials(envoy: EnvoyProcess) -> int:
+    """Requests the proxy's shadow (dry-run) rules would have denied, so far."""
+    return sum(v for k, v in envoy.stats("http.").items() if k.endswith("shadow_denied"))
+
+
+class _Wiring:
+    """Ports, addresses and certificates of one run."""
+
+    def __init__(
+        self,
+        graph: Graph,
+        target: str,
+        environment: str | None,
+        objects: Sequence[Mapping[str, Any]],
+        folder: Path,
+        echo: EchoServers,
+    ) -> None:
+        self.graph, self.target, self.environment = graph, target, environment
+        self.objects, self.echo = objects, echo
+        self.ca = CertificateAuthority(folder) if target == "istio" else None
+        self.ports: dict[Door, int] = {}
+        self._addresses: dict[Caller, str] = {}
+        self._senders: dict[Caller, Sender] = {}
+        self._server = self.ca.issue("server", "spiffe://lab/server") if self.ca else None
+
+    def listeners(self, requests: Sequence[LabRequest]) -> list[EnvoyListener]:
+        callers = sorted({r.caller for r in requests})
+        for index, caller in enumerate(callers):
+            self._addresses[caller] = f"127.0.{10 + index // 250}.{1 + index % 250}"
+        doors = sorted({r.door for r in requests})
+        self.ports = dict(zip(doors, _free_ports(len(doors)), strict=True))
+        return [self._listener(door, callers) for door in doors]
+
+    def audit(self, door: Door) -> bool:
+        """Whether ``door``'s namespace is in audit mode in the chosen environment."""
+        org = self.graph.organization
+        return org is not None and org.mode(self.environment, door.service.namespace) == "audit"
+
+    def sender(self, caller: Caller) -> Sender:
+        if caller not in self._senders:
+            self._senders[caller] = self._make_sender(caller)
+        return self._senders[caller]
+
+    def _make_sender(self, caller: Caller) -> Sender:
+        address = self._addresses[caller]
+        if self.ca is None:
+            return Sender(address)
+        trust = self.graph.organization.trust_domain if self.graph.organization else "cluster.local"
+        uri = spiffe_id(trust, caller.namespace, caller.service_account)
+        pair = self.ca.issue(f"client-{len(self._senders)}", uri)
+        return Sender(address, pair.cert, pair.key, self.ca.root)
+
+    def _listener(self, door: Door, callers: Sequence[Caller]) -> EnvoyListener:
+        service = self.graph.services[door.service]
+        labels = dict(service.workload.pod_labels)
+        port, upstream = self.ports[door], self.echo.grpc_port if door.grpc else self.echo.http_port
+        name = f"{door.service.namespace}/{door.service.name}:{door.interface}"
+        if self.ca is None:
+            peers = [Peer(self._addresses[c], c.namespace, dict(c.labels)) for c in callers]
+            cfg = cilium_door_config(self.objects, door.service.namespace, labels, door.port, peers)
+            return EnvoyListener(
+                name,
+                cfg.network_filters,
+                cfg.http_filters,
+                port,
+                upstream,
+                door.grpc,
+                normalize_path=True,
+                merge_slashes=True,
+            )
+        config = istio_door_config(self.objects, door.service.namespace, labels, door.port, port)
+        assert self._server is not None
+        tls = tls_context(self._server.cert, self._server.key, self.ca.root, require_client=True)
+        return EnvoyListener(
+            name,
+            (),
+            config.http_filters,
+            port,
+            upstream,
+            door.grpc,
+            tls=tls,
+            plaintext_too=config.mtls != "STRICT",
+            normalize_path=True,
+        )
+
+
+def _free_ports(count: int) -> list[int]:
+    """``count`` distinct loopback ports the kernel says are free now."""
+    sockets = []
+    try:
+        for _ in range(count):
+            sock = socket.socket()
+            sock.bind(("127.0.0.1", 0))
+            sockets.append(sock)
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()

