@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from trustmap.analysis import Analysis
     from trustmap.auditchain import Break, Entry
     from trustmap.diagnostics import Diagnostic
-    from trustmap.dialects import CompileResult, Rendered
+    from trustmap.dialects import CompileResult, Rendered, Workloads
     from trustmap.discover import Discovery
     from trustmap.model import Graph
     from trustmap.observe import IngestReport
@@ -78,13 +78,21 @@ def check(paths: Sequence[PathLike] = (".",), today: dt.date | None = None) -> l
     return list(load(paths, today).diagnostics)
 
 
-def compile(graph: Graph, target: str, environment: str | None = None) -> CompileResult:
+def compile(
+    graph: Graph,
+    target: str,
+    environment: str | None = None,
+    workloads: Workloads | None = None,
+) -> CompileResult:
     """Compile the effective edges of ``graph`` into ``target``'s objects, as dicts.
 
     Args:
         target: ``kubernetes``, ``cilium``, ``istio``, ``linkerd`` or ``admission``.
         environment: picks each namespace's rollout mode from the Organization's environments;
             ``None`` enforces everywhere.
+        workloads: probes and container ports per declared service, from the workloads'
+            manifests (``trustmap.read_workloads``); targets whose objects could block kubelet
+            probes authorise them. ``None``: no manifests (such targets say so, TM307).
 
     Returns:
         The objects in output order and the TM3xx findings (what a target cannot express).
@@ -94,7 +102,7 @@ def compile(graph: Graph, target: str, environment: str | None = None) -> Compil
     """
     from trustmap.dialects import compile_graph
 
-    return compile_graph(graph, target, environment)
+    return compile_graph(graph, target, environment, workloads)
 
 
 def compile_yaml(
@@ -103,6 +111,7 @@ def compile_yaml(
     environment: str | None = None,
     *,
     processes: int | None = None,
+    workloads: Workloads | None = None,
 ) -> list[Rendered]:
     """As :func:`compile`, for several targets at once and written as YAML documents: the bytes
     ``trustmap compile --out`` writes (on every core unless ``processes`` says otherwise).
@@ -112,7 +121,7 @@ def compile_yaml(
     """
     from trustmap.dialects import compile_targets
 
-    return compile_targets(graph, list(targets), environment, processes=processes)
+    return compile_targets(graph, list(targets), environment, processes, workloads)
 
 
 def verify_policies(
