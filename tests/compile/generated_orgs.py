@@ -4,15 +4,19 @@
 of egress); these are small and varied instead, so that every part of a hot object is drawn: DNS
 by selector or by CIDR, ingress controllers, platform consumers, the API server; interfaces with
 a service port, UDP, gRPC methods or HTTP routes, every exposure; dependencies with methods and
-expiry dates; egress to hosts, CIDRs and the API server; enforce and audit environments. Some
-draws are invalid on purpose (an unknown interface, an unconsented call): what a target compiles
-from a graph with findings must match too.
+expiry dates; egress to hosts, CIDRs and the API server; enforce and audit environments; and,
+as ``--manifests`` gives them, workloads' probes (HTTP, HTTPS, gRPC, TCP) and container ports
+(:func:`workloads_of`). Some draws are invalid on purpose (an unknown interface, an unconsented
+call): what a target compiles from a graph with findings must match too.
 """
 
 from __future__ import annotations
 
 import yaml
 from hypothesis import strategies as st
+
+from trustmap.dialects.pods import Pods, Probe, Workloads
+from trustmap.model import Graph, PortSpec, ServiceRef
 
 NAMESPACES = ("shop", "pay", "data-1")
 NOW = "2026-11-23"
@@ -136,3 +140,41 @@ def organisations(draw: st.DrawFn) -> str:
 
 def _doc(kind: str, metadata: dict[str, str], spec: dict[str, object]) -> dict[str, object]:
     return {"apiVersion": "trustmap.dev/v1alpha1", "kind": kind, "metadata": metadata, "spec": spec}
+
+
+@st.composite
+def _probe(draw: st.DrawFn, ports: list[int]) -> Probe:
+    """A probe as the manifest reader types it: a path and scheme for HTTP GETs only, a service
+    name for gRPC only; often on a declared port."""
+    port = draw(st.sampled_from(ports) | st.integers(1000, 9999))
+    action = draw(st.sampled_from(["httpGet", "grpc", "tcpSocket"]))
+    kind = draw(st.sampled_from(["liveness", "readiness", "startup"]))
+    if action == "httpGet":
+        path = draw(st.sampled_from(["/healthz", "/ready?full=1", "live", "/"]))
+        scheme = draw(st.sampled_from(["HTTP", "HTTP", "HTTPS"]))
+        return Probe(port, "httpGet", path, scheme, kind=kind)
+    if action == "grpc":
+        return Probe(port, "grpc", grpc_service=draw(st.sampled_from([None, "pkg.Svc"])), kind=kind)
+    return Probe(port, "tcpSocket", kind=kind)
+
+
+@st.composite
+def workloads_of(draw: st.DrawFn, graph: Graph) -> Workloads | None:
+    """Probes and container ports for some of ``graph``'s services (what ``--manifests`` gives
+    the compilers), or ``None`` (no manifests). A probe is often on a declared interface's
+    port, so the targets that authorise probes have rules to write."""
+    if draw(st.booleans()):
+        return None
+    found: dict[ServiceRef, Pods] = {}
+    for ref, service in sorted(graph.services.items()):
+        if not draw(st.booleans()):
+            continue
+        ports = [i.port for i in service.interfaces] or [8080]
+        probes = set(draw(st.lists(_probe(ports), max_size=3)))
+        container = {PortSpec(p) for p in ports} | {PortSpec(p.port) for p in probes}
+        found[ref] = Pods(
+            (f"Deployment {ref.namespace}/{ref.name}",),
+            tuple(sorted(probes, key=lambda p: (p.port, p.action, p.path or "", p.kind))),
+            tuple(sorted(container, key=lambda p: (p.port, p.protocol))),
+        )
+    return found

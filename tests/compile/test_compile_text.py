@@ -18,12 +18,13 @@ from pathlib import Path
 
 import pytest
 from compile_cases import DIAGNOSTICS, ROOT, case_dirs, case_id, compile_case, render_case
-from generated_orgs import NOW, organisations
+from generated_orgs import NOW, organisations, workloads_of
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from trustmap.dialects import TARGETS, compile_graph, compile_targets, render_files, render_graph
 from trustmap.dialects.emit import block, dump, entry
+from trustmap.dialects.pods import Workloads
 from trustmap.dialects.provenance import Notes, Source, annotate
 from trustmap.graph import graph_from_text, load_graph
 from trustmap.model import Graph
@@ -51,10 +52,12 @@ def environments_of(graph: Graph) -> list[str | None]:
     return [None, *sorted({e.name for e in declared})]
 
 
-def assert_both_paths_agree(graph: Graph, target: str, environment: str | None) -> None:
+def assert_both_paths_agree(
+    graph: Graph, target: str, environment: str | None, workloads: Workloads | None = None
+) -> None:
     """Every document the text path writes is the canonical dump of the dict path's object."""
-    objects = compile_graph(graph, target, environment)
-    documents = render_graph(graph, target, environment)
+    objects = compile_graph(graph, target, environment, workloads)
+    documents = render_graph(graph, target, environment, workloads)
     assert [namespace for namespace, _ in documents.documents] == [
         namespace for namespace, _ in objects.objects
     ]
@@ -84,12 +87,15 @@ def test_the_text_path_writes_the_dict_path_bytes_on_every_validate_golden_and_e
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(organisations())
-def test_the_text_path_writes_the_dict_path_bytes_on_generated_organisations(text: str) -> None:
+@given(organisations(), st.data())
+def test_the_text_path_writes_the_dict_path_bytes_on_generated_organisations(
+    text: str, data: st.DataObject
+) -> None:
     graph = graph_from_text(text, "org.yaml", dt.date.fromisoformat(NOW))
+    workloads = data.draw(workloads_of(graph))
     for target in TARGETS:
         for environment in environments_of(graph):
-            assert_both_paths_agree(graph, target, environment)
+            assert_both_paths_agree(graph, target, environment, workloads)
 
 
 @pytest.fixture(scope="module")
