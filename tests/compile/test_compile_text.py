@@ -22,7 +22,14 @@ from generated_orgs import NOW, organisations, workloads_of
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from trustmap.dialects import TARGETS, compile_graph, compile_targets, render_files, render_graph
+from trustmap.dialects import (
+    TARGETS,
+    compile_graph,
+    compile_targets,
+    read_workloads,
+    render_files,
+    render_graph,
+)
 from trustmap.dialects.emit import block, dump, entry
 from trustmap.dialects.pods import Workloads
 from trustmap.dialects.provenance import Notes, Source, annotate
@@ -74,16 +81,22 @@ def declaration_trees() -> list[Path]:
 
 
 @pytest.fixture(scope="module", params=declaration_trees(), ids=lambda p: p.name)
-def golden_graph(request: pytest.FixtureRequest) -> Graph:
-    return load_graph([request.param], dt.date(2026, 11, 23))
+def golden_tree(request: pytest.FixtureRequest) -> tuple[Graph, Workloads | None]:
+    """The tree's graph, and the workloads of its ``manifests/`` folder when it has one."""
+    graph = load_graph([request.param], dt.date(2026, 11, 23))
+    manifests = request.param / "manifests"
+    return graph, read_workloads(graph, [manifests])[0] if manifests.is_dir() else None
 
 
 @pytest.mark.parametrize("target", list(TARGETS))
 def test_the_text_path_writes_the_dict_path_bytes_on_every_validate_golden_and_example(
-    golden_graph: Graph, target: str
+    golden_tree: tuple[Graph, Workloads | None], target: str
 ) -> None:
-    for environment in environments_of(golden_graph):
-        assert_both_paths_agree(golden_graph, target, environment)
+    graph, workloads = golden_tree
+    for environment in environments_of(graph):
+        assert_both_paths_agree(graph, target, environment)
+        if workloads is not None:
+            assert_both_paths_agree(graph, target, environment, workloads)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
