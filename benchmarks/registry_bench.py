@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import registry_org
 from registry_load import percentile
 
-ADMIN = "bench-admin"
+ADMIN = "bench-admin-token-for-benchmarks-Zr9LwT4n"
 
 
 def _port() -> int:

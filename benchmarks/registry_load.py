@@ -246,9 +246,10 @@ def main() -> None:
 
     folder = tempfile.mkdtemp(prefix="trustmap-load-")
     url = args.database_url or f"sqlite:///{folder}/registry.db"
-    app = create_app(Settings(database_url=url, admin_token="load-admin"))
+    admin = "load-admin-token-for-benchmarks-x7Kp2"
+    app = create_app(Settings(database_url=url, admin_token=admin))
     with serve(app) as base:
-        report = run(base, "load-admin", args.teams, args.seconds)
+        report = run(base, admin, args.teams, args.seconds)
         lost = lost_updates(base, report)
         chain = httpx.get(f"{base}/api/v1/audit/verify", timeout=120).json()
     print(

@@ -170,4 +170,6 @@ CODES: dict[str, CodeInfo] = _codes(
     ("TM700", "info", "dependency waits for the provider's approval"),
     ("TM701", "error", "declaration outside the pushing team's scope"),
     ("TM702", "error", "bad file path in a push"),
+    ("TM703", "error", "service owned by another team"),
+    ("TM704", "error", "pod selector overlaps another team's service"),
 )

@@ -10,7 +10,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "online-boutique"
-ADMIN = "admin-token-for-tests"
+ADMIN = "admin-token-for-tests-Qx7vKp2mZr9LwT4n"
 TODAY = dt.date(2026, 11, 23)
 AS_ADMIN = {"Authorization": f"Bearer {ADMIN}"}
 

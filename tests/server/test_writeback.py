@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from trustmap.server.writeback import with_approvals
+from trustmap.server.writeback import with_approvals, with_consumers
 
 HEAD = (
     "apiVersion: trustmap.dev/v1alpha1\nkind: Service\nmetadata: {name: a, namespace: x}\n"
@@ -37,3 +37,29 @@ def test_unknown_places_leave_the_file_unchanged() -> None:
     text = HEAD + "    - service: x/b\n"
     assert with_approvals("t", "f.yaml", text, {(3, 1): "o"}) == text
     assert with_approvals("t", "f.yaml", text, {}) is text
+
+
+PROVIDER = (
+    "apiVersion: trustmap.dev/v1alpha1\nkind: Service\nmetadata: {name: p, namespace: x}\n"
+    "spec:\n  team: t\n  workload: {serviceAccount: p, podLabels: {app: p}}\n  interfaces:\n"
+    "    - name: http\n      port: 80\n"
+)
+
+
+def test_an_approved_caller_joins_a_flow_list_of_consumers() -> None:
+    text = PROVIDER + "      consumers: [x/a]   # who\n"
+    patched = with_consumers("t", "f.yaml", text, {("x/p", "http"): ["x/b"]})
+    assert patched == text.replace("[x/a]", '[x/a, "x/b"]')
+
+
+def test_an_approved_caller_joins_a_block_list_of_consumers_before_the_next_key() -> None:
+    text = PROVIDER + "      consumers:\n      - x/a\n      # note\n      methods: [GET]\n"
+    patched = with_consumers("t", "f.yaml", text, {("x/p", "http"): ["x/b", "x/a"]})
+    assert patched == text.replace("- x/a\n", '- x/a\n      - "x/b"\n')
+
+
+def test_an_interface_without_consumers_or_another_interface_is_left_alone() -> None:
+    text = PROVIDER
+    assert with_consumers("t", "f.yaml", text, {("x/p", "http"): ["x/b"]}) == text
+    listed = PROVIDER + "      consumers: [x/a]\n"
+    assert with_consumers("t", "f.yaml", listed, {("x/p", "grpc"): ["x/b"]}) == listed

@@ -34,4 +34,7 @@ COMMANDS: dict[str, str] = {
     "codeowners": "trustmap.cli.codeowners:codeowners_command",
     "import": "trustmap.cli.catalog:import_group",
     "export": "trustmap.cli.catalog:export_group",
+    # registry: ownership
+    "service": "trustmap.cli.service:service",
+    "token": "trustmap.cli.token:token",
 }

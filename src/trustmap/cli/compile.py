@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 
-from trustmap.cli.common import UNREADABLE, fail, now_option, paths_argument, stderr
+from trustmap.cli.common import UNREADABLE, fail, now_option, stderr
+from trustmap.cli.registry_source import paths_or_server
 from trustmap.diagnostics import Severity, sort_diagnostics
 from trustmap.dialects import TARGETS, Compilation, Rendered, render_paths, render_targets
 from trustmap.errors import UsageError
@@ -59,7 +60,7 @@ there are findings.
 
 
 @click.command("compile", epilog=_EPILOG)
-@paths_argument
+@paths_or_server
 @click.option(
     "--target",
     "-t",

@@ -15,8 +15,8 @@ from trustmap.cli.common import (
     note_findings,
     now_option,
     out,
-    paths_argument,
 )
+from trustmap.cli.registry_source import paths_or_server
 from trustmap.errors import UsageError
 from trustmap.report.tables import explanation_data, explanation_lines
 
@@ -36,7 +36,7 @@ Exit status: 0 allowed, 1 denied, 2 usage or unreadable input.
 @click.command(epilog=_EPILOG)
 @click.argument("source")
 @click.argument("target")
-@paths_argument
+@paths_or_server
 @click.option("--interface", help="Only this interface of TARGET.")
 @now_option
 @click.option(

@@ -7,7 +7,8 @@ import sys
 
 import click
 
-from trustmap.cli.common import load, note_findings, now_option, paths_argument, stderr
+from trustmap.cli.common import load, note_findings, now_option, stderr
+from trustmap.cli.registry_source import paths_or_server
 from trustmap.report.graph import GRAPH_FORMATS, render_graph
 
 __all__ = ["graph"]
@@ -21,7 +22,7 @@ Examples:
 
 
 @click.command(epilog=_EPILOG)
-@paths_argument
+@paths_or_server
 @click.option("--format", "fmt", type=click.Choice(GRAPH_FORMATS), default="dot", show_default=True)
 @click.option(
     "-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write to a file."

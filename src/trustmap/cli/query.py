@@ -15,9 +15,9 @@ from trustmap.cli.common import (
     note_findings,
     now_option,
     out,
-    paths_argument,
     print_table,
 )
+from trustmap.cli.registry_source import paths_or_server
 from trustmap.errors import UsageError
 from trustmap.model import Edge, Graph, ServiceRef
 from trustmap.report.graph import edge_to_dict, external_to_dict
@@ -71,7 +71,7 @@ def _edges_command(
 
     @query.command(name=name, help=doc)
     @click.argument("service")
-    @paths_argument
+    @paths_or_server
     @now_option
     @_FORMAT
     def command(service: str, paths: tuple[str, ...], today: dt.date, fmt: str) -> None:
@@ -90,7 +90,7 @@ def _reach_command(
 
     @query.command(name=name, help=doc)
     @click.argument("service")
-    @paths_argument
+    @paths_or_server
     @now_option
     @_FORMAT
     def command(service: str, paths: tuple[str, ...], today: dt.date, fmt: str) -> None:
@@ -133,7 +133,7 @@ _reach_command(
 @query.command()
 @click.argument("source")
 @click.argument("target")
-@paths_argument
+@paths_or_server
 @now_option
 @_FORMAT
 def path(source: str, target: str, paths: tuple[str, ...], today: dt.date, fmt: str) -> None:
@@ -152,7 +152,7 @@ def path(source: str, target: str, paths: tuple[str, ...], today: dt.date, fmt: 
 
 
 @query.command()
-@paths_argument
+@paths_or_server
 @now_option
 @_FORMAT
 def exposed(paths: tuple[str, ...], today: dt.date, fmt: str) -> None:
@@ -165,7 +165,7 @@ def exposed(paths: tuple[str, ...], today: dt.date, fmt: str) -> None:
 
 
 @query.command()
-@paths_argument
+@paths_or_server
 @now_option
 @_FORMAT
 def egress(paths: tuple[str, ...], today: dt.date, fmt: str) -> None:
@@ -179,7 +179,7 @@ def egress(paths: tuple[str, ...], today: dt.date, fmt: str) -> None:
 
 @query.command()
 @click.argument("service")
-@paths_argument
+@paths_or_server
 @now_option
 @_FORMAT
 def owners(service: str, paths: tuple[str, ...], today: dt.date, fmt: str) -> None:

@@ -1,7 +1,8 @@
 """``trustmap serve`` and ``trustmap db upgrade``: run the registry server, migrate its database.
 
 Both hand the work to the tool made for it, by name: uvicorn imports the app factory
-``trustmap.server.app:create_app`` (settings travel as ``TRUSTMAP_*`` environment variables, so
+``trustmap.server.app:serve_app`` (which turns an unreachable database into one line on stderr
+and exit status 2) (settings travel as ``TRUSTMAP_*`` environment variables, so
 every worker reads the same), and Alembic runs the migrations shipped in ``trustmap.server``.
 """
 
@@ -30,7 +31,9 @@ _URL = click.option(
     epilog="""\b
 Examples:
   trustmap serve                                   # SQLite under .trustmap/, http://127.0.0.1:8420
-  TRUSTMAP_ADMIN_TOKEN=s3cret trustmap serve --host 0.0.0.0 --port 8420
+  openssl rand -base64 32 > admin.token && chmod 600 admin.token
+  trustmap serve --admin-token-file admin.token --host 0.0.0.0 --port 8420
+  TRUSTMAP_ADMIN_TOKEN="$(cat admin.token)" trustmap serve   # or from the environment
   trustmap serve --database-url postgresql://trustmap@db/trustmap --read-access token
 
 \b
@@ -42,7 +45,11 @@ Every setting can also come from the environment (TRUSTMAP_<SETTING>).
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8420, show_default=True, type=click.IntRange(1, 65535))
 @click.option(
-    "--admin-token", envvar="TRUSTMAP_ADMIN_TOKEN", help="Admin token (env TRUSTMAP_ADMIN_TOKEN)."
+    "--admin-token-file",
+    envvar="TRUSTMAP_ADMIN_TOKEN_FILE",
+    type=click.Path(dir_okay=False, exists=True, path_type=str),
+    help="File holding the admin token (or set TRUSTMAP_ADMIN_TOKEN; never on the command line, "
+    "where other users can read it). At least 32 characters.",
 )
 @click.option(
     "--read-access",
@@ -54,7 +61,12 @@ Every setting can also come from the environment (TRUSTMAP_<SETTING>).
 )
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
 def serve(
-    database_url: str, host: str, port: int, admin_token: str | None, read_access: str, workers: int
+    database_url: str,
+    host: str,
+    port: int,
+    admin_token_file: str | None,
+    read_access: str,
+    workers: int,
 ) -> None:
     """Run the registry server (API + web UI)."""
     try:
@@ -63,14 +75,10 @@ def serve(
         fail("the registry needs the server extra", "pip install 'trustmap[server]'")
     os.environ["TRUSTMAP_DATABASE_URL"] = database_url
     os.environ["TRUSTMAP_READ_ACCESS"] = read_access
-    if admin_token:
-        os.environ["TRUSTMAP_ADMIN_TOKEN"] = admin_token
-    out.print(
-        f"trustmap registry on http://{host}:{port} (database {_redacted(database_url)})",
-        highlight=False,
-    )
+    if admin_token_file:
+        os.environ["TRUSTMAP_ADMIN_TOKEN_FILE"] = str(Path(admin_token_file).resolve())
     uvicorn.run(
-        "trustmap.server.app:create_app",
+        "trustmap.server.app:serve_app",
         factory=True,
         host=host,
         port=port,

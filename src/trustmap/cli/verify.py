@@ -8,8 +8,9 @@ from pathlib import Path
 
 import click
 
-from trustmap.cli.common import exit_for, fail, load, note_findings, now_option, paths_argument
+from trustmap.cli.common import exit_for, fail, load, note_findings, now_option
 from trustmap.cli.common import stderr as err
+from trustmap.cli.registry_source import paths_or_server
 from trustmap.diagnostics import has_errors
 from trustmap.errors import UsageError
 from trustmap.report import FORMATS, render_diagnostics, summary_line
@@ -41,7 +42,7 @@ Exit status: 0 the policies allow exactly the declared flows, 1 findings (warnin
 
 
 @click.command("verify", epilog=_EPILOG)
-@paths_argument
+@paths_or_server
 @click.option(
     "--manifests",
     "-m",

@@ -7,20 +7,25 @@ Nothing happens at import time; each app owns its :class:`~trustmap.server.store
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from pydantic import ValidationError
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as SATimeoutError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from trustmap.server.errors import TITLES, ApiError, error_body
+from trustmap.server.errors import TITLES, ApiError, documented_errors, error_body
 from trustmap.server.routes import (
     approvals,
     audit,
@@ -28,6 +33,7 @@ from trustmap.server.routes import (
     graph,
     policies,
     tokens,
+    transfers,
     ui,
     versions,
 )
@@ -35,15 +41,30 @@ from trustmap.server.settings import Settings
 from trustmap.server.store import Registry
 from trustmap.version import __version__
 
-__all__ = ["create_app"]
+__all__ = ["DatabaseUnreachable", "create_app", "redact", "serve_app"]
 
 log = logging.getLogger("trustmap.server")
 
 
+class DatabaseUnreachable(RuntimeError):
+    """The registry's database cannot be reached at start-up (message: one line)."""
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """A registry app for ``settings`` (default: read from ``TRUSTMAP_*`` environment variables)."""
+    """A registry app for ``settings`` (default: read from ``TRUSTMAP_*`` environment variables).
+
+    Raises:
+        DatabaseUnreachable: the database does not answer (or cannot be migrated).
+    """
     settings = settings or Settings()
-    registry = Registry(settings)
+    try:
+        registry = Registry(settings)
+        registry.database.ping()
+    except (*OUTAGE, OSError) as error:
+        raise DatabaseUnreachable(
+            f"cannot reach the registry database {redact(settings.database_url)}: "
+            f"{_first_line(error)}"
+        ) from None
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -56,11 +77,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="The living organisation graph: teams push declarations, owners approve, "
         'everyone reads. Errors are JSON: {"error": {status, title, message, diagnostics}}.',
         lifespan=lifespan,
+        responses=documented_errors(),
         docs_url=None,  # Swagger UI and ReDoc load from a CDN; the UI must work offline
         redoc_url=None,
     )
     app.state.registry = registry
-    for module in (declarations, graph, approvals, versions, tokens, audit, policies):
+    for module in (declarations, graph, approvals, versions, tokens, audit, policies, transfers):
         app.include_router(module.router)
     app.include_router(ui.router)
     app.mount(
@@ -69,14 +91,70 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         name="static",
     )
     app.get("/api/v1/health", tags=["health"], summary="Liveness")(_health)
+    app.get(
+        "/api/v1/ready",
+        tags=["health"],
+        summary="Readiness: the database answers",
+        responses={503: {"description": "the database does not answer; retry later"}},
+    )(_ready)
     _handlers(app, registry)
     app.add_middleware(BodyLimit, limit=settings.max_request_bytes)
+    app.add_middleware(SameOrigin)
+    app.add_middleware(SecurityHeaders)
     return app
 
 
 def _health() -> dict[str, str]:
     """Always ``ok`` while the process serves requests."""
     return {"status": "ok", "version": __version__}
+
+
+def serve_app() -> FastAPI:
+    """The app ``trustmap serve`` runs (a uvicorn factory): an unreachable database prints one
+    line and exits 2 instead of a traceback."""
+    try:
+        app = create_app()
+    except DatabaseUnreachable as error:
+        print(f"error: {error}", file=sys.stderr, flush=True)
+        raise SystemExit(2) from None
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}"
+            for e in error.errors()
+        )
+        print(f"error: invalid registry settings: {problems}", file=sys.stderr, flush=True)
+        raise SystemExit(2) from None
+    return app
+
+
+OUTAGE = (OperationalError, InterfaceError, SATimeoutError)
+"""Errors meaning the database does not answer (down, unreachable, locked, pool exhausted)."""
+RETRY_AFTER = "5"
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(getattr(error, "orig", None) or error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def redact(url: str) -> str:
+    """``url`` without its credentials."""
+    scheme, sep, rest = url.partition("://")
+    return scheme + sep + ("***@" + rest.split("@", 1)[1] if "@" in rest else rest)
+
+
+def _ready(request: Request) -> JSONResponse:
+    """``ready`` when the database answers, else 503 with ``Retry-After``."""
+    registry: Registry = request.app.state.registry
+    try:
+        registry.database.ping()
+    except OUTAGE as error:
+        return JSONResponse(
+            error_body(503, f"the database does not answer: {_first_line(error)}"),
+            status_code=503,
+            headers={"Retry-After": RETRY_AFTER},
+        )
+    return JSONResponse({"status": "ready", "version": __version__})
 
 
 def _wants_html(request: Request) -> bool:
@@ -93,7 +171,9 @@ def _respond(
     headers: dict[str, str] | None,
 ) -> Response:
     if _wants_html(request):
-        return ui.error_page(request, status, TITLES.get(status, "error"), message)
+        page = ui.error_page(request, status, TITLES.get(status, "error"), message)
+        page.headers.update(headers or {})
+        return page
     return JSONResponse(body, status_code=status, headers=headers)
 
 
@@ -124,6 +204,19 @@ def _handlers(app: FastAPI, registry: Registry) -> None:
             request, error.status_code, message, error_body(error.status_code, message), headers
         )
 
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    @app.exception_handler(SATimeoutError)
+    async def outage(request: Request, error: Exception) -> Response:
+        log.error("database unavailable on %s %s: %s", request.method, request.url.path, error)
+        message = "the registry's database does not answer; retry later"
+        headers = {"Retry-After": RETRY_AFTER}
+        return _respond(request, 503, message, error_body(503, message), headers)
+
+    @app.exception_handler(ui.LoginNeeded)
+    async def login_needed(_request: Request, error: ui.LoginNeeded) -> Response:
+        return RedirectResponse(f"/login?next={quote(error.path)}", status_code=303)
+
     @app.exception_handler(Exception)
     async def crash(request: Request, error: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
@@ -137,7 +230,10 @@ def _deny(registry: Registry, request: Request, error: ApiError) -> None:
     actor = principal.actor if principal is not None else "anonymous"
     subject = error.subject or f"{request.method} {request.url.path}"
     log.warning("denied %s: %s (%s)", actor, subject, error.message)
-    registry.deny(actor, subject, error.status, error.message)
+    try:
+        registry.deny(actor, subject, error.status, error.message)
+    except Exception:  # the refusal stands even when it cannot be logged (lock held, outage)
+        log.exception("could not write the denial to the audit log")
 
 
 class BodyLimit:
@@ -194,3 +290,78 @@ def _replay(messages: list[Message], then: Receive | None = None) -> Receive:
 
 async def _nothing() -> Message:
     return {"type": "http.disconnect"}
+
+
+HEADERS = [
+    (
+        b"content-security-policy",
+        b"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        b"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    ),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"x-frame-options", b"DENY"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+]
+"""Sent with every response: no inline or foreign script or style, no framing, no sniffing,
+no referrer to other sites (URLs name services; ``no-referrer`` would make form posts send
+``Origin: null``)."""
+
+
+class SecurityHeaders:
+    """Adds :data:`HEADERS` to every response, errors and static files included."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                names = {name for name, _ in message.get("headers", [])}
+                extra = [(n, v) for n, v in HEADERS if n not in names]
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+_SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class SameOrigin:
+    """Refuses (403) a state-changing request a browser sends from another origin: another
+    site, or another port of this host (``Sec-Fetch-Site: same-site``). Browsers set
+    ``Sec-Fetch-Site`` themselves (pages cannot); without it, ``Origin`` must be this origin.
+    Clients that send neither (the CLI, scripts) are not browsers and pass."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in _SAFE:
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        site = headers.get("sec-fetch-site")
+        origin = headers.get("origin")
+        if (site is not None and site != "same-origin") or (
+            site is None
+            and origin is not None
+            and not _same_origin(origin, scope, headers.get("host", ""))
+        ):
+            response = JSONResponse(
+                error_body(403, "cross-origin request refused: use the registry's own pages"),
+                status_code=403,
+            )
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def _same_origin(origin: str, scope: Scope, host: str) -> bool:
+    parts = urlsplit(origin)
+    return parts.scheme == scope.get("scheme", "http") and parts.netloc == host

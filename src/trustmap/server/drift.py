@@ -8,7 +8,6 @@ comparing a window of flows costs far more than a page view.
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +17,6 @@ from trustmap.server.store import Registry
 
 __all__ = ["drift_report", "service_drift"]
 
-_cache: dict[tuple[int, str, float], dict[str, Any]] = {}
-_lock = threading.Lock()
-
 
 def drift_report(registry: Registry, snapshot: Snapshot) -> dict[str, Any] | None:
     """The drift report as JSON, or ``None`` when the registry has no flow database."""
@@ -29,9 +25,9 @@ def drift_report(registry: Registry, snapshot: Snapshot) -> dict[str, Any] | Non
         return None
     path = Path(setting)
     key = (snapshot.version, snapshot.today.isoformat(), path.stat().st_mtime)
-    with _lock:
-        if key in _cache:
-            return _cache[key]
+    cached: dict[str, Any] | None = registry.drifts.get(key)
+    if cached is not None:
+        return cached
     try:
         from trustmap.errors import InputError
         from trustmap.observe.drift import drift
@@ -43,9 +39,7 @@ def drift_report(registry: Registry, snapshot: Snapshot) -> dict[str, Any] | Non
     except InputError as error:
         raise ApiError(409, f"the flow database cannot be read: {error}") from None
     result = {"version": snapshot.version, "flowsDb": path.name, **report}
-    with _lock:
-        _cache.clear()
-        _cache[key] = result
+    registry.drifts.put(key, result)
     return result
 
 

@@ -10,10 +10,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
+
 from trustmap.diagnostics import Diagnostic, Span
 from trustmap.report.diagnostics import diagnostic_to_dict
 
-__all__ = ["TITLES", "ApiError", "error_body", "unscoped"]
+__all__ = [
+    "DOCUMENTED",
+    "TITLES",
+    "ApiError",
+    "ErrorOut",
+    "documented_errors",
+    "error_body",
+    "unscoped",
+]
 
 TITLES = {
     400: "bad request",
@@ -28,6 +38,7 @@ TITLES = {
     422: "invalid input",
     428: "precondition required",
     500: "internal error",
+    503: "service unavailable",
 }
 
 
@@ -67,3 +78,53 @@ def unscoped(found: Diagnostic, team: str) -> Diagnostic:
         return found
     moved = Span(span.file[len(prefix) :], span.line, span.col, span.end_line, span.end_col)
     return Diagnostic(found.code, found.severity, moved, found.message, found.hint)
+
+
+class DiagnosticOut(BaseModel):
+    """A finding, with where it is and how to fix it."""
+
+    model_config = ConfigDict(extra="allow")
+    code: str
+    severity: str
+    file: str | None = None
+    line: int | None = None
+    column: int | None = None
+    message: str
+    hint: str | None = None
+
+
+class ErrorDetail(BaseModel):
+    """What went wrong."""
+
+    model_config = ConfigDict(extra="allow")
+    status: int
+    title: str
+    message: str
+    diagnostics: list[DiagnosticOut] = []
+    fields: list[dict[str, str]] | None = None
+
+
+class ErrorOut(BaseModel):
+    """Every error the API returns."""
+
+    error: ErrorDetail
+
+
+DOCUMENTED = (401, 403, 404, 409, 412, 413, 422, 428, 503)
+"""The error statuses every operation may answer, documented once for the whole API."""
+
+
+def documented_errors() -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for :data:`DOCUMENTED`, each with the :class:`ErrorOut` body."""
+    what = {
+        401: "no token, or an unknown or revoked one",
+        403: "the token may not do this (another team's scope, not an owner, not admin)",
+        404: "no such team, service, version, request, transfer or target",
+        409: "conflicts with the state: owned by another team, already decided, changed since read",
+        412: "If-Match is stale: the team pushed since you read",
+        413: "request body or file count over the limit",
+        422: "invalid input: schema, names, or errors in the pushed files (with diagnostics)",
+        428: "If-Match is required",
+        503: "the database does not answer; retry after Retry-After seconds",
+    }
+    return {code: {"model": ErrorOut, "description": what[code]} for code in DOCUMENTED}

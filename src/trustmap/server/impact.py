@@ -58,6 +58,7 @@ def impact(
     today: dt.date,
     *,
     full: bool,
+    owners: Mapping[str, str] | None = None,
 ) -> Impact:
     """Neighbourhood graphs before and after replacing ``change.team``'s parse with ``change``."""
     old = parses.get(change.team)
@@ -65,8 +66,8 @@ def impact(
     old_services = old.declarations.services if old else ()
     touched = frozenset(s.ref for s in (*old_services, *change.declarations.services))
     keep = None if full else _neighbourhood(parses, change, touched)
-    before = build(_restrict(parses.values(), keep, change.team), grants_before, today)
-    after = build(_restrict(after_parses.values(), keep, change.team), grants_after, today)
+    before = build(_restrict(parses.values(), keep, change.team), grants_before, today, owners)
+    after = build(_restrict(after_parses.values(), keep, change.team), grants_after, today, owners)
     return Impact(before, after, touched, full)
 
 

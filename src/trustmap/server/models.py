@@ -16,8 +16,11 @@ __all__ = [
     "Base",
     "FlowChange",
     "Head",
+    "ServiceOwner",
     "TeamHead",
     "Token",
+    "Transfer",
+    "UiSession",
     "Version",
     "VersionFile",
 ]
@@ -103,6 +106,20 @@ class Approval(Base):
     decided_by: Mapped[str | None] = mapped_column(String(320), nullable=True)
     decided_at: Mapped[str | None] = mapped_column(String(40), nullable=True)
     comment: Mapped[str] = mapped_column(Text, default="")
+    methods: Mapped[str] = mapped_column(Text, default="[]")
+    """Methods asked for, a JSON list; empty = every method of the interface."""
+    expires: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    """Last day asked for (ISO date), or none."""
+    port: Mapped[str] = mapped_column(String(40), default="")
+    """The interface's port/protocol when asked."""
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    """Counts changes of what is asked; a decision may name the revision it saw."""
+    granted_by: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    """Approver of what is currently granted (none = nothing is)."""
+    granted_methods: Mapped[str | None] = mapped_column(Text, nullable=True)
+    """Methods granted, a JSON list; empty = every method."""
+    granted_expires: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    """Last day granted, or none."""
 
 
 class Token(Base):
@@ -130,3 +147,43 @@ class AuditEntry(Base):
     detail: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    mac: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """HMAC-SHA256 of ``hash`` under the audit key, when one is configured (never stored)."""
+
+
+class ServiceOwner(Base):
+    """Which team owns a service: the first to declare it, until an accepted transfer."""
+
+    __tablename__ = "service_owners"
+    ref: Mapped[str] = mapped_column(String(300), primary_key=True)
+    team: Mapped[str] = mapped_column(String(253), index=True)
+    since_version: Mapped[int] = mapped_column(Integer)
+
+
+class Transfer(Base):
+    """A request to move a service to another team: asked by the owner, accepted by the receiver."""
+
+    __tablename__ = "service_transfers"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ref: Mapped[str] = mapped_column(String(300), index=True)
+    from_team: Mapped[str] = mapped_column(String(253))
+    to_team: Mapped[str] = mapped_column(String(253))
+    state: Mapped[str] = mapped_column(String(16))
+    requested_by: Mapped[str] = mapped_column(String(320))
+    requested_at: Mapped[str] = mapped_column(String(40))
+    decided_by: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    decided_at: Mapped[str | None] = mapped_column(String(40), nullable=True)
+
+
+class UiSession(Base):
+    """A web UI login: the cookie holds a random id, only its SHA-256 is stored; the CSRF
+    secret of its forms lives here, so no cookie can plant one."""
+
+    __tablename__ = "ui_sessions"
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    token_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """The team token logged in with (``None`` = the admin token)."""
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[str] = mapped_column(String(40))
+    expires_at: Mapped[str] = mapped_column(String(40))
+    ended_at: Mapped[str | None] = mapped_column(String(40), nullable=True)

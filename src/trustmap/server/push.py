@@ -13,7 +13,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trustmap.diagnostics import Diagnostic, Severity, diagnostic
@@ -21,12 +21,14 @@ from trustmap.model import Graph, ServiceRef
 from trustmap.names import is_dns1123_label
 from trustmap.server import audit
 from trustmap.server.auth import Principal
+from trustmap.server.consent import Ask, sync_requests
 from trustmap.server.errors import ApiError, unscoped
 from trustmap.server.history import record_version
 from trustmap.server.impact import Impact, impact, pending_requests
 from trustmap.server.models import Approval, TeamHead, VersionFile
+from trustmap.server.ownership import check_ownership, claim, load_owners
 from trustmap.server.scope import check_paths, check_scope
-from trustmap.server.state import Parsed, load_grants, parse_team, target_ref
+from trustmap.server.state import Parsed, load_grants, parse_team
 from trustmap.server.store import Registry, etag_for
 
 __all__ = ["PushOutcome", "push"]
@@ -70,8 +72,12 @@ def push(
         if old is not None and old.files == change.files:
             return PushOutcome(team, current, etag_for(team, current), unchanged=True)
         check_scope(team, change, parses, platform)
+        owners = load_owners(session)
+        check_ownership(team, change, parses, owners)
         grants = load_grants(session)
-        found = impact(parses, change, grants, grants, registry.today(), full=platform)
+        found = impact(
+            parses, change, grants, grants, registry.today(), full=platform, owners=owners
+        )
         findings = _blocking(found.after, team)
         if findings:
             raise ApiError(
@@ -80,7 +86,10 @@ def push(
         opened, closed = found.changes()
         version = record_version(session, head, "push", team, by.actor, message, opened, closed)
         _store_files(session, team, version, change)
-        pending = _sync_approvals(session, found, team, version)
+        claimed = claim(session, team, change.declarations.services, owners, version)
+        pending, waiting = sync_requests(
+            session, found.after, team, change.declarations.services, version
+        )
         audit.append(
             session,
             head,
@@ -94,13 +103,14 @@ def push(
                 "opened": len(opened),
                 "closed": len(closed),
                 "pending": len(pending),
+                "claimed": claimed,
             },
         )
     registry.cache.remember(
         Parsed(team, version, change.files, change.declarations, change.diagnostics)
     )
     mine = [unscoped(d, team) for d in found.after.diagnostics if _in_team(d, team)]
-    findings = [d for d in mine if d.severity is not Severity.ERROR] + _waiting(found.after, team)
+    findings = [d for d in mine if d.severity is not Severity.ERROR] + _waiting(waiting, team)
     return PushOutcome(
         team,
         version,
@@ -114,24 +124,27 @@ def push(
     )
 
 
-def _waiting(graph: Graph, team: str) -> list[Diagnostic]:
-    found = []
-    for rejected, interface in pending_requests(graph, _refs(graph, team)):
-        target = target_ref(rejected.dependency)
-        provider = _provider_team(graph, target)
-        found.append(
-            unscoped(
-                diagnostic(
-                    "TM700",
-                    rejected.dependency.at("service"),
-                    f"{rejected.source} -> {target}:{interface} waits for approval by an owner of team '{provider}'",
-                    f"until then the call is denied; ask them to run 'trustmap approve' or to add "
-                    f"'{rejected.source}' to the interface's consumers",
-                ),
-                team,
-            )
+def _waiting(waiting: list[Ask], team: str) -> list[Diagnostic]:
+    return [
+        unscoped(
+            diagnostic(
+                "TM700",
+                ask.span,
+                f"{ask.caller} -> {ask.target}:{ask.interface} ({_scope(ask)}) waits for "
+                f"approval by an owner of team '{ask.provider_team}'",
+                f"until then only what was approved before (if anything) is allowed; ask them to "
+                f"run 'trustmap approve' or to add '{ask.caller}' to the interface's consumers",
+            ),
+            team,
         )
-    return found
+        for ask in waiting
+    ]
+
+
+def _scope(ask: Ask) -> str:
+    methods = ", ".join(ask.methods) if ask.methods else "every method"
+    until = f"until {ask.expires}" if ask.expires else "no expiry"
+    return f"{methods}; {until}"
 
 
 def _authorise(registry: Registry, by: Principal, team: str) -> None:
@@ -207,63 +220,3 @@ def _store_files(session: Session, team: str, version: int, change: Parsed) -> N
         session.add(TeamHead(team=team, version=version))
     else:
         row.version = version
-
-
-def _sync_approvals(session: Session, found: Impact, team: str, version: int) -> list[Approval]:
-    graph = found.after
-    wanted = {
-        (str(r.source), target_ref(r.dependency), interface): r
-        for r, interface in pending_requests(graph, _refs(graph, team))
-    }
-    still = {
-        (str(r.source), target_ref(r.dependency), i)
-        for r, i in pending_requests(graph, frozenset(graph.services))
-    }
-    rows = session.scalars(
-        select(Approval).where(or_(Approval.caller_team == team, Approval.provider_team == team))
-    ).all()
-    existing = {(r.caller, r.target, r.interface): r for r in rows}
-    for key, known in existing.items():
-        if known.state == "pending" and key not in still:
-            known.state = "withdrawn"
-            known.comment = "dependency removed or consented in the declarations"
-    pending = []
-    for key, rejected in sorted(wanted.items()):
-        row: Approval | None = (
-            existing.get(key)
-            or session.scalars(
-                select(Approval).where(
-                    Approval.caller == key[0],
-                    Approval.target == key[1],
-                    Approval.interface == key[2],
-                )
-            ).first()
-        )
-        if row is None:
-            row = Approval(
-                caller=key[0],
-                target=key[1],
-                interface=key[2],
-                caller_team=team,
-                provider_team=_provider_team(graph, key[1]),
-                state="pending",
-                reason=rejected.dependency.reason or "",
-                requested_version=version,
-                requested_at=audit.now(),
-                comment="",
-            )
-            session.add(row)
-        elif row.state == "withdrawn":
-            row.state, row.requested_version, row.requested_at = "pending", version, audit.now()
-            row.decided_by = row.decided_at = None
-            row.comment, row.reason = "", rejected.dependency.reason or ""
-        if row.state == "pending":
-            pending.append(row)
-    session.flush()
-    return pending
-
-
-def _provider_team(graph: Graph, target: str) -> str:
-    namespace, _, name = target.partition("/")
-    service = graph.services.get(ServiceRef(namespace, name))
-    return service.team if service else ""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
@@ -26,7 +27,7 @@ from trustmap.names import parse_service_ref
 from trustmap.query import Index
 from trustmap.schema import Declarations, parse_documents
 from trustmap.server.db import Database
-from trustmap.server.models import Approval, Head, TeamHead, VersionFile
+from trustmap.server.models import Approval, Head, ServiceOwner, TeamHead, VersionFile
 
 __all__ = [
     "Grant",
@@ -35,8 +36,10 @@ __all__ = [
     "Snapshot",
     "apply_grants",
     "build",
+    "grant_of",
     "load_grants",
     "merge",
+    "owned",
     "parse_team",
     "target_ref",
 ]
@@ -70,6 +73,16 @@ class Grant:
     """Provider interface."""
     approver: str
     """Owner who approved (becomes ``approvedBy``)."""
+    methods: tuple[str, ...] | None = None
+    """Methods approved; ``None`` = every method of the interface."""
+    expires: dt.date | None = None
+    """Last day approved; ``None`` = no limit."""
+
+    def covers(self, methods: tuple[str, ...], expires: dt.date | None) -> bool:
+        """Whether a dependency asking ``methods`` (empty = all) until ``expires`` is within it."""
+        if self.methods is not None and (not methods or not set(methods) <= set(self.methods)):
+            return False
+        return self.expires is None or (expires is not None and expires <= self.expires)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +136,9 @@ def target_ref(dependency: Dependency) -> str:
 
 def apply_grants(declarations: Declarations, grants: Iterable[Grant]) -> Declarations:
     """Declarations with each grant's caller added to the provider interface's consumers and
-    ``approvedBy`` set on the caller's dependency (unless the file already names an approver)."""
+    the caller's dependency cut down to what was approved, with ``approvedBy`` set: methods
+    outside the grant and days after its expiry are left out (a dependency with no approved
+    method left is left out whole), so a widening compiles only its approved part."""
     by_target: dict[str, list[Grant]] = defaultdict(list)
     by_caller: dict[str, list[Grant]] = defaultdict(list)
     for grant in grants:
@@ -156,7 +171,8 @@ def _granted(
         )
         for i in service.interfaces
     )
-    depends_on = tuple(_approved(dep, asked, known) for dep in service.depends_on)
+    approved = (_approved(dep, asked, known) for dep in service.depends_on)
+    depends_on = tuple(dep for dep in approved if dep is not None)
     return dataclasses.replace(service, interfaces=interfaces, depends_on=depends_on)
 
 
@@ -164,15 +180,30 @@ def _with(consumers: tuple[str, ...], callers: list[str]) -> tuple[str, ...]:
     return consumers + tuple(c for c in sorted(set(callers)) if c not in consumers)
 
 
-def _approved(dep: Dependency, asked: list[Grant], known: Mapping[str, Service]) -> Dependency:
-    if dep.approved_by:
-        return dep
+def _approved(
+    dep: Dependency, asked: list[Grant], known: Mapping[str, Service]
+) -> Dependency | None:
     target = target_ref(dep)
     interface = dep.interface or _sole_interface(known.get(target))
     for grant in asked:
         if grant.target == target and grant.interface == interface:
-            return dataclasses.replace(dep, approved_by=grant.approver)
+            return _within(dep, grant)
     return dep
+
+
+def _within(dep: Dependency, grant: Grant) -> Dependency | None:
+    """``dep`` cut down to ``grant``; ``None`` when no approved method is left."""
+    methods = dep.methods
+    if grant.methods is not None:
+        methods = tuple(m for m in methods if m in grant.methods) if methods else grant.methods
+        if not methods:
+            return None
+    expires = dep.expires
+    if grant.expires is not None and (expires is None or grant.expires < expires):
+        expires = grant.expires
+    return dataclasses.replace(
+        dep, methods=methods, expires=expires, approved_by=grant.approver or dep.approved_by
+    )
 
 
 def _sole_interface(service: Service | None) -> str | None:
@@ -182,15 +213,51 @@ def _sole_interface(service: Service | None) -> str | None:
 
 
 def load_grants(session: Session) -> list[Grant]:
-    """Every approved request, as grants."""
-    rows = session.scalars(select(Approval).where(Approval.state == "approved")).all()
-    return [Grant(r.caller, r.target, r.interface, r.decided_by or "") for r in rows]
+    """What every approval currently grants."""
+    rows = session.scalars(select(Approval).where(Approval.granted_by.is_not(None))).all()
+    return [grant_of(r) for r in rows]
 
 
-def build(parses: Iterable[Parsed], grants: Iterable[Grant], today: dt.date) -> Graph:
-    """The merged graph of ``parses`` with ``grants`` applied."""
-    declarations, problems = merge(parses)
+def grant_of(row: Approval) -> Grant:
+    """The grant an approval row holds (its granted scope)."""
+    methods = tuple(json.loads(row.granted_methods or "[]"))
+    expires = dt.date.fromisoformat(row.granted_expires) if row.granted_expires else None
+    return Grant(
+        row.caller, row.target, row.interface, row.granted_by or "", methods or None, expires
+    )
+
+
+def build(
+    parses: Iterable[Parsed],
+    grants: Iterable[Grant],
+    today: dt.date,
+    owners: Mapping[str, str] | None = None,
+) -> Graph:
+    """The merged graph of ``parses`` with ``grants`` applied; with ``owners``, a service
+    declared both by its owner and by another scope counts only as its owner declares it."""
+    declarations, problems = merge(owned(parses, owners or {}))
     return build_graph(apply_grants(declarations, grants), today, problems)
+
+
+def owned(parses: Iterable[Parsed], owners: Mapping[str, str]) -> list[Parsed]:
+    """``parses`` without services another scope declares and owns (a transfer's old copy, or
+    a duplicate stored before ownership was recorded)."""
+    parses = list(parses)
+    declared = {(p.team, str(s.ref)) for p in parses for s in p.declarations.services}
+    kept = []
+    for parsed in parses:
+        services = tuple(
+            s
+            for s in parsed.declarations.services
+            if owners.get(str(s.ref), parsed.team) == parsed.team
+            or (owners[str(s.ref)], str(s.ref)) not in declared
+        )
+        if len(services) == len(parsed.declarations.services):
+            kept.append(parsed)
+        else:
+            declarations = dataclasses.replace(parsed.declarations, services=services)
+            kept.append(dataclasses.replace(parsed, declarations=declarations))
+    return kept
 
 
 class GraphCache:
@@ -246,6 +313,11 @@ class GraphCache:
                 current = self._snapshot
                 if current is not None and current.version >= version and current.today == today:
                     return current
-                graph = build(self.parses(session).values(), load_grants(session), today)
+                graph = build(
+                    self.parses(session).values(),
+                    load_grants(session),
+                    today,
+                    dict(session.execute(select(ServiceOwner.ref, ServiceOwner.team)).all()),
+                )
                 self._snapshot = Snapshot(version, today, graph, Index(graph))
                 return self._snapshot

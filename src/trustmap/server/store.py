@@ -5,9 +5,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+import threading
+import time
+from collections.abc import Hashable
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from trustmap.loader import Limits
 from trustmap.server import audit
@@ -18,7 +22,35 @@ from trustmap.server.models import TeamHead, Token
 from trustmap.server.settings import Settings
 from trustmap.server.state import GraphCache, Snapshot
 
-__all__ = ["Registry", "etag_for", "token_to_dict"]
+__all__ = ["Memo", "Registry", "etag_for", "token_to_dict"]
+
+DENIALS_PER_MINUTE = 120
+"""Refused requests written to the audit log per minute and process; more are counted."""
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class Memo(Generic[K, V]):
+    """A small, thread-safe cache owned by one registry (never shared between apps): results
+    keyed by version are only ever read by the app whose database produced them."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._items: dict[K, V] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: K) -> V | None:
+        """The value kept for ``key``, if any."""
+        with self._lock:
+            return self._items.get(key)
+
+    def put(self, key: K, value: V) -> None:
+        """Keep ``value``; forgets everything first when full (keys are per version)."""
+        with self._lock:
+            if len(self._items) >= self.limit:
+                self._items.clear()
+            self._items[key] = value
 
 
 def etag_for(team: str, version: int) -> str:
@@ -33,11 +65,20 @@ class Registry:
         self.settings = settings
         if settings.migrate_on_start:
             upgrade(settings.database_url)
-        self.database = Database(settings.database_url)
+        key = settings.audit_key.get_secret_value().encode() if settings.audit_key else None
+        self.database = Database(settings.database_url, key)
         self.limits = Limits(
             max_bytes=settings.max_request_bytes, max_depth=settings.max_yaml_depth
         )
         self.cache = GraphCache(self.database, self.limits, self.today)
+        self._denials_lock = threading.Lock()
+        self._denial_minute, self._denials, self._suppressed = -1, 0, 0
+        self.compiled: Memo[Hashable, Any] = Memo(limit=8)
+        """Compiled policies by (version, day, target, environment)."""
+        self.drawings: Memo[Hashable, Any] = Memo(limit=64)
+        """Laid-out UI views by (version, day, team, namespace)."""
+        self.drifts: Memo[Hashable, Any] = Memo(limit=1)
+        """Drift reports by (version, day, flow database modification time)."""
 
     def today(self) -> dt.date:
         """The day expiry is judged against."""
@@ -57,12 +98,30 @@ class Registry:
         with self.database.reading() as session:
             return authenticate(session, raw, admin)
 
-    def deny(self, actor: str, subject: str, status: int, reason: str) -> None:
-        """Record a refused request in the audit log."""
-        with self.database.writing() as (session, head):
-            audit.append(
-                session, head, actor, "denied", subject, {"status": status, "reason": reason}
-            )
+    def deny(self, actor: str, subject: str, status: int, reason: str) -> bool:
+        """Record a refused request in the audit log, at most :data:`DENIALS_PER_MINUTE` a
+        minute (the next entry counts those left out), so refused requests cannot grow the
+        database without bound. Whether it was written."""
+        minute = int(time.monotonic() // 60)
+        with self._denials_lock:
+            if minute != self._denial_minute:
+                self._denial_minute, self._denials = minute, 0
+            self._denials += 1
+            if self._denials > DENIALS_PER_MINUTE:
+                self._suppressed += 1
+                return False
+            suppressed, self._suppressed = self._suppressed, 0
+        detail: dict[str, Any] = {"status": status, "reason": reason[:500]}
+        if suppressed:
+            detail["suppressed"] = suppressed
+        try:
+            with self.database.writing_quickly() as (session, head):
+                audit.append(session, head, actor, "denied", subject, detail)
+        except SQLAlchemyError:  # another write holds the lock, or the database is down
+            with self._denials_lock:
+                self._suppressed += 1 + suppressed
+            return False
+        return True
 
     def team_version(self, team: str) -> int:
         """The version of a team's current files (0 when it never pushed)."""

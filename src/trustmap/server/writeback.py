@@ -1,4 +1,5 @@
-"""Write registry approvals back into a team's YAML: ``approvedBy`` on each approved dependency.
+"""Write registry approvals back into teams' YAML: ``approvedBy`` on each approved dependency
+and the approved caller in the provider interface's ``consumers``.
 
 Pulled files must say what the registry knows: once an owner of the provider approved a
 dependency, the caller's file carries ``approvedBy: <owner>`` on that ``dependsOn`` entry, so the
@@ -9,7 +10,9 @@ text, not re-serialised, so comments, key order and quoting stay exactly as the 
   its last line, at the indentation of its keys;
 * a flow entry (``- {service: ns/x, reason: ...}``) gets ``, approvedBy: ...`` before its ``}``.
 
-Every edit is checked by parsing the result again; an entry whose layout is not understood (an
+The provider's file gets the caller appended to the interface's ``consumers`` (a flow list
+``[a, b]`` before its ``]``, a block list one ``- caller`` line after its last item), so the
+pulled files of every team compile to what the registry compiles. Every edit is checked by parsing the result again; an entry whose layout is not understood (an
 anchor, a dependency written in an unusual style) is left as pushed rather than risk a broken
 file, and the approval stays visible through the API and the service page.
 """
@@ -19,13 +22,17 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from trustmap.loader import load_text
 from trustmap.model import Dependency, Graph, Service
 from trustmap.schema import parse_documents
 from trustmap.server.state import scoped_file
 
-__all__ = ["approved_entries", "with_approvals"]
+__all__ = ["approved_entries", "with_approvals", "with_consumers"]
+
+Consents = Mapping[tuple[str, str], Iterable[str]]
+"""Callers to add, by provider ``(namespace/name, interface)``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,3 +150,96 @@ def _apply(content: str, edits: Iterable[_Edit]) -> str:
     for edit in sorted(edits, key=lambda e: e.offset, reverse=True):
         result = result[: edit.offset] + edit.text + result[edit.offset :]
     return result
+
+
+def with_consumers(team: str, path: str, content: str, consents: Consents) -> str:
+    """``content`` with each consented caller added to its interface's ``consumers``."""
+    if not consents:
+        return content
+    edits, added = [], 0
+    for service in _services(team, path, content):
+        for interface in service.interfaces:
+            missing = [
+                c
+                for c in sorted(set(consents.get((str(service.ref), interface.name), ())))
+                if c not in interface.consumers
+            ]
+            span = interface.consumers_span
+            if missing and span is not None and (edit := _consumer_edit(content, span, missing)):
+                edits.append(edit)
+                added += len(missing)
+    if not edits:
+        return content
+    patched = _apply(content, edits)
+    return (
+        patched
+        if _consumer_count(team, path, patched) == _consumer_count(team, path, content) + added
+        else content
+    )
+
+
+def _services(team: str, path: str, content: str) -> tuple[Service, ...]:
+    loaded = load_text(content, scoped_file(team, path))
+    declarations, _ = parse_documents(list(loaded.documents))
+    return declarations.services
+
+
+def _consumer_count(team: str, path: str, content: str) -> int:
+    return sum(len(i.consumers) for s in _services(team, path, content) for i in s.interfaces)
+
+
+def _consumer_edit(content: str, span: Any, callers: list[str]) -> _Edit | None:
+    lines = content.splitlines(keepends=True)
+    if span.line > len(lines):
+        return None
+    start = sum(len(text) for text in lines[: span.line - 1]) + span.col - 1
+    values = [json.dumps(c) for c in callers]
+    if content[start : start + 1] == "[":
+        close = _closing_bracket(content, start)
+        if close is None:
+            return None
+        empty = not content[start + 1 : close].strip()
+        return _Edit(close, ("" if empty else ", ") + ", ".join(values))
+    if content[start : start + 1] != "-":
+        return None
+    last = _last_item_line(lines, span.line, span.col)
+    offset = sum(len(text) for text in lines[:last])
+    newline = "" if lines[last - 1].endswith("\n") else "\n"
+    indent = " " * (span.col - 1)
+    return _Edit(offset, newline + "".join(f"{indent}- {v}\n" for v in values))
+
+
+def _closing_bracket(content: str, start: int) -> int | None:
+    """Offset of the ``]`` closing the flow sequence opened at ``start`` (no nesting expected)."""
+    quote, i = "", start + 1
+    while i < len(content):
+        char = content[i]
+        if quote:
+            if char == "\\" and quote == '"':
+                i += 1
+            elif char == quote:
+                quote = ""
+        elif char in "\"'":
+            quote = char
+        elif char in "[{#":
+            return None
+        elif char == "]":
+            return i
+        i += 1
+    return None
+
+
+def _last_item_line(lines: list[str], line: int, col: int) -> int:
+    """1-based number of the last line of the block sequence whose ``-`` sit at ``col``."""
+    last = line
+    for number in range(line + 1, len(lines) + 1):
+        text = lines[number - 1]
+        stripped = text.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        indent = len(text) - len(text.lstrip(" "))
+        if indent > col - 1 or (indent == col - 1 and stripped.startswith("- ")):
+            last = number
+        else:
+            break
+    return last

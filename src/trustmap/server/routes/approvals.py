@@ -22,6 +22,12 @@ class DecisionIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
     comment: str = Field(default="", max_length=2000, description="Why (kept in the audit log)")
+    revision: int | None = Field(
+        default=None,
+        ge=1,
+        le=2**31 - 1,
+        description="The request's revision the decision is about; 409 if it changed since",
+    )
 
     _clean = field_validator("comment")(clean_text)
 
@@ -31,7 +37,7 @@ def approvals(
     registry: RegistryDep,
     _: Reader,
     state: Annotated[
-        str | None, Query(pattern="^(pending|approved|rejected|withdrawn)$")
+        str | None, Query(pattern="^(pending|approved|rejected|withdrawn|ended)$")
     ] = "pending",
     team: Annotated[str | None, Query(pattern=NAME, max_length=63)] = None,
 ) -> dict[str, Any]:
@@ -42,10 +48,10 @@ def approvals(
 @router.post("/approvals/{approval_id}/approve", summary="Approve a pending dependency")
 def approve(approval_id: Id, body: DecisionIn, registry: RegistryDep, by: Writer) -> dict[str, Any]:
     """An owner of the provider's team consents; the flow opens in a new version."""
-    return approval_to_dict(decide(registry, by, approval_id, True, body.comment))
+    return approval_to_dict(decide(registry, by, approval_id, True, body.comment, body.revision))
 
 
 @router.post("/approvals/{approval_id}/reject", summary="Reject (or revoke) a dependency")
 def reject(approval_id: Id, body: DecisionIn, registry: RegistryDep, by: Writer) -> dict[str, Any]:
     """An owner of the provider's team refuses a pending request or revokes an approval."""
-    return approval_to_dict(decide(registry, by, approval_id, False, body.comment))
+    return approval_to_dict(decide(registry, by, approval_id, False, body.comment, body.revision))

@@ -7,9 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from sqlalchemy import select
 
+from trustmap.auditchain import signature_breaks
 from trustmap.server import audit
 from trustmap.server.models import AuditEntry, Head
 from trustmap.server.routes.deps import Reader, RegistryDep
+from trustmap.server.statecheck import state_checks
 
 __all__ = ["router"]
 
@@ -41,12 +43,28 @@ def read_audit(
 
 @router.get("/audit/verify", summary="Verify the audit chain on the server")
 def verify_audit(registry: RegistryDep, _: Reader) -> dict[str, Any]:
-    """Recompute every hash and link; ``valid`` is false when any entry was edited, deleted or moved."""
+    """Recompute every hash and link, check the stored declarations, versions, approvals,
+    tokens, team heads and owners against what the log recorded, and (with an audit key) every
+    signature; ``valid`` is false on any difference."""
     with registry.database.reading() as session:
         count, breaks, head = audit.verify(session)
+        stored = session.get(Head, 1)
+        read = list(audit.entries(session))
+        breaks += state_checks(session, read, stored.version if stored else 0)
+        if registry.database.audit_key:
+            breaks += signature_breaks(read, registry.database.audit_key)
     return {
         "valid": not breaks,
         "entries": count,
         "head": {"seq": head[0], "hash": head[1]},
         "breaks": [{"seq": b.seq, "problem": b.problem} for b in breaks],
     }
+
+
+@router.get("/audit/state", summary="The state the audit log vouches for")
+def audit_state(registry: RegistryDep, _: Reader) -> dict[str, Any]:
+    """Approvals, tokens (holders and hashes hashed), team heads, owners and the head version,
+    as rows: ``trustmap audit verify`` recomputes their digests and compares them with the log."""
+    with registry.database.reading() as session:
+        head = session.get(Head, 1)
+        return {"parts": audit.state_rows(session, head.version if head else 0)}

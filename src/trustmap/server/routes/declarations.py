@@ -9,13 +9,13 @@ from fastapi import APIRouter, Header, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from trustmap.report.diagnostics import diagnostic_to_dict
-from trustmap.server.approvals import approval_to_dict
+from trustmap.server.approvals import approval_to_dict, list_approvals
 from trustmap.server.errors import ApiError
 from trustmap.server.history import team_files
 from trustmap.server.push import push
 from trustmap.server.routes.deps import NAME, Reader, RegistryDep, Writer
 from trustmap.server.store import etag_for
-from trustmap.server.writeback import approved_entries, with_approvals
+from trustmap.server.writeback import approved_entries, with_approvals, with_consumers
 
 __all__ = ["FileIn", "PushIn", "clean_text", "router"]
 
@@ -85,23 +85,43 @@ def pull(
     version: Annotated[
         int | None, Query(ge=0, le=2**31 - 1, description="As of this version")
     ] = None,
+    raw: Annotated[
+        bool, Query(description="Exactly as pushed: no approvals written in (for auditors)")
+    ] = False,
 ) -> dict[str, Any]:
     """The team's files (latest, or as of ``version``); the ETag goes into the next push's If-Match."""
     number, files = team_files(registry, team, version)
     current = registry.team_version(team)
     response.headers["ETag"] = etag_for(team, current)
-    approvers = approved_entries(registry.snapshot().graph, team) if number == current else {}
+    latest = number == current and not raw
+    approvers = approved_entries(registry.snapshot().graph, team) if latest else {}
+    consents = _consents(registry, team) if latest else {}
     return {
         "team": team,
         "version": number,
         "etag": etag_for(team, current),
-        "files": [_pulled(team, f, approvers.get(f.path, {})) for f in files],
+        "files": [_pulled(team, f, approvers.get(f.path, {}), consents) for f in files],
     }
 
 
-def _pulled(team: str, file: Any, approvers: dict[tuple[int, int], str]) -> dict[str, Any]:
+def _consents(registry: Any, team: str) -> dict[tuple[str, str], list[str]]:
+    """Approved callers of ``team``'s interfaces (whose ask the approval covers)."""
+    found: dict[tuple[str, str], list[str]] = {}
+    for row in list_approvals(registry, "approved", team):
+        if row.provider_team == team:
+            found.setdefault((row.target, row.interface), []).append(row.caller)
+    return found
+
+
+def _pulled(
+    team: str,
+    file: Any,
+    approvers: dict[tuple[int, int], str],
+    consents: dict[tuple[str, str], list[str]],
+) -> dict[str, Any]:
     """A stored file as pulled, approvals written in; ``sha256`` is of the bytes returned."""
     content = with_approvals(team, file.path, file.content, approvers)
+    content = with_consumers(team, file.path, content, consents)
     digest = file.sha256 if content == file.content else sha256(content.encode()).hexdigest()
     return {"path": file.path, "sha256": digest, "content": content}
 

@@ -12,7 +12,6 @@ from trustmap.server.errors import ApiError
 from trustmap.server.store import Registry
 
 __all__ = [
-    "COOKIE",
     "NAME",
     "Reader",
     "Writer",
@@ -24,8 +23,6 @@ __all__ = [
 
 NAME = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
 """A DNS-1123 label: team, namespace and service names in paths and queries."""
-COOKIE = "trustmap_token"
-"""The web UI keeps the token it was given at /login in this cookie."""
 
 _bearer = HTTPBearer(auto_error=False, description="A team token (tmt_...) or the admin token")
 
@@ -40,8 +37,9 @@ def principal_of(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal | None:
-    """The caller's principal from ``Authorization: Bearer`` or the UI cookie; 401 for a bad token."""
-    raw = credentials.credentials if credentials else request.cookies.get(COOKIE)
+    """The caller's principal from ``Authorization: Bearer``; 401 for a bad token. The API never
+    reads the UI's session cookie, so no other site can make a browser call it."""
+    raw = credentials.credentials if credentials else None
     if not raw:
         return None
     principal = get_registry(request).authenticate(raw)

@@ -1,12 +1,12 @@
 """``/api/v1/policies/{target}``: the merged graph compiled for one enforcement target.
 
 Only effective edges are compiled, so a dependency pending approval is never in a policy.
-Results are cached per (version, day, target, environment): compiling is deterministic.
+Results are cached on the app's registry per (version, day, target, environment): compiling
+is deterministic.
 """
 
 from __future__ import annotations
 
-import threading
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
@@ -21,8 +21,6 @@ from trustmap.server.routes.deps import NAME, Reader, RegistryDep
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api/v1", tags=["policies"])
-_cache: dict[tuple[int, str, str, str | None], CompileResult] = {}
-_lock = threading.Lock()
 
 
 @router.get("/policies", summary="Compile targets")
@@ -47,16 +45,13 @@ def policies(
     """The graph compiled for ``target`` (``yaml``: the manifests; ``json``: objects + TM3xx)."""
     snapshot = registry.snapshot()
     key = (snapshot.version, snapshot.today.isoformat(), target, environment)
-    with _lock:
-        result = _cache.get(key)
+    result: CompileResult | None = registry.compiled.get(key)
     if result is None:
         try:
             result = compile_graph(snapshot.graph, target, environment)
         except UsageError as error:
             raise ApiError(404, str(error)) from None
-        with _lock:
-            _cache.clear()
-            _cache[key] = result
+        registry.compiled.put(key, result)
     if format == "json":
         return {
             "version": snapshot.version,

@@ -22,7 +22,9 @@ class TokenIn(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
     team: str = Field(pattern=NAME, max_length=63, description="Team the token may act for")
     principal: str = Field(
-        min_length=1, max_length=320, description="Who holds it, e.g. alice@example.com"
+        min_length=1,
+        max_length=200,
+        description="Who holds it, e.g. alice@example.com (with the team, the audit log's actor)",
     )
     name: str = Field(default="", max_length=200, description="A label, e.g. 'ci'")
 

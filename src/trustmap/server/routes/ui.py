@@ -1,74 +1,76 @@
 """The web UI: server-rendered pages (Jinja2) over the same registry functions as the API.
 
-Pages work offline (assets ship in the package, no CDN). Reading follows the registry's read
-access; deciding on approvals needs a token, kept in an HttpOnly, SameSite=Strict cookie set at
-``/login``, and every form carries a CSRF token that must match a second cookie.
+Pages work offline (assets ship in the package, no CDN, no inline script or style). Reading
+follows the registry's read access: with ``read_access=token`` every page but ``/login`` sends an
+anonymous browser to ``/login`` before doing any work, so it learns nothing (no "did you mean",
+no versions). Deciding needs a login: a server-side session (:mod:`trustmap.server.sessions`)
+whose own CSRF secret every form carries.
 """
 
 from __future__ import annotations
 
-import hmac
-import secrets
-import threading
 from importlib import resources
 from typing import Annotated, Any
-from urllib.parse import parse_qs, quote
+from urllib.parse import parse_qs
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from trustmap.server.approvals import approval_to_dict, decide, list_approvals
-from trustmap.server.auth import Principal
 from trustmap.server.drift import drift_report, service_drift
 from trustmap.server.errors import ApiError
 from trustmap.server.history import diff, version, version_to_dict, versions
 from trustmap.server.layout import Drawing, focus_view, team_overview
-from trustmap.server.routes.deps import COOKIE, NAME, RegistryDep, get_registry
+from trustmap.server.routes.deps import NAME, RegistryDep, get_registry
+from trustmap.server.sessions import COOKIE, SESSION_HOURS, Login, end, find, start
 from trustmap.server.state import Snapshot
+from trustmap.server.store import Registry
 from trustmap.server.views import coverage, find_service, service_view, team_summary
 
 __all__ = ["error_page", "router"]
 
-router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(resources.files("trustmap.server") / "templates"))
-CSRF = "trustmap_csrf"
 Filter = Annotated[str | None, Query(pattern=NAME, max_length=63)]
 Label = Annotated[str, Path(pattern=NAME, max_length=63)]
 
 
-def _viewer(request: Request) -> Principal | None:
-    raw = request.cookies.get(COOKIE)
-    principal = get_registry(request).authenticate(raw) if raw else None
-    if principal is None and get_registry(request).settings.read_access == "token":
-        raise _LoginNeeded()
-    return principal
+class LoginNeeded(Exception):
+    """Reads need a login and the browser has none: the app redirects to ``/login``."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self.path = path
 
 
-class _LoginNeeded(Exception):
-    """Reads need a token and the browser has none."""
+def _login(request: Request) -> Login | None:
+    return find(get_registry(request), request.cookies.get(COOKIE))
+
+
+def gate(request: Request) -> None:
+    """Before any page work: with ``read_access=token``, no login means ``/login``."""
+    if request.url.path in ("/login", "/logout"):
+        return
+    if get_registry(request).settings.read_access == "token" and _login(request) is None:
+        raise LoginNeeded(request.url.path)
+
+
+router = APIRouter(include_in_schema=False, dependencies=[Depends(gate)])
 
 
 def _page(request: Request, template: str, **context: Any) -> Response:
-    try:
-        viewer = _viewer(request)
-    except _LoginNeeded:
-        return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
-    csrf = request.cookies.get(CSRF) or secrets.token_urlsafe(24)
-    response = templates.TemplateResponse(
+    login = _login(request)
+    return templates.TemplateResponse(
         request,
         template,
-        {"viewer": viewer, "csrf": csrf, "page": template.split(".")[0], **context},
+        {
+            "viewer": login.principal if login else None,
+            "csrf": login.csrf if login else "",
+            "page": template.split(".")[0],
+            **context,
+        },
     )
-    response.set_cookie(
-        CSRF,
-        csrf,
-        httponly=True,
-        samesite="strict",
-        secure=get_registry(request).settings.cookie_secure,
-    )
-    return response
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -78,7 +80,7 @@ def graph_page(
     """The organisation graph: teams at a glance, one team or namespace in detail."""
     snapshot = registry.snapshot()
     graph = snapshot.graph
-    drawing = _drawing(snapshot, team, namespace)
+    drawing = _drawing(registry, snapshot, team, namespace)
     teams = sorted({s.team for s in graph.services.values()})
     namespaces = sorted({r.namespace for r in graph.services})
     listed = [
@@ -101,15 +103,12 @@ def graph_page(
     )
 
 
-_drawings: dict[tuple[int, str, str | None, str | None], Drawing] = {}
-_drawings_lock = threading.Lock()
-
-
-def _drawing(snapshot: Snapshot, team: str | None, namespace: str | None) -> Drawing:
+def _drawing(
+    registry: Registry, snapshot: Snapshot, team: str | None, namespace: str | None
+) -> Drawing:
     """The laid-out view, computed once per version and filter (layouts cost more than pages)."""
     key = (snapshot.version, snapshot.today.isoformat(), team, namespace)
-    with _drawings_lock:
-        found = _drawings.get(key)
+    found: Drawing | None = registry.drawings.get(key)
     if found is not None:
         return found
     graph = snapshot.graph
@@ -120,10 +119,7 @@ def _drawing(snapshot: Snapshot, team: str | None, namespace: str | None) -> Dra
         drawing = focus_view(graph, lambda r: r.namespace == namespace, f"namespace {namespace}")
     else:
         drawing = team_overview(graph, namespace)
-    with _drawings_lock:
-        if len(_drawings) >= 64:
-            _drawings.clear()
-        _drawings[key] = drawing
+    registry.drawings.put(key, drawing)
     return drawing
 
 
@@ -169,14 +165,16 @@ async def decide_page(
     """A form post from the approvals page: approve or reject as the logged-in owner."""
     form = {k: v[0] for k, v in parse_qs((await request.body()).decode("utf-8", "replace")).items()}
     registry = get_registry(request)
-    _check_csrf(request, form.get("csrf", ""))
-    principal = await run_in_threadpool(registry.authenticate, request.cookies.get(COOKIE))
-    if principal is None:
+    login = await run_in_threadpool(find, registry, request.cookies.get(COOKIE))
+    if login is None:
         raise ApiError(401, "log in with a token of the provider's team to decide")
+    _check_csrf(login, form.get("csrf", ""))
+    principal = login.principal
     request.state.principal = principal
     action = form.get("action")
     if action not in ("approve", "reject"):
         raise ApiError(422, "action must be approve or reject")
+    revision = form.get("revision", "")
     await run_in_threadpool(
         decide,
         registry,
@@ -184,13 +182,13 @@ async def decide_page(
         approval_id,
         action == "approve",
         form.get("comment", "")[:2000].replace("\x00", ""),
+        int(revision) if revision.isdigit() and len(revision) < 10 else None,
     )
     return RedirectResponse("/approvals", status_code=303)
 
 
-def _check_csrf(request: Request, sent: str) -> None:
-    expected = request.cookies.get(CSRF, "")
-    if not expected or not hmac.compare_digest(expected.encode(), sent.encode()):
+def _check_csrf(login: Login, sent: str) -> None:
+    if not login.csrf_matches(sent):
         raise ApiError(403, "the form is stale (CSRF check failed); reload the page and try again")
 
 
@@ -250,7 +248,8 @@ async def login(request: Request) -> Response:
     form = {k: v[0] for k, v in parse_qs((await request.body()).decode("utf-8", "replace")).items()}
     token, target = form.get("token", ""), _local(form.get("next", "/"))
     registry = get_registry(request)
-    if await run_in_threadpool(registry.authenticate, token) is None:
+    principal = None if len(token) > 300 else await run_in_threadpool(registry.authenticate, token)
+    if principal is None:
         await run_in_threadpool(
             registry.deny, "anonymous", "POST /login", 401, "unknown or revoked token"
         )
@@ -260,18 +259,38 @@ async def login(request: Request) -> Response:
             {"viewer": None, "next": target, "page": "login", "error": "unknown or revoked token"},
             status_code=401,
         )
+    session_id = await run_in_threadpool(start, registry, principal)
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
-        COOKIE, token, httponly=True, samesite="strict", secure=registry.settings.cookie_secure
+        COOKIE,
+        session_id,
+        max_age=SESSION_HOURS * 3600,
+        path="/",
+        httponly=True,
+        samesite="strict",
+        secure=True,
     )
     return response
 
 
-@router.get("/logout")
-def logout() -> Response:
-    """Forget the token."""
+@router.get("/logout", response_class=HTMLResponse)
+def logout_page(request: Request) -> Response:
+    """A button that ends the session (a link alone must not change anything)."""
+    return _page(request, "logout.html")
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    """End the session on the server and forget the cookie."""
+    form = {k: v[0] for k, v in parse_qs((await request.body()).decode("utf-8", "replace")).items()}
+    registry = get_registry(request)
+    session_id = request.cookies.get(COOKIE)
+    login = await run_in_threadpool(find, registry, session_id)
+    if login is not None:
+        _check_csrf(login, form.get("csrf", ""))
+        await run_in_threadpool(end, registry, session_id)
     response = RedirectResponse("/", status_code=303)
-    response.delete_cookie(COOKIE)
+    response.delete_cookie(COOKIE, path="/", secure=True, httponly=True, samesite="strict")
     return response
 
 
