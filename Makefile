@@ -11,7 +11,7 @@ NOW ?= 2026-11-23
 # A demo step whose findings are the point exits 1; anything else (2: bad input) still fails the demo.
 EXPECTED = { test $$? -eq 1 && echo "  (exit 1: findings reported, as this demo step expects)"; }
 
-.PHONY: install system nca demo test lint golden bench clean help sanitize
+.PHONY: install system tools nca demo test lint golden bench clean help sanitize
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -38,6 +38,12 @@ $(NCA_VENV)/bin/nca:
 
 system:  ## install the Debian packages the tests need (PostgreSQL, Chromium) when missing
 	bash scripts/setup-system.sh
+
+tools: tools/mermaid/node_modules/.installed  ## Mermaid's CLI for the graph tests (npm, uses Debian's chromium)
+
+tools/mermaid/node_modules/.installed: tools/mermaid/package.json tools/mermaid/package-lock.json
+	cd tools/mermaid && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 demo: install  ## validate the Online Boutique example, ask it questions, draw it
 	$(TM) validate $(EXAMPLE) --now $(NOW)
@@ -66,7 +72,7 @@ demo: install  ## validate the Online Boutique example, ask it questions, draw i
 	$(TM) drift $(EXAMPLE) --db $(OUT)/flows.duckdb --trend day --now $(NOW) --format html -o $(OUT)/drift.html || $(EXPECTED)
 	@echo "open $(OUT)/drift.html in a browser to see drift and coverage"
 
-test: install system nca  ## run the whole test suite (fails if no test was collected)
+test: install system tools nca  ## run the whole test suite (fails if no test was collected)
 	@set +e; $(PY) -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: that is a failure here"; exit 1; fi; \
 	exit $$rc

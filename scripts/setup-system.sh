@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages trustmap's tests use, only when missing: PostgreSQL (the registry's
-# production database), Chromium (web UI tests) and a Java 17+ runtime (PySpark 4). Idempotent;
+# production database), Chromium (web UI tests, graph screenshots, Mermaid CLI), Graphviz (`dot` renders
+# `trustmap graph --format dot` in the tests) and a Java 17+ runtime (PySpark 4). Idempotent;
 # needs root or sudo.
 set -euo pipefail
 java_major() {  # major version of the `java` on PATH, 0 when there is none
@@ -9,6 +10,7 @@ java_major() {  # major version of the `java` on PATH, 0 when there is none
 need=()
 command -v pg_ctl >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || need+=(postgresql)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v dot >/dev/null 2>&1 || need+=(graphviz)
 if ! command -v java >/dev/null 2>&1 || [ "$(java_major)" -lt 17 ]; then
   need+=(default-jre-headless)
 fi

@@ -1,8 +1,11 @@
-"""``closest`` answers exactly what ``difflib.get_close_matches`` answers, only faster."""
+"""``closest`` answers what ``difflib.get_close_matches`` answers (only faster), when that match is
+also a few edits away: a third of the name's characters, at least 2 (issue 17: "did you mean"
+must not offer an unrelated service that merely shares a suffix such as ``service``)."""
 
 from __future__ import annotations
 
 import difflib
+import functools
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -14,9 +17,42 @@ words = st.text(alphabet="abs-v0129x", max_size=10)
 
 @settings(max_examples=500, deadline=None)
 @given(words, st.lists(words, max_size=40))
-def test_closest_is_the_best_difflib_match(value: str, candidates: list[str]) -> None:
-    expected = difflib.get_close_matches(value, sorted(set(candidates)), n=1, cutoff=0.6)
-    assert closest(value, candidates) == (expected[0] if expected else None)
+def test_closest_is_the_best_difflib_match_when_it_is_a_few_edits_away(
+    value: str, candidates: list[str]
+) -> None:
+    found = difflib.get_close_matches(value, sorted(set(candidates)), n=1, cutoff=0.6)
+    near = bool(found) and _related(value, found[0])
+    assert closest(value, candidates) == (found[0] if near else None)
+
+
+def _related(value: str, candidate: str) -> bool:
+    if value in candidate or candidate in value:
+        return True
+    shared = next(
+        (n for n, (a, b) in enumerate(zip(value, candidate, strict=False)) if a != b), None
+    )
+    if (min(len(value), len(candidate)) if shared is None else shared) >= max(4, len(value) // 2):
+        return True
+    return _edits(value, candidate) <= max(2, len(value) // 3)
+
+
+def _edits(a: str, b: str) -> int:
+    """Levenshtein distance, the plain recursive definition (memoised)."""
+
+    @functools.cache
+    def d(i: int, j: int) -> int:
+        if not i or not j:
+            return i + j
+        return min(d(i - 1, j) + 1, d(i, j - 1) + 1, d(i - 1, j - 1) + (a[i - 1] != b[j - 1]))
+
+    return d(len(a), len(b))
+
+
+def test_a_shared_suffix_alone_suggests_nothing() -> None:
+    assert closest("no-such-service", ["cartservice", "adservice"]) is None
+    assert closest("checkuot", ["checkout", "cartservice"]) == "checkout"
+    assert closest("metrics", ["http-metrics"]) == "http-metrics"
+    assert closest("trustmap.io/v1", ["trustmap.dev/v1alpha1"]) == "trustmap.dev/v1alpha1"
 
 
 def test_a_typo_of_a_service_name_suggests_it_and_equals_go_to_the_greatest_name() -> None:

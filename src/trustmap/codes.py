@@ -52,6 +52,8 @@ CODES: dict[str, CodeInfo] = _codes(
     ("TM115", "error", "malformed service reference"),
     ("TM116", "error", "no declarations found"),
     ("TM117", "error", "YAML nesting too deep"),
+    ("TM118", "info", "reference to a declaration that failed validation not checked"),
+    ("TM119", "error", "documents after a YAML error not read"),
     # TM2xx: the organisation graph
     ("TM200", "warning", "no Organization declared"),
     ("TM201", "error", "more than one Organization"),
@@ -79,6 +81,10 @@ CODES: dict[str, CodeInfo] = _codes(
     ("TM223", "warning", "unknown consumer in an interface's consumers"),
     ("TM224", "warning", "exposure needs an ingress controller the Organization does not declare"),
     ("TM225", "warning", "apiServer egress without the API server's address"),
+    ("TM226", "error", "egress host is a URL"),
+    ("TM227", "error", "egress host has a port"),
+    ("TM228", "error", "egress host is an IP address"),
+    ("TM229", "error", "egress host is not a DNS name"),
     # TM3xx: compile — a target cannot express a declaration (recorded, never dropped silently)
     ("TM300", "warning", "target cannot allow egress to a host name"),
     ("TM301", "warning", "target cannot enforce methods; the whole port is allowed"),

@@ -70,6 +70,8 @@ class Diagnostic:
     """One sentence, lower case, no trailing period."""
     hint: str | None = None
     """What the user can do about it."""
+    related: tuple[Span, ...] = ()
+    """The other places a cross-file finding is about (the first declaration, the other selector)."""
 
     @property
     def sort_key(self) -> tuple[str, int, int, str, str]:
@@ -82,14 +84,26 @@ class Diagnostic:
         return f"{where}: {self.severity.value} {self.code} {self.message}"
 
 
-def diagnostic(code: str, span: Span | None, message: str, hint: str | None = None) -> Diagnostic:
+def diagnostic(
+    code: str,
+    span: Span | None,
+    message: str,
+    hint: str | None = None,
+    related: tuple[Span, ...] = (),
+) -> Diagnostic:
     """Build a diagnostic whose severity is the registered default for ``code``."""
-    return Diagnostic(code, Severity(CODES[code].severity), span, message, hint)
+    return Diagnostic(code, Severity(CODES[code].severity), span, message, hint, related)
 
 
 def sort_diagnostics(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
-    """Sort by file, line, column (then code, message) and drop exact duplicates."""
-    return sorted(set(diagnostics), key=lambda d: d.sort_key)
+    """Root causes first: file and schema problems (TM1xx) before what follows from them, each
+    part by file, line, column (then code, message); exact duplicates dropped."""
+    return sorted(set(diagnostics), key=lambda d: (not _is_root(d.code), d.sort_key))
+
+
+def _is_root(code: str) -> bool:
+    """File and schema problems: what other findings may follow from (TM118 is one of those)."""
+    return code.startswith("TM1") and code != "TM118"
 
 
 def has_errors(diagnostics: Iterable[Diagnostic], *, strict: bool = False) -> bool:

@@ -254,6 +254,8 @@ class IngressController:
     """Controller service account (for mesh targets)."""
     name: str = "ingress"
     """Display name."""
+    span: Span = field(default=NO_SPAN, compare=False)
+    """Where the Organization declares it (``spec.ingressControllers[i]``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,6 +272,8 @@ class PlatformConsumer:
     """Its service account."""
     interfaces: tuple[str, ...]
     """Interface names it may call wherever they are declared."""
+    span: Span = field(default=NO_SPAN, compare=False)
+    """Where the Organization declares it (``spec.platformConsumers[i]``)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,7 +60,8 @@ def parse_service_ref(value: str) -> tuple[str | None, str, str] | None:
 
 
 def closest(value: str, candidates: Iterable[str]) -> str | None:
-    """The candidate most similar to ``value`` (difflib ratio ≥ 0.6), if any.
+    """The candidate most similar to ``value`` (difflib ratio ≥ 0.6), if it is also related to it
+    (see ``_related``); else ``None``.
 
     The answer of ``difflib.get_close_matches(value, sorted(set(candidates)), n=1, cutoff=0.6)``
     (the highest ratio, then the greatest name), found faster: a candidate whose cheap upper
@@ -77,10 +78,39 @@ def closest(value: str, candidates: Iterable[str]) -> str | None:
         ratio = matcher.ratio()
         if ratio >= _CUTOFF and (best is None or (ratio, candidate) > best):
             best = (ratio, candidate)
-    return best[1] if best else None
+    if best is None or not _related(value, best[1]):
+        return None
+    return best[1]
 
 
 _CUTOFF = 0.6
+
+
+def _related(value: str, candidate: str) -> bool:
+    """One holds the other (``metrics`` in ``http-metrics``), they start alike (half of ``value``,
+    at least 4 characters), or few edits part them: a long shared suffix (``…service``) alone
+    does not make two names close."""
+    if value in candidate or candidate in value:
+        return True
+    shared = next(
+        (n for n, (a, b) in enumerate(zip(value, candidate, strict=False)) if a != b),
+        min(len(value), len(candidate)),
+    )
+    return shared >= max(4, len(value) // 2) or _few_edits(value, candidate)
+
+
+def _few_edits(value: str, candidate: str) -> bool:
+    """At most a third of ``value``'s characters (and at least 2) need changing."""
+    limit = max(2, len(value) // 3)
+    if abs(len(value) - len(candidate)) > limit:
+        return False
+    previous = list(range(len(candidate) + 1))
+    for i, a in enumerate(value, start=1):
+        current = [i]
+        for j, b in enumerate(candidate, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a != b)))
+        previous = current
+    return previous[-1] <= limit
 
 
 def did_you_mean(value: str, candidates: Iterable[str]) -> str:

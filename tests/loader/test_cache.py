@@ -104,6 +104,11 @@ def test_the_fingerprint_follows_the_source_of_the_parsing_modules(
     assert code_fingerprint() not in ("", before)
 
 
-def test_the_loader_is_part_of_what_keys_the_cache() -> None:
-    assert {"trustmap.loader.block", "trustmap.loader.compose"} <= set(PARSING_CODE)
+def test_every_module_of_the_loader_is_part_of_what_keys_the_cache() -> None:
+    import pkgutil
+
+    import trustmap.loader
+
+    modules = {f"trustmap.loader.{m.name}" for m in pkgutil.iter_modules(trustmap.loader.__path__)}
+    assert modules | {"trustmap.loader", "trustmap.diagnostics"} <= set(PARSING_CODE)
     assert code_fingerprint() != ""

@@ -136,9 +136,29 @@ def test_a_duplicate_key_inside_a_flow_mapping_is_found_too() -> None:
 
 
 def test_a_yaml_error_keeps_the_documents_before_it() -> None:
-    documents, problems = compose_documents(f"{SERVICE}---\na: 1\na: 2\n", "shop.yaml")
-    assert [d.data["kind"] for d in documents] == ["Service"]
+    documents, problems = compose_documents(f"{SERVICE}---\na: [1\n", "shop.yaml")
+    assert [d.data.get("kind") for d in documents if not d.broken] == ["Service"]
+    assert [p.code for p in problems] == ["TM101"]
+
+
+def test_a_duplicate_key_marks_its_document_broken_and_the_next_ones_are_still_read() -> None:
+    text = f"a: 1\na: 2\n---\n{SERVICE}---\n{SERVICE}"
+    documents, problems = compose_documents(text, "shop.yaml", keep_broken=True)
+    assert [d.broken for d in documents] == [True, False, False]
+    assert [d.index for d in documents] == [0, 1, 2]
     assert [p.code for p in problems] == ["TM102"]
+    kept, _ = compose_documents(text, "shop.yaml")
+    assert [d.index for d in kept] == [1, 2], "readers of manifests never see a broken document"
+
+
+def test_a_syntax_error_names_every_document_it_keeps_from_being_read() -> None:
+    text = f"a: b: c\n---\n{SERVICE}---\n{SERVICE}"
+    _, problems = compose_documents(text, "shop.yaml")
+    skipped = problems[-1]
+    assert skipped.code == "TM119"
+    starts = [n for n, line in enumerate(text.splitlines(), 1) if line == "---"]
+    assert skipped.span == Span("shop.yaml", starts[0], 1)
+    assert skipped.message.endswith(f"(starting on lines {starts[0]}, {starts[1]})")
 
 
 def test_merge_keys_copy_the_anchored_mapping_and_explicit_keys_win() -> None:

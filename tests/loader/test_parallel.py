@@ -46,10 +46,10 @@ def test_a_worker_sends_the_bytes_only_when_the_cache_cannot_hold_them(
     cache = ParseCache(tmp_path / "cache")
     key = cache.key(files[0], Limits())
     assert _parse_remote(files[0], key, Limits(), cache.directory) is None
-    assert cache.get(key, files[0]) == load_file(files[0])
+    assert cache.get(key, files[0]) == load_file(files[0], keep_broken=True)
     entry = _parse_remote(files[0], key, Limits(), None)
     assert entry is not None
-    assert ParseCache.loads(entry, files[0]) == load_file(files[0])
+    assert ParseCache.loads(entry, files[0]) == load_file(files[0], keep_broken=True)
 
 
 def test_a_cache_entry_gone_before_it_is_read_is_parsed_again(
@@ -57,7 +57,7 @@ def test_a_cache_entry_gone_before_it_is_read_is_parsed_again(
 ) -> None:
     cache = ParseCache(tmp_path / "cache")
     key = cache.key(files[1], Limits())
-    assert _received(cache, files[1], key, Limits(), None) == load_file(files[1])
+    assert _received(cache, files[1], key, Limits(), None) == load_file(files[1], keep_broken=True)
 
 
 def test_files_no_worker_started_are_parsed_here_in_order(files: list[str], tmp_path: Path) -> None:
@@ -70,5 +70,5 @@ def test_files_no_worker_started_are_parsed_here_in_order(files: list[str], tmp_
             _parse_remote(files[n], keys[n], Limits(), cache.directory if n else None)
         )
     results = list(_collect(cache, files, keys, Limits(), remote))
-    assert results == [load_file(f) for f in files]
+    assert results == [load_file(f, keep_broken=True) for f in files]
     assert [f.cancelled() for f in remote] == [n not in (0, 3) for n in range(len(files))]

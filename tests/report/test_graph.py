@@ -47,9 +47,9 @@ def test_html_page_is_self_contained_and_embeds_the_graph() -> None:
 
 def test_dot_groups_services_by_namespace_and_team() -> None:
     dot = render_graph(load_graph([EXAMPLE], TODAY), "dot")
-    assert 'subgraph "cluster_ns_default"' in dot
-    assert 'subgraph "cluster_default_cart-team"' in dot
-    assert "n_default_frontend -> n_default_cartservice" in dot
+    assert "subgraph cluster_ns_default {" in dot
+    assert "subgraph cluster_team_default_cart_team {" in dot
+    assert "svc_default_frontend -> svc_default_cartservice" in dot
 
 
 def test_mermaid_draws_every_dependency() -> None:

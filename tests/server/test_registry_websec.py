@@ -116,7 +116,7 @@ def test_every_response_carries_the_security_headers(client: httpx.Client) -> No
         csp = headers["content-security-policy"]
         assert "script-src 'self'" in csp
         assert "'unsafe-inline'" not in csp
-        assert "frame-ancestors 'none'" in csp
+        assert "frame-ancestors 'self'" in csp
         assert headers["x-content-type-options"] == "nosniff"
         assert headers["referrer-policy"] == "same-origin"
 

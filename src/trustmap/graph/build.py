@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import operator
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 
 from trustmap.bulk import building
-from trustmap.diagnostics import Diagnostic, diagnostic, sort_diagnostics
+from trustmap.diagnostics import Diagnostic, Span, diagnostic, sort_diagnostics
 from trustmap.graph import rules
 from trustmap.graph.dependencies import Context, plain_edge, resolve_dependency
 from trustmap.graph.infrastructure import infrastructure_edges
@@ -51,18 +51,20 @@ def _build_graph(
     services = _services(declarations.services, problems)
     ordered = list(services.values())
     names = {f"{ref.namespace}/{ref.name}" for ref in services}
+    failed = _failed(declarations, "Service", names)
+    failed_teams = _failed(declarations, "Team", teams)
+    known = names | set(failed)
     for service in ordered:
-        problems += rules.check_team(service, teams)
+        problems += rules.check_team(service, teams, failed_teams)
         problems += rules.check_interfaces(service)
-        problems += rules.check_consumers(service, services, teams, names)
+        problems += rules.check_consumers(service, services, teams, known)
         problems += rules.check_egress(service, organization)
     problems += rules.check_selector_overlap(ordered)
     problems += rules.check_service_accounts(ordered)
     problems += rules.check_platform_consumers(organization, ordered)
     numbers = {ref: n for n, ref in enumerate(services)}
-    edges, rejected, calls = _dependency_edges(
-        ordered, services, numbers, teams, organization, today, problems
-    )
+    ctx = Context.of(services, teams, _rules(organization), today, failed)
+    edges, rejected, calls = _dependency_edges(ordered, numbers, ctx, problems)
     infrastructure, found = infrastructure_edges(organization, ordered)
     for edge in infrastructure:
         edges[numbers[edge.target]].append(edge)
@@ -80,6 +82,15 @@ def _build_graph(
         today=today,
         dns_clients=tuple(order) if organization and organization.dns else (),
     )
+
+
+def _rules(organization: Organization | None) -> Rules:
+    return organization.rules if organization else Rules()
+
+
+def _failed(declarations: Declarations, kind: str, valid: Container[str]) -> dict[str, Span]:
+    """Names of failed documents of ``kind`` that no valid document declares, with their place."""
+    return {f.name: f.span for f in declarations.failed if f.kind == kind and f.name not in valid}
 
 
 def _sorted_edges(by_target: list[list[Edge]], order: list[int]) -> tuple[Edge, ...]:
@@ -156,9 +167,11 @@ def _services(found: tuple[Service, ...], problems: list[Diagnostic]) -> dict[Se
             problems.append(
                 diagnostic(
                     "TM206",
-                    service.span,
-                    f"service {service.ref} is declared twice (first at {services[service.ref].span})",
+                    service.at("name"),
+                    f"service {service.ref} is declared twice "
+                    f"(first at {services[service.ref].at('name')})",
                     "remove one declaration; a service has exactly one owner",
+                    (services[service.ref].at("name"),),
                 )
             )
             continue
@@ -168,19 +181,14 @@ def _services(found: tuple[Service, ...], problems: list[Diagnostic]) -> dict[Se
 
 def _dependency_edges(
     ordered: list[Service],
-    services: dict[ServiceRef, Service],
     numbers: dict[ServiceRef, int],
-    teams: dict[str, Team],
-    organization: Organization | None,
-    today: dt.date,
+    ctx: Context,
     problems: list[Diagnostic],
 ) -> tuple[list[list[Edge]], list[RejectedDependency], set[tuple[int, int]]]:
     """Effective edges into each service, rejected dependencies, and which service calls which.
 
     Services are numbered by their place in ``ordered``, as in ``numbers``.
     """
-    rules = organization.rules if organization else Rules()
-    ctx = Context.of(services, teams, rules, today)
     edges: list[list[Edge]] = [[] for _ in ordered]
     rejected: list[RejectedDependency] = []
     calls: set[tuple[int, int]] = set()

@@ -23,7 +23,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from trustmap.diagnostics import Diagnostic, diagnostic
+from trustmap.diagnostics import Diagnostic, Span, diagnostic
 from trustmap.graph.consent import consumer_entries
 from trustmap.model import (
     Dependency,
@@ -42,7 +42,9 @@ from trustmap.names import closest, did_you_mean, parse_service_ref
 __all__ = ["Context", "Offer", "Resolution", "endpoint_of", "plain_edge", "resolve_dependency"]
 
 SOON_DAYS = 30
-_BLOCKING = frozenset({"TM203", "TM204", "TM210", "TM211", "TM212", "TM213", "TM214", "TM218"})
+_BLOCKING = frozenset(
+    {"TM118", "TM203", "TM204", "TM210", "TM211", "TM212", "TM213", "TM214", "TM218"}
+)
 
 
 @dataclass(slots=True)
@@ -95,6 +97,8 @@ class Context:
     """What each ``(service, interface)`` pair written in a dependency names, when it exists."""
     unexpired: tuple[dt.date, dt.date] = (dt.date.max, dt.date.min)
     """Expiry dates strictly after the first and up to the second need no finding."""
+    failed: Mapping[str, Span] = field(default_factory=dict)
+    """``namespace/name`` of services whose documents failed, and where each document starts."""
 
     @classmethod
     def of(
@@ -103,13 +107,22 @@ class Context:
         teams: Mapping[str, Team],
         rules: Rules,
         today: dt.date,
+        failed: Mapping[str, Span] | None = None,
     ) -> Context:
         """A context for ``services``, with the names of each namespace and the plain expiry range."""
         by_namespace: dict[str, list[str]] = {}
         for ref in services:
             by_namespace.setdefault(ref.namespace, []).append(ref.name)
         names = {k: tuple(v) for k, v in by_namespace.items()}
-        return cls(services, names, teams, rules, today, unexpired=_unexpired(rules, today))
+        return cls(
+            services,
+            names,
+            teams,
+            rules,
+            today,
+            unexpired=_unexpired(rules, today),
+            failed=failed or {},
+        )
 
     def target(self, text: str) -> Service | None:
         """The declared service that a ``service:`` reference names, if any."""
@@ -248,6 +261,10 @@ def _target(caller: Service, dep: Dependency, ctx: Context, result: Resolution) 
     if target is None:
         parts = parse_service_ref(dep.service)
         ref = ServiceRef(parts[1], parts[2]) if parts else None
+        broken = ctx.failed.get(f"{ref.namespace}/{ref.name}") if ref else None
+        if broken is not None:
+            result.add(_not_checked(dep, broken), f"target service {dep.service} failed validation")
+            return None
         result.add(
             diagnostic(
                 "TM203",
@@ -258,6 +275,15 @@ def _target(caller: Service, dep: Dependency, ctx: Context, result: Resolution) 
             f"target service {dep.service} is not declared",
         )
     return target
+
+
+def _not_checked(dep: Dependency, broken: Span) -> Diagnostic:
+    return diagnostic(
+        "TM118",
+        dep.at("service"),
+        f"dependency on '{dep.service}' not checked: its declaration at {broken} has an error",
+        "fix the error reported for that document first",
+    )
 
 
 def _suggest(ref: ServiceRef | None, ctx: Context) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from trustmap.diagnostics import Diagnostic, diagnostic
+from trustmap.diagnostics import Diagnostic, Span, diagnostic
 from trustmap.model import Edge, EdgeKind, Endpoint, Interface, Organization, Service, new_edge
 
 __all__ = ["infrastructure_edges"]
@@ -42,9 +42,8 @@ def infrastructure_edges(
                 edges.append(_edge(world, service, interface, EdgeKind.WORLD, "exposure: world"))
             for consumer, caller, reason in consumers:
                 if interface.name in consumer.interfaces:
-                    edges.append(
-                        _edge(caller, service, interface, EdgeKind.PLATFORM, reason, organization)
-                    )
+                    at = _declared(consumer.span, organization)
+                    edges.append(_edge(caller, service, interface, EdgeKind.PLATFORM, reason, at))
     return edges, problems
 
 
@@ -60,9 +59,8 @@ def _ingress(
             controller.service_account,
             "ingress-controller",
         )
-        found.append(
-            _edge(caller, service, interface, EdgeKind.INGRESS, "exposure: ingress", organization)
-        )
+        at = _declared(controller.span, organization)
+        found.append(_edge(caller, service, interface, EdgeKind.INGRESS, "exposure: ingress", at))
     return found
 
 
@@ -72,11 +70,10 @@ def _edge(
     interface: Interface,
     kind: EdgeKind,
     reason: str,
-    organization: Organization | None = None,
+    declared_at: Span | None = None,
 ) -> Edge:
-    declared_at = (
-        organization.span if organization and kind is EdgeKind.PLATFORM else interface.span
-    )
+    """An edge the Organization implies; ``declared_at`` is the Organization entry that lets the
+    caller in (the interface itself for ``exposure: world``, which no entry names)."""
     return new_edge(  # one edge per platform consumer and service
         caller,  # source
         service.ref,  # target
@@ -86,9 +83,16 @@ def _edge(
         interface.methods if kind is not EdgeKind.PLATFORM else (),  # methods
         kind,  # kind
         reason,  # reason
-        declared_at,  # declared_at
+        declared_at or interface.span,  # declared_at
         interface.span,  # offered_at
     )
+
+
+def _declared(entry: Span, organization: Organization | None) -> Span | None:
+    """The controller's or consumer's entry in the Organization, else the Organization."""
+    if entry.file:
+        return entry
+    return organization.span if organization else None
 
 
 def _no_controller(service: Service, interface: Interface) -> Diagnostic:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Container, Iterable, Mapping, Sequence
 
-from trustmap.diagnostics import Diagnostic, diagnostic
+from trustmap.diagnostics import Diagnostic, Span, diagnostic
 from trustmap.graph.cycles import adjacency, first_cycle, strongly_connected
 from trustmap.model import Organization, Service, ServiceRef, Team
-from trustmap.names import did_you_mean
+from trustmap.names import closest, did_you_mean
 
 __all__ = [
     "PROXY_ADMIN",
@@ -23,9 +23,23 @@ __all__ = [
 ]
 
 
-def check_team(service: Service, teams: Mapping[str, Team]) -> list[Diagnostic]:
-    """TM202 unknown team; TM205 service outside the team's namespaces."""
+def check_team(
+    service: Service, teams: Mapping[str, Team], failed: Mapping[str, Span] | None = None
+) -> list[Diagnostic]:
+    """TM202 unknown team; TM205 service outside the team's namespaces; TM118 when the team's
+    own document failed (its namespaces are unknown, so nothing is checked)."""
     team = teams.get(service.team)
+    broken = (failed or {}).get(service.team)
+    if team is None and broken is not None:
+        return [
+            diagnostic(
+                "TM118",
+                service.at("team"),
+                f"team '{service.team}' of {service.ref} not checked: its declaration at "
+                f"{broken} has an error",
+                "fix the error reported for that document first",
+            )
+        ]
     if team is None:
         return [
             diagnostic(
@@ -100,7 +114,8 @@ def check_consumers(
                     found.append(_wildcard(service, interface.name, span))
             elif entry.startswith("team:"):
                 if entry[5:] not in teams:
-                    found.append(_unknown_consumer(entry, span, [f"team:{t}" for t in teams]))
+                    team = closest(entry[5:], teams)
+                    found.append(_unknown_consumer(entry, span, [f"team:{team}"] if team else []))
             elif entry.startswith("namespace:"):
                 continue
             elif not (entry in names if names is not None else _known(entry, known)):
@@ -109,10 +124,16 @@ def check_consumers(
 
 
 def _nearby(entry: str, known: Mapping[ServiceRef, Service]) -> list[str]:
-    """Candidates for "did you mean": services of the same namespace, else namespaces' names."""
-    namespace = entry.partition("/")[0]
-    same = [str(r) for r in known if r.namespace == namespace]
-    return same or [f"{r.namespace}/{entry.partition('/')[2]}" for r in known]
+    """Candidates for "did you mean", compared on the part that differs: a close name in the
+    same namespace, else the same name in a close namespace (never a shared prefix alone)."""
+    namespace, _, name = entry.partition("/")
+    same = [r.name for r in known if r.namespace == namespace]
+    if same:
+        match = closest(name, same)
+        return [f"{namespace}/{match}"] if match else []
+    homes = [r.namespace for r in known if r.name == name]
+    match = closest(namespace, homes)
+    return [f"{match}/{name}"] if match else []
 
 
 def _known(entry: str, known: Mapping[ServiceRef, Service]) -> bool:
@@ -134,9 +155,14 @@ def _unknown_consumer(entry: str, span: object, candidates: Iterable[str]) -> Di
     return diagnostic(
         "TM223",
         span,  # type: ignore[arg-type]
-        f"consumer '{entry}' is not declared{did_you_mean(entry, candidates)}",
+        f"consumer '{entry}' is not declared{_suggestion(candidates)}",
         "use namespace/name of a declared service, team:<name>, namespace:<name> or '*'",
     )
+
+
+def _suggestion(candidates: Iterable[str]) -> str:
+    found = next(iter(candidates), None)
+    return f" (did you mean '{found}'?)" if found else ""
 
 
 def check_selector_overlap(services: Sequence[Service]) -> list[Diagnostic]:
@@ -149,8 +175,9 @@ def check_selector_overlap(services: Sequence[Service]) -> list[Diagnostic]:
                     "TM208",
                     second.at("podLabels"),
                     f"pod selector of {second.ref} ({_labels(second)}) overlaps {first.ref} "
-                    f"({_labels(first)}, declared at {first.span})",
+                    f"({_labels(first)}, declared at {first.at('podLabels')})",
                     "give each service a pod label the other lacks, so policies can tell them apart",
+                    (first.at("podLabels"),),
                 )
             )
     return found
@@ -198,8 +225,10 @@ def check_service_accounts(services: Sequence[Service]) -> list[Diagnostic]:
                 diagnostic(
                     "TM209",
                     service.at("serviceAccount"),
-                    f"{service.ref} shares service account '{account}' with {first[key].ref}",
+                    f"{service.ref} shares service account '{account}' with {first[key].ref} "
+                    f"(at {first[key].at('serviceAccount')})",
                     "give each service its own service account; Istio and Linkerd authorise by it",
+                    (first[key].at("serviceAccount"),),
                 )
             )
         else:

@@ -36,6 +36,7 @@ from pathlib import Path
 from trustmap.diagnostics import Diagnostic, Span, diagnostic
 from trustmap.loader import Document, Limits, Position, compose_documents
 from trustmap.loader import Path as ValuePath
+from trustmap.loader.files import expand_paths
 
 __all__ = ["MANIFEST_LIMITS", "SUFFIXES", "manifest_files", "parse_manifest", "read_manifest"]
 
@@ -51,18 +52,7 @@ megabytes and CRD schemas nest deeply; alias expansion stays bounded."""
 
 def manifest_files(paths: Sequence[str | os.PathLike[str]]) -> tuple[list[str], list[Diagnostic]]:
     """The files to read for ``paths``, in reading order, and TM100 for paths that do not exist."""
-    found: list[str] = []
-    problems: list[Diagnostic] = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            found.extend(_walk(path))
-        elif path.is_file():
-            found.append(str(path))
-        else:
-            problems.append(
-                diagnostic("TM100", Span(str(path)), "no such file or directory", "check the path")
-            )
+    found, problems = expand_paths(paths, _walk)
     return _unique(found), problems
 
 

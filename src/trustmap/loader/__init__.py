@@ -81,7 +81,7 @@ def declaration_files(
 
 def load_text(text: str, file: str = "<input>", limits: Limits = Limits()) -> LoadResult:
     """Load declarations held in memory (an HTTP body, a test) as if read from ``file``."""
-    documents, problems = compose_documents(text, file, limits)
+    documents, problems = compose_documents(text, file, limits, keep_broken=True)
     documents = [d for d in documents if d.data is not None]
     return LoadResult(tuple(documents), (file,), tuple(problems))
 
@@ -161,7 +161,7 @@ def _parse_here(
 
 
 def _parse_one(cache: ParseCache, file: str, key: str | None, limits: Limits) -> Parsed:
-    result = load_file(file, limits)
+    result = load_file(file, limits, keep_broken=True)
     cache.put(key, result)
     return result
 
@@ -192,7 +192,7 @@ def _parse_remote(
     """
     cache = ParseCache(directory)
     with building():
-        entry = cache.dumps(load_file(file, limits))
+        entry = cache.dumps(load_file(file, limits, keep_broken=True))
     return None if cache.write(key, entry) else entry
 
 
@@ -202,7 +202,7 @@ def _received(
     """What a worker parsed: the bytes it sent, or its cache entry (parsed here if that is gone)."""
     if entry is not None:
         return ParseCache.loads(entry, file)
-    return cache.get(key, file) or load_file(file, limits)
+    return cache.get(key, file) or load_file(file, limits, keep_broken=True)
 
 
 def _auto_workers(files: list[str]) -> int:

@@ -89,7 +89,7 @@ class ParseCache:
                 data = handle.read()
         except OSError:
             return None
-        digest = hashlib.sha256(f"{self._code}|{limits}|".encode())
+        digest = hashlib.sha256(f"{self._code}|{_FORMAT}|{limits}|".encode())
         digest.update(data)
         return digest.hexdigest()
 
@@ -138,6 +138,12 @@ class ParseCache:
         return True
 
 
+_FORMAT = 5
+"""Bumped when what an entry holds changes (5: documents say whether the loader found them
+broken; diagnostics have related places). The code fingerprint already changes with any such
+edit; the number stays as a readable record of the format's changes."""
+
+
 def code_fingerprint() -> str:
     """A hash of the source of :data:`PARSING_CODE` and the Python version; ``""`` when a
     module's source cannot be read (then nothing is cached: a key must name the code)."""
@@ -156,7 +162,7 @@ def code_fingerprint() -> str:
 
 def _relabel(documents: list[Document], problems: list[Diagnostic], file: str) -> Parsed:
     """Put ``file`` into documents and spans."""
-    relabelled = [Document(file, d.index, d.data, d.positions) for d in documents]
+    relabelled = [Document(file, d.index, d.data, d.positions, d.broken) for d in documents]
     fixed = [
         dataclasses.replace(p, span=dataclasses.replace(p.span, file=file)) if p.span else p
         for p in problems

@@ -73,6 +73,9 @@ class _Composer:
         self.weight = 0
         self.root: Any = None
         self.documents: list[Document] = []
+        self.found: list[Diagnostic] = []
+        self.broken = False
+        self.index = 0
 
     def fail(self, code: str, line: int, col: int, message: str, hint: str | None = None) -> _Abort:
         return _Abort(diagnostic(code, Span(self.file, line, col), message, hint))
@@ -118,11 +121,13 @@ class _Composer:
                 self.add(value, line, col, weight, None)
             elif kind is yaml.DocumentStartEvent:
                 self.anchors, self.positions, self.root = {}, {}, None
+                self.broken = False
                 positions = self.positions
             elif kind is yaml.DocumentEndEvent:
                 self.documents.append(
-                    Document(self.file, len(self.documents), self.root, positions)
+                    Document(self.file, self.index, self.root, positions, self.broken)
                 )
+                self.index += 1
 
     def open(
         self, container: dict[Any, Any] | list[Any], anchor: str | None, line: int, col: int
@@ -193,14 +198,19 @@ class _Composer:
             self.merge(mapping, value, line, col)
             return
         if key in top.first_line:
+            # Reported, and the document is marked broken; the rest of the file is still read.
             key_line, key_col = top.key_pos
-            raise self.fail(
-                "TM102",
-                key_line,
-                key_col,
-                f"duplicate key '{key}' (first defined on line {top.first_line[key]})",
-                "remove one of the two entries; YAML would silently keep only the last",
+            self.found.append(
+                self.fail(
+                    "TM102",
+                    key_line,
+                    key_col,
+                    f"duplicate key '{key}' (first defined on line {top.first_line[key]})",
+                    "remove one of the two entries; YAML would silently keep only the last",
+                ).found
             )
+            self.broken = True
+            return
         mapping[key] = value
         top.first_line[key] = top.key_pos[0]
 
@@ -217,30 +227,72 @@ class _Composer:
 
 
 def compose_documents(
-    text: str, file: str, limits: Limits = Limits()
+    text: str, file: str, limits: Limits = Limits(), *, keep_broken: bool = False
 ) -> tuple[list[Document], list[Diagnostic]]:
-    """Parse every document of ``text``; on the first error, stop this file and report it.
+    """Parse every document of ``text``; on the first syntax error, stop this file and report it.
 
-    Returns the documents built so far and at most one diagnostic (a file is skipped after a
-    syntax error, as yamllint does, so later problems are not guesses).
+    A duplicate key is reported and its document marked ``broken``; the following documents are
+    still read. After an error that stops the file (syntax, alias expansion, depth) the documents
+    that were not read are named, by line, in one TM119 (later problems would be guesses).
+
+    Broken documents (a duplicate key, or what was read of the document a syntax error stopped)
+    are returned only with ``keep_broken``: declaration loading names them so references to what
+    they declare are not reported as unknown; readers of manifests and catalogs leave them out.
     """
     try:
         return read_block_yaml(text, file, limits.max_depth, limits.max_expanded_nodes), []
     except Unsupported:
         pass  # anything the fast reader does not fully understand is libyaml's to read and report
     composer = _Composer(file, limits)
+    stop: Diagnostic | None = None
     try:
         composer.run(_Loader(text))
-    except _Abort as stop:
-        return composer.documents, [stop.found]
+    except _Abort as abort:
+        stop = abort.found
     except yaml.MarkedYAMLError as error:
-        return composer.documents, [_syntax_error(file, error)]
+        stop = _syntax_error(file, error)
     except yaml.YAMLError as error:
-        return composer.documents, [diagnostic("TM101", Span(file, 1, 1), _one_line(str(error)))]
+        stop = diagnostic("TM101", Span(file, 1, 1), _one_line(str(error)))
     except RecursionError:
-        found = diagnostic("TM117", Span(file, 1, 1), "nesting is too deep to parse")
-        return composer.documents, [found]
-    return composer.documents, []
+        stop = diagnostic("TM117", Span(file, 1, 1), "nesting is too deep to parse")
+    if stop is None:
+        return _kept(composer.documents, keep_broken), composer.found
+    if keep_broken and composer.stack and isinstance(composer.stack[0].value, dict):
+        # What was read of the stopped document, so references to what it names are not
+        # reported as unknown; broken documents are never validated.
+        partial = composer.stack[0].value
+        composer.documents.append(
+            Document(file, composer.index, partial, composer.positions, broken=True)
+        )
+    found = [*composer.found, stop, *_skipped(text, file, stop)]
+    return _kept(composer.documents, keep_broken), found
+
+
+def _kept(documents: list[Document], keep_broken: bool) -> list[Document]:
+    return documents if keep_broken else [d for d in documents if not d.broken]
+
+
+def _skipped(text: str, file: str, stop: Diagnostic) -> list[Diagnostic]:
+    """TM119 naming the documents after ``stop`` that were not read, by their first line."""
+    after = stop.span.line if stop.span else 1
+    starts = [
+        n
+        for n, line in enumerate(text.splitlines(), start=1)
+        if n > after and (line == "---" or line.startswith(("--- ", "---\t")))
+    ]
+    if not starts:
+        return []
+    lines = ", ".join(str(n) for n in starts)
+    count = "1 document" if len(starts) == 1 else f"{len(starts)} documents"
+    where = "line" if len(starts) == 1 else "lines"
+    return [
+        diagnostic(
+            "TM119",
+            Span(file, starts[0], 1),
+            f"{count} after the error on line {after} not read (starting on {where} {lines})",
+            "fix the error above; the rest of the file is read again then",
+        )
+    ]
 
 
 def _syntax_error(file: str, error: yaml.MarkedYAMLError) -> Diagnostic:

@@ -28,6 +28,8 @@ class Document:
     """The document's value (usually a dict)."""
     positions: Mapping[Path, Position] = field(default_factory=dict)
     """Where each value (and its key) starts; values reached through aliases are absent."""
+    broken: bool = False
+    """The loader reported a problem inside it (a duplicate key): it is named, never validated."""
 
     def span(self, path: Path = (), *, key: bool = False) -> Span:
         """Span of the value at ``path`` (or of its key), falling back to the closest ancestor."""

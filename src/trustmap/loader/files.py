@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from trustmap.diagnostics import Diagnostic, Span, diagnostic
 from trustmap.loader.compose import Limits, compose_documents
 from trustmap.loader.document import Document
 
-__all__ = ["discover", "load_file"]
+__all__ = ["discover", "expand_paths", "load_file"]
 
 SUFFIXES = (".yaml", ".yml")
 
@@ -22,19 +22,29 @@ def discover(paths: Sequence[str | os.PathLike[str]]) -> tuple[list[str], list[D
     ``*.yml`` count, hidden directories (``.git``) are skipped, and the order is by path so that
     the same tree always loads the same way.
     """
+    found, problems = expand_paths(paths, _walk)
+    return list(dict.fromkeys(found)), problems
+
+
+def expand_paths(
+    paths: Sequence[str | os.PathLike[str]], walk: Callable[[Path], list[str]]
+) -> tuple[list[str], list[Diagnostic]]:
+    """Files named as they are, folders through ``walk``, in argument order (duplicates kept:
+    each walker says which copy counts); TM100 for a path that does not exist. Declarations and
+    Kubernetes manifests (:mod:`trustmap.kube.files`) share this, each with its own walk."""
     found: list[str] = []
     problems: list[Diagnostic] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found.extend(_walk(path))
+            found.extend(walk(path))
         elif path.is_file():
             found.append(str(path))
         else:
             problems.append(
                 diagnostic("TM100", Span(str(path)), "no such file or directory", "check the path")
             )
-    return list(dict.fromkeys(found)), problems
+    return found, problems
 
 
 def _walk(root: Path) -> list[str]:
@@ -45,8 +55,11 @@ def _walk(root: Path) -> list[str]:
     return sorted(files, key=lambda f: Path(f).as_posix())
 
 
-def load_file(file: str, limits: Limits = Limits()) -> tuple[list[Document], list[Diagnostic]]:
-    """Read and parse one file, turning every way it can be unreadable into a diagnostic."""
+def load_file(
+    file: str, limits: Limits = Limits(), *, keep_broken: bool = False
+) -> tuple[list[Document], list[Diagnostic]]:
+    """Read and parse one file, turning every way it can be unreadable into a diagnostic
+    (``keep_broken``: see :func:`~trustmap.loader.compose.compose_documents`)."""
     try:
         size = os.path.getsize(file)
         if size > limits.max_bytes:
@@ -59,7 +72,7 @@ def load_file(file: str, limits: Limits = Limits()) -> tuple[list[Document], lis
     text = _decode(file, data)
     if isinstance(text, Diagnostic):
         return [], [text]
-    documents, problems = compose_documents(text, file, limits)
+    documents, problems = compose_documents(text, file, limits, keep_broken=keep_broken)
     documents = [d for d in documents if d.data is not None]
     if not documents and not problems:
         problems = [

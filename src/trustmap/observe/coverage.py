@@ -16,10 +16,23 @@ from trustmap.model import Graph
 from trustmap.observe.identity import Identity, ObservedEndpoint
 from trustmap.observe.observed import BatchInfo, ObservedGroup
 
-__all__ = ["Coverage", "CoverageRow", "FlowVerdict", "TrendPoint", "coverage", "coverage_trend"]
+__all__ = [
+    "NO_TEAM",
+    "PLATFORM_TEAM",
+    "Coverage",
+    "CoverageRow",
+    "FlowVerdict",
+    "TrendPoint",
+    "coverage",
+    "coverage_trend",
+    "is_platform_workload",
+]
 
-NO_TEAM = "-"
-"""Team of flows and workloads that belong to no declared service."""
+NO_TEAM = "(no declared service)"
+"""Team row of flows and workloads that belong to no declared service."""
+PLATFORM_TEAM = "(platform, Organization)"
+"""Team row of workloads the Organization declares: the DNS resolver, ingress controllers and
+platform consumers. They are declared, so they count as covered, not as undeclared workloads."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,9 +218,10 @@ def coverage(graph: Graph, verdicts: Iterable[FlowVerdict]) -> Coverage:
     counted: set[tuple[str | None, str]] = set()  # declared workloads already counted
     for verdict in verdicts:
         group = verdict.group
-        owner = verdict.src if group.src.namespace else verdict.dst
+        owner = (group.src, verdict.src) if group.src.namespace else (group.dst, verdict.dst)
         namespace = (group.src.namespace or group.dst.namespace) or NO_TEAM
-        for tally, scope in ((total, "*"), (namespaces, namespace), (teams, _team(graph, owner))):
+        team = _team(graph, owner[1], owner[0])
+        for tally, scope in ((total, "*"), (namespaces, namespace), (teams, team)):
             tally.flow(scope, group.count, verdict.covered)
         for endpoint, identity in ((group.src, verdict.src), (group.dst, verdict.dst)):
             if identity.resolved:
@@ -227,10 +241,11 @@ def _count_workload(
     if endpoint.service and not identity.resolved:
         return  # a Service that maps to no declared service is not a workload
     name = identity.label if identity.resolved else _workload_name(endpoint)
+    declared = identity.resolved or is_platform_workload(graph, endpoint)
     total, namespaces, teams = tallies
-    total.workload("*", name, identity.resolved)
-    namespaces.workload(endpoint.namespace, name, identity.resolved)
-    teams.workload(_team(graph, identity), name, identity.resolved)
+    total.workload("*", name, declared)
+    namespaces.workload(endpoint.namespace, name, declared)
+    teams.workload(_team(graph, identity, endpoint), name, declared)
 
 
 def _workload_name(endpoint: ObservedEndpoint) -> str:
@@ -238,6 +253,28 @@ def _workload_name(endpoint: ObservedEndpoint) -> str:
     return f"{endpoint.namespace}/{endpoint.workload or endpoint.pod or endpoint.ip or '?'}"
 
 
-def _team(graph: Graph, identity: Identity) -> str:
+def _team(graph: Graph, identity: Identity, endpoint: ObservedEndpoint) -> str:
     service = graph.services.get(identity.ref) if identity.ref else None
-    return service.team if service else NO_TEAM
+    if service is not None:
+        return service.team
+    return PLATFORM_TEAM if is_platform_workload(graph, endpoint) else NO_TEAM
+
+
+def is_platform_workload(graph: Graph, endpoint: ObservedEndpoint) -> bool:
+    """Whether ``endpoint`` is a pod the Organization declares: the DNS resolver (its selector),
+    an ingress controller or a platform consumer (namespace and every pod label)."""
+    organization = graph.organization
+    if organization is None or not endpoint.namespace or endpoint.service:
+        return False
+    labels = {label.removeprefix("k8s:") for label in endpoint.labels}
+    selectors = [(c.namespace, c.pod_labels) for c in organization.ingress_controllers]
+    selectors += [(c.namespace, c.pod_labels) for c in organization.platform_consumers]
+    dns = organization.dns
+    if dns is not None and dns.namespace is not None:
+        selectors.append((dns.namespace, dns.pod_labels))
+    return any(
+        namespace == endpoint.namespace
+        and pod_labels
+        and all(f"{k}={v}" in labels for k, v in pod_labels)
+        for namespace, pod_labels in selectors
+    )

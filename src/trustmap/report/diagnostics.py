@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from trustmap.codes import CODES
-from trustmap.diagnostics import Diagnostic, Severity
+from trustmap.diagnostics import Diagnostic, Severity, Span
 from trustmap.version import __version__
 
 __all__ = ["FORMATS", "diagnostic_to_dict", "render_diagnostics", "summary_line"]
@@ -23,7 +23,7 @@ def render_diagnostics(
     if fmt == "json":
         return json.dumps([diagnostic_to_dict(d) for d in diagnostics], indent=2) + "\n"
     if fmt == "github":
-        return "".join(_github(d) + "\n" for d in diagnostics)
+        return "".join(line + "\n" for d in diagnostics for line in _github_lines(d))
     if fmt == "sarif":
         return json.dumps(_sarif(diagnostics), indent=2) + "\n"
     return "".join(_text(d, hints) for d in diagnostics)
@@ -40,6 +40,9 @@ def diagnostic_to_dict(found: Diagnostic) -> dict[str, Any]:
         "column": span.col if span and span.col else None,
         "message": found.message,
         "hint": found.hint,
+        "related": [
+            {"file": r.file, "line": r.line or None, "column": r.col or None} for r in found.related
+        ],
     }
 
 
@@ -59,6 +62,15 @@ def _text(found: Diagnostic, hints: bool) -> str:
     if hints and found.hint:
         line += f"    hint: {found.hint}\n"
     return line
+
+
+def _github_lines(found: Diagnostic) -> list[str]:
+    """One annotation at the finding, and one more at each other place it is about."""
+    lines = [_github(found)]
+    for place in found.related:
+        other = f"{found.message} (the other place of this finding is {found.span})"
+        lines.append(_github(Diagnostic(found.code, found.severity, place, other, found.hint)))
+    return lines
 
 
 def _github(found: Diagnostic) -> str:
@@ -118,4 +130,16 @@ def _sarif_result(found: Diagnostic, rule_index: int) -> dict[str, Any]:
         if span.line:
             location["region"] = {"startLine": span.line, "startColumn": max(span.col, 1)}
         result["locations"] = [{"physicalLocation": location}]
+    if found.related:
+        result["relatedLocations"] = [
+            {"id": n, "physicalLocation": _physical(place), "message": {"text": "also here"}}
+            for n, place in enumerate(found.related, start=1)
+        ]
     return result
+
+
+def _physical(span: Span) -> dict[str, Any]:
+    location: dict[str, Any] = {"artifactLocation": {"uri": span.file}}
+    if span.line:
+        location["region"] = {"startLine": span.line, "startColumn": max(span.col, 1)}
+    return location

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from importlib import resources
 from typing import Any
 
@@ -12,8 +11,17 @@ import jinja2
 from trustmap.diagnostics import Span
 from trustmap.model import Edge, ExternalEdge, Graph, RejectedDependency, Service
 from trustmap.report.diagnostics import diagnostic_to_dict
+from trustmap.report.graph_text import render_dot, render_mermaid
 
-__all__ = ["GRAPH_FORMATS", "edge_to_dict", "graph_to_dict", "render_graph", "service_to_dict"]
+__all__ = [
+    "GRAPH_FORMATS",
+    "STATIC_DIR",
+    "edge_to_dict",
+    "graph_page",
+    "graph_to_dict",
+    "render_graph",
+    "service_to_dict",
+]
 
 GRAPH_FORMATS = ("dot", "mermaid", "json", "html")
 
@@ -21,9 +29,9 @@ GRAPH_FORMATS = ("dot", "mermaid", "json", "html")
 def render_graph(graph: Graph, fmt: str) -> str:
     """The graph in one of :data:`GRAPH_FORMATS`."""
     if fmt == "dot":
-        return _dot(graph)
+        return render_dot(graph)
     if fmt == "mermaid":
-        return _mermaid(graph)
+        return render_mermaid(graph)
     if fmt == "html":
         return _html(graph)
     return json.dumps(graph_to_dict(graph), indent=2, sort_keys=True) + "\n"
@@ -124,71 +132,39 @@ def graph_to_dict(graph: Graph) -> dict[str, Any]:
     }
 
 
-def _node_id(name: str) -> str:
-    return "n_" + "".join(c if c.isalnum() else "_" for c in name)
-
-
-def _clusters(graph: Graph) -> dict[str, dict[str, list[Service]]]:
-    groups: dict[str, dict[str, list[Service]]] = defaultdict(lambda: defaultdict(list))
-    for service in graph.services.values():
-        groups[service.ref.namespace][service.team].append(service)
-    return groups
-
-
-def _edge_label(edge: Edge) -> str:
-    return f"{edge.interface} {edge.port}/{edge.protocol}"
-
-
-def _dot(graph: Graph) -> str:
-    lines = ["digraph trustmap {", "  rankdir=LR;", '  node [shape=box, style="rounded"];']
-    for namespace, teams in sorted(_clusters(graph).items()):
-        lines.append(f'  subgraph "cluster_ns_{namespace}" {{ label="namespace {namespace}";')
-        for team, services in sorted(teams.items()):
-            lines.append(
-                f'    subgraph "cluster_{namespace}_{team}" {{ label="team {team}"; style=dashed;'
-            )
-            lines += [f'      {_node_id(str(s.ref))} [label="{s.ref.name}"];' for s in services]
-            lines.append("    }")
-        lines.append("  }")
-    for edge in graph.edges:
-        source = _node_id(str(edge.source))
-        if edge.source.ref is None:
-            lines.append(f'  {source} [label="{edge.source}", shape=ellipse, style=dashed];')
-        lines.append(f'  {source} -> {_node_id(str(edge.target))} [label="{_edge_label(edge)}"];')
-    for ext in graph.external:
-        node = _node_id("ext " + ext.egress.destination)
-        lines.append(f'  {node} [label="{ext.egress.destination}", shape=note];')
-        lines.append(f"  {_node_id(str(ext.source))} -> {node} [style=dashed];")
-    lines.append("}")
-    return "\n".join(dict.fromkeys(lines)) + "\n"
-
-
-def _mermaid(graph: Graph) -> str:
-    lines = ["flowchart LR"]
-    for namespace, teams in sorted(_clusters(graph).items()):
-        lines.append(f'  subgraph ns_{_node_id(namespace)}["namespace {namespace}"]')
-        for team, services in sorted(teams.items()):
-            lines.append(f'    subgraph {_node_id(namespace + "_" + team)}["team {team}"]')
-            lines += [f'      {_node_id(str(s.ref))}["{s.ref.name}"]' for s in services]
-            lines.append("    end")
-        lines.append("  end")
-    for edge in graph.edges:
-        source = _node_id(str(edge.source))
-        if edge.source.ref is None:
-            lines.append(f'  {source}(["{edge.source}"])')
-        lines.append(f'  {source} -->|"{_edge_label(edge)}"| {_node_id(str(edge.target))}')
-    for ext in graph.external:
-        node = _node_id("ext " + ext.egress.destination)
-        lines.append(f'  {node}[/"{ext.egress.destination}"/]')
-        lines.append(f"  {_node_id(str(ext.source))} -.-> {node}")
-    return "\n".join(dict.fromkeys(lines)) + "\n"
-
-
 def _html(graph: Graph) -> str:
+    return graph_page(graph)
+
+
+def _asset(name: str) -> str:
+    return resources.files("trustmap.report").joinpath("static", name).read_text(encoding="utf-8")
+
+
+def graph_page(graph: Graph, static_url: str | None = None) -> str:
+    """The interactive graph page.
+
+    Without ``static_url`` the page is self-contained (stylesheet, dagre and the viewer inlined:
+    open the file anywhere, offline). With it, the page links ``{static_url}/graph.css``,
+    ``/vendor/dagre.min.js`` and ``/graph.js`` (:data:`STATIC_DIR`) and holds no inline script
+    or style, so it runs under a Content-Security-Policy without ``'unsafe-inline'``.
+    """
     template_text = (
         resources.files("trustmap.report").joinpath("templates/graph.html.j2").read_text()
     )
     env = jinja2.Environment(autoescape=True, keep_trailing_newline=True)
     data = json.dumps(graph_to_dict(graph), sort_keys=True).replace("</", "<\\/")
     title = graph.organization.name if graph.organization else "organisation"
-    return env.from_string(template_text).render(title=title, data=data)
+    inline = static_url is None
+    return env.from_string(template_text).render(
+        title=title,
+        data=data,
+        inline=inline,
+        static=static_url or "",
+        css=_asset("graph.css") if inline else "",
+        dagre=_asset("vendor/dagre.min.js") if inline else "",
+        viewer=_asset("graph.js") if inline else "",
+    )
+
+
+STATIC_DIR = resources.files("trustmap.report").joinpath("static")
+"""The viewer's static files (``graph.js``, ``graph.css``, ``vendor/``), for a server to serve."""

@@ -153,6 +153,18 @@ def explanation_data(answer: Explanation) -> dict[str, Any]:
     }
 
 
+_DECLARED_BY = {
+    "ingress": "let in by the Organization's ingress controller entry",
+    "platform": "let in by the Organization's platform consumer entry",
+    "world": "open to the world by the provider's exposure",
+}
+
+
+def _declared_by(edge: Edge) -> str:
+    """Who declared the edge: the caller, or the Organization for infrastructure callers."""
+    return _DECLARED_BY.get(edge.kind.value, "declared by the caller")
+
+
 def explanation_lines(answer: Explanation) -> list[str]:
     """An explanation as plain lines for a person reading a terminal."""
     verdict = "ALLOWED" if answer.allowed else "DENIED"
@@ -161,7 +173,7 @@ def explanation_lines(answer: Explanation) -> list[str]:
         lines += [
             f"  allowed on {edge.interface} {edge.port}/{edge.protocol}, methods: {_methods(edge.methods)}",
             f"    why: {edge.reason or '—'}  ({edge.kind.value})",
-            f"    declared by the caller at {edge.declared_at}",
+            f"    {_declared_by(edge)} at {edge.declared_at}",
             f"    offered by the provider at {edge.offered_at}",
         ]
         if edge.approved_by or edge.expires:

@@ -13,14 +13,14 @@ from typing import Annotated, Any
 from pydantic import Field, TypeAdapter, ValidationError
 
 from trustmap.bulk import building
-from trustmap.diagnostics import Diagnostic, diagnostic
+from trustmap.diagnostics import Diagnostic, Span, diagnostic
 from trustmap.model import Organization, Service, Team
 from trustmap.names import did_you_mean
 from trustmap.schema.convert import to_organization, to_service, to_team
 from trustmap.schema.errors import Located, describe, errors_to_diagnostics
 from trustmap.schema.v1alpha1 import API_VERSION, KINDS, OrganizationDoc, ServiceDoc, TeamDoc
 
-__all__ = ["API_VERSION", "Declarations", "json_schema", "parse_documents"]
+__all__ = ["API_VERSION", "Declarations", "Failed", "json_schema", "parse_documents"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +33,17 @@ class Declarations:
     """Team documents."""
     services: tuple[Service, ...]
     """Service documents."""
+    failed: tuple[Failed, ...] = ()
+    """Documents that name a Service or Team but failed loading or validation."""
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    """A Service (``namespace/name``) or Team (``name``) whose document has an error."""
+
+    kind: str
+    name: str
+    span: Span
 
 
 def parse_documents(documents: Iterable[Located]) -> tuple[Declarations, list[Diagnostic]]:
@@ -46,7 +57,11 @@ def _parse_documents(documents: Iterable[Located]) -> tuple[Declarations, list[D
     teams: list[Team] = []
     services: list[Service] = []
     problems: list[Diagnostic] = []
+    failed: list[Failed] = []
     for doc in documents:
+        if getattr(doc, "broken", False):
+            failed += _failed(doc)
+            continue
         model = _model_for(doc, problems)
         if model is None:
             continue
@@ -54,6 +69,7 @@ def _parse_documents(documents: Iterable[Located]) -> tuple[Declarations, list[D
             parsed = model.model_validate(doc.data)
         except ValidationError as error:
             problems.extend(errors_to_diagnostics(error.errors(), doc, model))
+            failed += _failed(doc)
             continue
         if isinstance(parsed, ServiceDoc):
             services.append(to_service(parsed, doc))
@@ -61,7 +77,21 @@ def _parse_documents(documents: Iterable[Located]) -> tuple[Declarations, list[D
             teams.append(to_team(parsed, doc))
         else:
             organizations.append(to_organization(parsed, doc))
-    return Declarations(tuple(organizations), tuple(teams), tuple(services)), problems
+    declarations = Declarations(tuple(organizations), tuple(teams), tuple(services), tuple(failed))
+    return declarations, problems
+
+
+def _failed(doc: Located) -> list[Failed]:
+    """What a failed document would have declared, when its kind and name can be read."""
+    data = doc.data
+    meta = data.get("metadata") if isinstance(data, dict) else None
+    if not isinstance(meta, dict) or not isinstance(meta.get("name"), str):
+        return []
+    if data.get("kind") == "Team":
+        return [Failed("Team", meta["name"], doc.span())]
+    if data.get("kind") == "Service" and isinstance(meta.get("namespace"), str):
+        return [Failed("Service", f"{meta['namespace']}/{meta['name']}", doc.span())]
+    return []
 
 
 def _model_for(

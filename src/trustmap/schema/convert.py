@@ -114,14 +114,25 @@ def to_organization(doc: OrganizationDoc, source: Located) -> Organization:
         trust_domain=spec.trust_domain,
         dns=dns,
         ingress_controllers=tuple(
-            IngressController(c.namespace, labels_of(c.pod_labels), c.service_account, c.name)
-            for c in spec.ingress_controllers
+            IngressController(
+                c.namespace,
+                labels_of(c.pod_labels),
+                c.service_account,
+                c.name,
+                source.span(("spec", "ingressControllers", n)),
+            )
+            for n, c in enumerate(spec.ingress_controllers)
         ),
         platform_consumers=tuple(
             PlatformConsumer(
-                c.name, c.namespace, labels_of(c.pod_labels), c.service_account, tuple(c.interfaces)
+                c.name,
+                c.namespace,
+                labels_of(c.pod_labels),
+                c.service_account,
+                tuple(c.interfaces),
+                source.span(("spec", "platformConsumers", n)),
             )
-            for c in spec.platform_consumers
+            for n, c in enumerate(spec.platform_consumers)
         ),
         api_server=ApiServer(tuple(spec.api_server.cidrs), _ports(spec.api_server.ports))
         if spec.api_server
@@ -163,6 +174,7 @@ def to_service(doc: ServiceDoc, source: Located) -> Service:
 _SERVICE_PATHS: dict[str, tuple[str | int, ...]] = {
     "team": ("spec", "team"),
     "namespace": ("metadata", "namespace"),
+    "name": ("metadata", "name"),
     "podLabels": ("spec", "workload", "podLabels"),
     "serviceAccount": ("spec", "workload", "serviceAccount"),
 }

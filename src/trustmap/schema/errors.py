@@ -39,7 +39,14 @@ _TYPE_NAMES = {
     "float_type": "a number",
     "none_required": "nothing",
 }
-_VALUE_CODES = {"dns1123": "TM114", "service_ref": "TM115"}
+_VALUE_CODES = {
+    "dns1123": "TM114",
+    "service_ref": "TM115",
+    "host_url": "TM226",
+    "host_port": "TM227",
+    "host_ip": "TM228",
+    "host_name": "TM229",
+}
 _BOUNDS = {
     "greater_than_equal": "must be at least {ge}, got {got}",
     "less_than_equal": "must be at most {le}, got {got}",
@@ -211,6 +218,8 @@ def _value_hint(kind: str, error: ErrorDetails, path: Path) -> str | None:
     if kind in {"greater_than_equal", "less_than_equal"}:
         is_port = any(isinstance(p, str) and "port" in p.lower() for p in path)
         return "ports are 1-65535" if is_port else "use a value in the allowed range"
+    if kind.startswith("host_"):
+        return _host_hint(kind, error.get("ctx") or {})
     if kind == "one_of":
         return "split the entry into one entry per destination"
     if kind == "too_short":
@@ -220,6 +229,21 @@ def _value_hint(kind: str, error: ErrorDetails, path: Path) -> str | None:
     if kind == "vcs_handle":
         return "write the team's handle on the forge with its '@', e.g. @acme/payments"
     return None
+
+
+def _host_hint(kind: str, ctx: dict[str, Any]) -> str:
+    if kind == "host_url":
+        return f"write only the host name: host: {ctx.get('bare')} (and put the port in ports:)"
+    if kind == "host_port":
+        return f"put the port in ports: host: {ctx.get('bare')} with ports: [{ctx.get('port')}]"
+    if kind == "host_ip":
+        address = str(ctx.get("address"))
+        bits = 128 if ":" in address else 32
+        return f"use cidr: for addresses: cidr: {address}/{bits}"
+    return (
+        "write a DNS name such as api.example.com, or '*.example.com' for its subdomains "
+        "(letters, digits, '-' and '.'; no spaces)"
+    )
 
 
 def _allowed_keys(model: type[BaseModel], path: Path, data: Any) -> list[str]:

@@ -54,6 +54,58 @@ def _cidr(value: str) -> str:
     return value
 
 
+_HOST_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", re.IGNORECASE)
+
+
+def _host(value: str) -> str:
+    """A DNS name, or ``*.`` and a DNS name: what Cilium ``toFQDNs`` and Istio hosts accept."""
+    problem = host_problem(value)
+    if problem is not None:
+        kind, message, context = problem
+        raise PydanticCustomError(kind, message, {"value": value, **context})
+    return value
+
+
+def host_problem(value: str) -> tuple[str, str, dict[str, str]] | None:
+    """``(kind, message, context)`` when ``value`` is not an egress host name, else ``None``."""
+    if "://" in value or "/" in value:
+        bare = value.split("://", 1)[-1].split("/", 1)[0]
+        name, colon, port = bare.rpartition(":")
+        bare = name if colon and port.isdigit() else bare
+        return "host_url", "'{value}' is a URL, not a host name", {"bare": bare}
+    address = _address_in(value)
+    if address is not None:
+        return "host_ip", "'{value}' is an IP address, not a host name", {"address": address}
+    name, colon, port = value.rpartition(":")
+    if colon and port.isdigit() and _is_dns_name(name):
+        return "host_port", "'{value}' has a port", {"bare": name, "port": port}
+    if not _is_dns_name(value):
+        return "host_name", "'{value}' is not a DNS name or a '*.' wildcard", {}
+    return None
+
+
+def _address_in(value: str) -> str | None:
+    text = value.strip("[]")
+    candidates = [text, text.rsplit(":", 1)[0].strip("[]")] if ":" in text else [text]
+    for candidate in candidates:
+        try:
+            return str(ipaddress.ip_address(candidate))
+        except ValueError:
+            continue
+    return None
+
+
+def _is_dns_name(value: str) -> bool:
+    name = value.removeprefix("*.")
+    labels = name.split(".")
+    return (
+        len(name) <= 253
+        and len(labels) >= 2
+        and all(_HOST_LABEL.match(label) for label in labels)
+        and not labels[-1].isdigit()
+    )
+
+
 def _release(value: str) -> str:
     if re.fullmatch(r"v?[0-9]+\.[0-9]+(\.[0-9]+)?", value) is None:
         raise PydanticCustomError(
@@ -83,6 +135,7 @@ ServiceRefText = Annotated[
     str, StringConstraints(pattern=rf"^([a-z0-9][-a-z0-9.]*:)?{_LABEL}/{_LABEL}$")
 ]
 Cidr = Annotated[str, AfterValidator(_cidr)]
+Host = Annotated[str, Field(min_length=1), AfterValidator(_host)]
 Date = Annotated[dt.date, BeforeValidator(_date)]
 Port = Annotated[int, Field(ge=1, le=65535)]
 Text = Annotated[str, Field(min_length=1)]
@@ -259,7 +312,7 @@ class DependencyDoc(_Strict):
 class EgressDoc(_Strict):
     """A call out of the cluster."""
 
-    host: Text | None = None
+    host: Host | None = None
     cidr: Cidr | None = None
     api_server: bool = False
     ports: list[Port | PortSpecDoc] = Field(default_factory=list)

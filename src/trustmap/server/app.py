@@ -25,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from trustmap.report.graph import STATIC_DIR as REPORT_STATIC
 from trustmap.server.errors import TITLES, ApiError, documented_errors, error_body
 from trustmap.server.routes import (
     approvals,
@@ -85,6 +86,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (declarations, graph, approvals, versions, tokens, audit, policies, transfers):
         app.include_router(module.router)
     app.include_router(ui.router)
+    app.mount(  # the layered graph viewer (report/static): before /static, which would shadow it
+        "/static/report", StaticFiles(directory=str(REPORT_STATIC)), name="report-static"
+    )
     app.mount(
         "/static",
         StaticFiles(directory=str(resources.files("trustmap.server") / "static")),
@@ -296,14 +300,16 @@ HEADERS = [
     (
         b"content-security-policy",
         b"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        b"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        b"connect-src 'self'; form-action 'self'; frame-src 'self'; frame-ancestors 'self'; "
+        b"base-uri 'none'",
     ),
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"same-origin"),
-    (b"x-frame-options", b"DENY"),
+    (b"x-frame-options", b"SAMEORIGIN"),
     (b"cross-origin-opener-policy", b"same-origin"),
 ]
-"""Sent with every response: no inline or foreign script or style, no framing, no sniffing,
+"""Sent with every response: no inline or foreign script or style, framing only by the registry's
+own pages (the graph page frames the viewer at ``/map``), no sniffing,
 no referrer to other sites (URLs name services; ``no-referrer`` would make form posts send
 ``Origin: null``)."""
 

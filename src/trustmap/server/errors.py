@@ -72,12 +72,18 @@ def error_body(
 
 def unscoped(found: Diagnostic, team: str) -> Diagnostic:
     """``found`` with its file named as the pushing client named it (without ``<team>/``)."""
-    span = found.span
     prefix = f"{team}/"
+
+    def mine(span: Span) -> Span:
+        if not span.file.startswith(prefix):
+            return span
+        return Span(span.file[len(prefix) :], span.line, span.col, span.end_line, span.end_col)
+
+    span = found.span
     if span is None or not span.file.startswith(prefix):
         return found
-    moved = Span(span.file[len(prefix) :], span.line, span.col, span.end_line, span.end_col)
-    return Diagnostic(found.code, found.severity, moved, found.message, found.hint)
+    related = tuple(mine(r) for r in found.related)  # the other place of a cross-file finding
+    return Diagnostic(found.code, found.severity, mine(span), found.message, found.hint, related)
 
 
 class DiagnosticOut(BaseModel):

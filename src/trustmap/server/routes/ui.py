@@ -18,7 +18,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
+from trustmap.report.graph import graph_page as viewer_page
 from trustmap.server.approvals import approval_to_dict, decide, list_approvals
+from trustmap.server.auth import Principal
 from trustmap.server.drift import drift_report, service_drift
 from trustmap.server.errors import ApiError
 from trustmap.server.history import diff, version, version_to_dict, versions
@@ -121,6 +123,20 @@ def _drawing(
         drawing = team_overview(graph, namespace)
     registry.drawings.put(key, drawing)
     return drawing
+
+
+@router.get("/map", response_class=HTMLResponse)
+def map_page(registry: RegistryDep) -> Response:
+    """The layered, searchable graph viewer (``trustmap graph --format html``'s page, its script
+    and style served from ``/static/report``), framed by the graph page; ``?team=``/``?namespace=``
+    open it drilled down. Read access is checked by the router's gate like every page."""
+    snapshot = registry.snapshot()
+    key = (snapshot.version, snapshot.today.isoformat(), "map")
+    page: str | None = registry.drawings.get(key)
+    if page is None:
+        page = viewer_page(snapshot.graph, static_url="/static/report")
+        registry.drawings.put(key, page)
+    return HTMLResponse(page)
 
 
 @router.get("/services/{namespace}/{name}", response_class=HTMLResponse)
@@ -229,7 +245,23 @@ def version_page(
 def coverage_page(request: Request, registry: RegistryDep) -> Response:
     """Declaration coverage and enforcement mode per namespace."""
     snapshot = registry.snapshot()
-    return _page(request, "coverage.html", coverage=coverage(snapshot.graph), snapshot=snapshot)
+    return _page(
+        request,
+        "coverage.html",
+        coverage=coverage(snapshot.graph),
+        snapshot=snapshot,
+        observed=_observed(registry, snapshot),
+        flows_db=registry.settings.flows_db,
+    )
+
+
+def _observed(registry: Registry, snapshot: Snapshot) -> dict[str, Any] | str | None:
+    """Observed-traffic coverage from the flow database, why it cannot be read, or ``None``."""
+    try:
+        report = drift_report(registry, snapshot)
+    except ApiError as error:
+        return error.message
+    return report["coverage"] if report else None
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -238,8 +270,17 @@ def login_page(request: Request, next: Annotated[str, Query(max_length=300)] = "
     return templates.TemplateResponse(
         request,
         "login.html",
-        {"viewer": None, "next": _local(next), "page": "login", "error": None},
+        {"viewer": _maybe_viewer(request), "next": _local(next), "page": "login", "error": None},
     )
+
+
+def _maybe_viewer(request: Request) -> Principal | None:
+    """Who is logged in, for pages that render whatever happens (login, errors)."""
+    try:
+        login = _login(request)
+    except Exception:  # no database, a broken session row: nobody, the page must still render
+        return None
+    return login.principal if login else None
 
 
 @router.post("/login")
@@ -299,10 +340,8 @@ def _local(target: str) -> str:
 
 
 def error_page(request: Request, status: int, title: str, message: str) -> Response:
-    """An error as an HTML page, for people browsing the UI."""
+    """An error as an HTML page, for people browsing the UI (still saying who is logged in)."""
+    context = {"page": "error", "status": status, "title": title, "message": message}
     return templates.TemplateResponse(
-        request,
-        "error.html",
-        {"viewer": None, "page": "error", "status": status, "title": title, "message": message},
-        status_code=status,
+        request, "error.html", {"viewer": _maybe_viewer(request), **context}, status_code=status
     )
