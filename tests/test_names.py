@@ -10,7 +10,7 @@ import functools
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trustmap.names import closest, did_you_mean
+from trustmap.names import closest, did_you_mean, is_dns1123_label, label_name
 
 words = st.text(alphabet="abs-v0129x", max_size=10)
 
@@ -61,3 +61,20 @@ def test_a_typo_of_a_service_name_suggests_it_and_equals_go_to_the_greatest_name
     assert did_you_mean("svc-2022x", names) == " (did you mean 'svc-2022'?)"
     assert closest("svc-2022x", ["svc-2021", "svc-2023"]) == "svc-2023"  # as difflib: same ratio
     assert closest("payments", names) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=90))
+def test_label_name_turns_any_text_into_a_dns1123_label_or_the_fallback(text: str) -> None:
+    """Discover and the catalog import name drafts with it: whatever a workload, Backstage
+    entity or Otterize intent is called, the draft's name must pass validate's label rule."""
+    name = label_name(text, "unnamed")
+    assert is_dns1123_label(name)
+    if name != "unnamed":
+        assert all(part in text.lower() for part in name.split("-") if part)
+
+
+def test_label_name_lowers_replaces_and_cuts_at_63_characters() -> None:
+    assert label_name("Cart Service_v2", "x") == "cart-service-v2"
+    assert label_name("--" + "a" * 62 + "-b", "x") == "a" * 62
+    assert label_name("???", "fallback") == "fallback"

@@ -9,16 +9,23 @@ from collections.abc import Iterable
 
 __all__ = [
     "DNS1123_LABEL",
+    "PLACEHOLDER_OWNER",
     "closest",
     "did_you_mean",
     "is_dns1123_label",
     "is_dns1123_subdomain",
+    "label_name",
     "label_problem",
     "parse_service_ref",
 ]
 
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+PLACEHOLDER_OWNER = "TODO@example.invalid"
+"""Owner written into a drafted team (discover, catalog import) whose owners are unknown: the
+schema needs at least one, and this reserved, undeliverable address (RFC 2606 ``.invalid``)
+cannot be mistaken for a real one, so a reviewer replaces it."""
 
 
 def is_dns1123_label(value: str) -> bool:
@@ -29,6 +36,13 @@ def is_dns1123_label(value: str) -> bool:
 def is_dns1123_subdomain(value: str) -> bool:
     """Whether ``value`` is a valid DNS-1123 subdomain (object names up to 253 characters)."""
     return len(value) <= 253 and bool(_SUBDOMAIN.match(value))
+
+
+def label_name(text: str, fallback: str) -> str:
+    """``text`` as a DNS-1123 label (lower case, other characters as ``-``, at most 63), or
+    ``fallback`` when nothing is left."""
+    name = re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")[:63].rstrip("-")
+    return name if is_dns1123_label(name) else fallback
 
 
 @functools.lru_cache(maxsize=65536)

@@ -27,7 +27,7 @@ from trustmap.names import did_you_mean, parse_service_ref
 
 __all__ = [
     "Explanation",
-    "Exposure",
+    "ExposedInterface",
     "Index",
     "Reach",
     "callees",
@@ -53,7 +53,7 @@ class Reach:
 
 
 @dataclass(frozen=True, slots=True)
-class Exposure:
+class ExposedInterface:
     """An interface reachable from beyond its namespace, and from where."""
 
     service: ServiceRef
@@ -285,13 +285,13 @@ def _first_edge(edges: list[Edge], target: ServiceRef) -> Edge:
 _by_interface = attrgetter("interface")
 
 
-def exposed(graph: Graph) -> list[Exposure]:
+def exposed(graph: Graph) -> list[ExposedInterface]:
     """Interfaces reachable beyond their own namespace: from the world, ingress, or other namespaces."""
     with building():
         return _exposed(graph)
 
 
-def _exposed(graph: Graph) -> list[Exposure]:
+def _exposed(graph: Graph) -> list[ExposedInterface]:
     beyond = _callers_beyond(graph)
     found: list[tuple[ServiceRef, str, Interface, set[str]]] = []
     for service in graph.services.values():
@@ -308,7 +308,9 @@ def _exposed(graph: Graph) -> list[Exposure]:
                 into.setdefault(interface.name, set()).update(wide)
         found.extend((ref, name, i, into[name]) for name, i in offered.items() if into.get(name))
     found.sort(key=_by_interface_key)
-    return [Exposure(ref, interface, tuple(sorted(names))) for ref, _, interface, names in found]
+    return [
+        ExposedInterface(ref, interface, tuple(sorted(names))) for ref, _, interface, names in found
+    ]
 
 
 _by_interface_key = itemgetter(0, 1)

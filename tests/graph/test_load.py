@@ -6,8 +6,8 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from graph_helpers import generated_organisation
 
+from benchmark_orgs import generate_organisation
 from trustmap.graph import graph_from_load, load_declarations, load_graph
 from trustmap.loader import load_paths
 from trustmap.schema import parse_documents
@@ -18,7 +18,7 @@ TODAY = dt.date(2026, 11, 23)
 
 @pytest.fixture(scope="module")
 def organisation(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return generated_organisation(tmp_path_factory, 120, 500)
+    return generate_organisation(tmp_path_factory.mktemp("org"), 120, 500)
 
 
 @pytest.mark.parametrize("workers", [1, 2])

@@ -7,10 +7,10 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from graph_helpers import generated_organisation
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from benchmark_orgs import generate_organisation
 from trustmap.diagnostics import Span
 from trustmap.graph import build, graph_from_text, load_graph
 from trustmap.graph.dependencies import Context, plain_edge, resolve_dependency
@@ -113,7 +113,7 @@ def test_a_plain_dependency_takes_the_quick_path() -> None:
 
 @pytest.fixture(scope="module")
 def organisation(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return generated_organisation(tmp_path_factory, 300, 1500)
+    return generate_organisation(tmp_path_factory.mktemp("org"), 300, 1500)
 
 
 def test_the_generated_organisation_builds_the_same_graph_without_the_quick_path(

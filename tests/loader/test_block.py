@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import pickle
 import random
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from benchmark_orgs import generate_organisation
 from trustmap.loader import Limits, compose_documents, load_paths
 from trustmap.loader.block import LazyPositions, Unsupported, read_block_yaml
 from trustmap.loader.compose import _Composer, _Loader
@@ -84,12 +84,7 @@ def test_every_yaml_file_of_the_project_and_shared_data_reads_the_same() -> None
 
 
 def test_the_example_and_synthetic_organisations_take_the_fast_path(tmp_path: Path) -> None:
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        from generate import generate
-    finally:
-        sys.path.pop(0)
-    generate(60, 200, tmp_path / "org")
+    generate_organisation(tmp_path / "org", 60, 200)
     files = [*sorted((ROOT / "examples" / "online-boutique").rglob("*.yaml"))]
     files += sorted((tmp_path / "org").rglob("*.yaml"))
     for path in files:

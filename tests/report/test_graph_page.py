@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +23,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 from render_tools import chromium
 
+from benchmark_orgs import generate_organisation
 from trustmap.graph import load_graph
 from trustmap.report.graph import STATIC_DIR, graph_page, render_graph
 
@@ -36,14 +36,7 @@ ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--no-first-run"]
 
 
 def _generated(factory: pytest.TempPathFactory, services: int) -> Path:
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        from generate import generate
-    finally:
-        sys.path.pop(0)
-    root = factory.mktemp(f"org{services}")
-    generate(services, services * 3, root)
-    return root
+    return generate_organisation(factory.mktemp(f"org{services}"), services, services * 3)
 
 
 @pytest.fixture(scope="module")

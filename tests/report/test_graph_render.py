@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import sys
 from pathlib import Path
 
 import pytest
 from render_tools import render_with_dot, render_with_mermaid
 
+from benchmark_orgs import generate_organisation
 from trustmap.graph import load_graph
 from trustmap.report.graph import render_graph
 
@@ -27,21 +27,10 @@ EXAMPLE = ROOT / "examples" / "online-boutique"
 TODAY = dt.date(2026, 11, 23)
 
 
-def _generated(factory: pytest.TempPathFactory, services: int, edges: int) -> Path:
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        from generate import generate
-    finally:
-        sys.path.pop(0)
-    root = factory.mktemp("org")
-    generate(services, edges, root)
-    return root
-
-
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """60 services in 4 namespaces and several teams, with egress and a few broken calls."""
-    return _generated(tmp_path_factory, 60, 150)
+    return generate_organisation(tmp_path_factory.mktemp("org"), 60, 150)
 
 
 def _balanced(text: str) -> bool:

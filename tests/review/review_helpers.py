@@ -60,6 +60,17 @@ def cart_consents(root: Path) -> None:
     )
 
 
+def consent_not_required(*roots: Path) -> None:
+    """The organisation of each of ``roots`` stops requiring the provider's consent."""
+    for root in roots:
+        edit(
+            root,
+            "organization.yaml",
+            "requireProviderConsent: true",
+            "requireProviderConsent: false",
+        )
+
+
 def compare(base: Path, head: Path, targets: Sequence[str] = ()) -> Change:
     """The change from ``base`` to ``head`` judged on :data:`TODAY`."""
     old, new = directory_tree(str(base)), directory_tree(str(head))

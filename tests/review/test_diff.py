@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from review_helpers import ad_asks_cart, cart_consents, compare, copy, edit
+from review_helpers import ad_asks_cart, cart_consents, compare, consent_not_required, copy, edit
 
 from trustmap.review import calls_of
 
@@ -64,13 +64,7 @@ def test_a_dependency_without_consent_opens_nothing_and_introduces_its_error(
 
 def test_a_call_opened_where_consent_is_not_required_blocks_the_change(tmp_path: Path) -> None:
     base, head = copy(tmp_path, "base"), copy(tmp_path, "head")
-    for root in (base, head):
-        edit(
-            root,
-            "organization.yaml",
-            "requireProviderConsent: true",
-            "requireProviderConsent: false",
-        )
+    consent_not_required(base, head)
     ad_asks_cart(head, consent=False)
     change = compare(base, head)
     (opened,) = change.calls

@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 from click.testing import CliRunner
-from review_helpers import ad_asks_cart, copy, edit
+from review_helpers import ad_asks_cart, consent_not_required, copy
 
 from trustmap.cli import cli
 
@@ -92,13 +92,7 @@ def test_an_introduced_error_exits_1_and_is_annotated(tmp_path: Path) -> None:
 
 def test_a_call_opened_without_consent_exits_1_with_tm525_in_sarif(tmp_path: Path) -> None:
     base, head = copy(tmp_path, "base"), copy(tmp_path, "head")
-    for root in (base, head):
-        edit(
-            root,
-            "organization.yaml",
-            "requireProviderConsent: true",
-            "requireProviderConsent: false",
-        )
+    consent_not_required(base, head)
     ad_asks_cart(head, consent=False)
     code, out, _ = _run(base, head, "-t", "none", "--format", "sarif")
     assert code == 1

@@ -7,6 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import create_engine, text
+
+from trustmap.server.db import normalise_url
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "online-boutique"
@@ -88,3 +91,12 @@ def qa_wants_the_cart(client: httpx.Client) -> httpx.Response:
         "      reason: check the cart directly during load tests\n"
     )
     return put(client, "qa", body)
+
+
+def run_sql(url: str, *statements: str) -> None:
+    """Run ``statements`` on the registry's database in one transaction (to tamper with it)."""
+    engine = create_engine(normalise_url(url))
+    with engine.begin() as conn:
+        for statement in statements:
+            conn.execute(text(statement))
+    engine.dispose()

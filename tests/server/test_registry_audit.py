@@ -7,19 +7,9 @@ from collections.abc import Callable
 import httpx
 import pytest
 from click.testing import CliRunner
-from registry_helpers import push_example, qa_wants_the_cart, token_for
-from sqlalchemy import create_engine, text
+from registry_helpers import push_example, qa_wants_the_cart, run_sql, token_for
 
 from trustmap.cli import cli
-from trustmap.server.db import normalise_url
-
-
-def _sql(url: str, *statements: str) -> None:
-    engine = create_engine(normalise_url(url))
-    with engine.begin() as conn:
-        for statement in statements:
-            conn.execute(text(statement))
-    engine.dispose()
 
 
 def _verify_cli(url: str) -> tuple[int, str]:
@@ -65,7 +55,7 @@ def test_audit_verify_detects_a_tampered_entry(
     how: str, client: httpx.Client, registry_url: str, database_url: str
 ) -> None:
     _activity(client)
-    _sql(database_url, *TAMPERING[how]())
+    run_sql(database_url, *TAMPERING[how]())
     report = client.get("/api/v1/audit/verify").json()
     assert report["valid"] is False
     assert report["breaks"]
@@ -86,7 +76,7 @@ def test_an_anchor_from_an_earlier_verify_catches_a_rewritten_history(
         .exit_code
         == 0
     )
-    _sql(database_url, "UPDATE audit_log SET hash = 'x' WHERE seq = 2")
+    run_sql(database_url, "UPDATE audit_log SET hash = 'x' WHERE seq = 2")
     assert (
         CliRunner()
         .invoke(cli, ["audit", "verify", "--server", registry_url, "--anchor", anchor])

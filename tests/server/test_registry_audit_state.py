@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 from click.testing import CliRunner
-from registry_helpers import ADMIN, push_example, qa_wants_the_cart, token_for
+from registry_helpers import ADMIN, push_example, qa_wants_the_cart, run_sql, token_for
 from registry_live import serve
 from sqlalchemy import create_engine, text
 
@@ -23,14 +23,6 @@ from trustmap.auditchain import GENESIS, entry_hash
 from trustmap.cli import cli
 from trustmap.server import create_app
 from trustmap.server.db import normalise_url
-
-
-def _sql(url: str, *statements: str) -> None:
-    engine = create_engine(normalise_url(url))
-    with engine.begin() as conn:
-        for statement in statements:
-            conn.execute(text(statement))
-    engine.dispose()
 
 
 def _activity(client: httpx.Client) -> None:
@@ -97,7 +89,7 @@ def test_audit_verify_detects_state_changed_outside_the_registry(
 ) -> None:
     _activity(client)
     statement, expected = STATE_TAMPERING[how]
-    _sql(database_url, statement)
+    run_sql(database_url, statement)
     report = client.get("/api/v1/audit/verify").json()
     assert report["valid"] is False
     assert any(expected in b["problem"] for b in report["breaks"]), report["breaks"]
@@ -162,7 +154,7 @@ def test_signed_entries_catch_a_rewrite_without_the_key(database_url: str, tmp_p
         assert KEY not in json.dumps(entries)
         assert _verify(url, "--key-file", str(key_file))[0] == 0
         _rewrite_history(database_url)
-        _sql(database_url, "UPDATE audit_log SET mac = NULL")
+        run_sql(database_url, "UPDATE audit_log SET mac = NULL")
         code, output = _verify(url)  # the server holds the key and says so
         assert code == 1
         assert "server: the last entry is not signed" in output.replace("\n", " ")

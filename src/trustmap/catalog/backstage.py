@@ -14,7 +14,13 @@ import os
 from collections.abc import Sequence
 
 from trustmap.catalog.apidefs import Offer, openapi_offer, proto_offer
-from trustmap.catalog.drafts import DraftDependency, DraftInterface, Drafts, DraftService, label
+from trustmap.catalog.drafts import (
+    Drafts,
+    ImportedDependency,
+    ImportedInterface,
+    ImportedService,
+    label,
+)
 from trustmap.catalog.entities import Entity, Ref, read_catalog, ref
 from trustmap.catalog.reading import mapping, strings, where
 from trustmap.diagnostics import Diagnostic
@@ -81,7 +87,7 @@ def _teams(drafts: Drafts, catalog: dict[Ref, Entity]) -> None:
             drafts.handles[label(group.name)] = f"@{handle}"
 
 
-def _service(drafts: Drafts, entity: Entity) -> DraftService | None:
+def _service(drafts: Drafts, entity: Entity) -> ImportedService | None:
     if entity.kind != "Component":
         return None
     kind = str(entity.spec.get("type", "service"))
@@ -120,10 +126,10 @@ def _labels(entity: Entity) -> dict[str, str] | None:
 
 
 def _interfaces(
-    drafts: Drafts, catalog: dict[Ref, Entity], services: dict[Ref, DraftService]
-) -> dict[Ref, list[tuple[DraftService, str]]]:
+    drafts: Drafts, catalog: dict[Ref, Entity], services: dict[Ref, ImportedService]
+) -> dict[Ref, list[tuple[ImportedService, str]]]:
     """Each provided API as an interface; returns the providers of every API."""
-    providers: dict[Ref, list[tuple[DraftService, str]]] = {}
+    providers: dict[Ref, list[tuple[ImportedService, str]]] = {}
     for key, service in services.items():
         component = catalog[key]
         for index, text in enumerate(strings(component.spec.get("providesApis"))):
@@ -141,7 +147,7 @@ def _interfaces(
     return providers
 
 
-def _interface(drafts: Drafts, service: DraftService, api: Entity) -> str | None:
+def _interface(drafts: Drafts, service: ImportedService, api: Entity) -> str | None:
     kind = str(api.spec.get("type", "")).lower()
     if kind not in _PROTOCOLS and PORT_ANNOTATION not in api.annotations:
         drafts.skip(
@@ -160,7 +166,7 @@ def _interface(drafts: Drafts, service: DraftService, api: Entity) -> str | None
         else [f"the definition names no port: {port} assumed, set the container port"]
     )
     source = f"Backstage API {api.name} ({where(api.document)})"
-    service.interfaces[name] = DraftInterface(
+    service.interfaces[name] = ImportedInterface(
         name, port, protocol, list(offer.methods), [], review, source
     )
     return name
@@ -214,8 +220,8 @@ def _port(api: Entity, offer: Offer, kind: str) -> int:
 def _needs(
     drafts: Drafts,
     component: Entity,
-    services: dict[Ref, DraftService],
-    providers: dict[Ref, list[tuple[DraftService, str]]],
+    services: dict[Ref, ImportedService],
+    providers: dict[Ref, list[tuple[ImportedService, str]]],
     catalog: dict[Ref, Entity],
 ) -> None:
     caller = services[component.key]
@@ -226,7 +232,7 @@ def _needs(
         if not found:
             drafts.skip(span, f"consumed API {text}", "no Component read provides it")
         for provider, interface in found or []:
-            caller.depend(DraftDependency(provider.ref, interface, [], source))
+            caller.depend(ImportedDependency(provider.ref, interface, [], source))
             drafts.consent(provider, interface, caller.ref)
     for index, text in enumerate(strings(component.spec.get("dependsOn"))):
         _depends(
@@ -241,9 +247,9 @@ def _needs(
 
 def _depends(
     drafts: Drafts,
-    caller: DraftService,
+    caller: ImportedService,
     target: Ref,
-    services: dict[Ref, DraftService],
+    services: dict[Ref, ImportedService],
     catalog: dict[Ref, Entity],
     at: tuple[Entity, int, str],
 ) -> None:
@@ -260,7 +266,7 @@ def _depends(
         return
     interfaces = list(provider.interfaces)
     interface = interfaces[0] if len(interfaces) == 1 else None
-    caller.depend(DraftDependency(provider.ref, interface, [], source))
+    caller.depend(ImportedDependency(provider.ref, interface, [], source))
     if interface:
         drafts.consent(provider, interface, caller.ref)
     else:

@@ -4,39 +4,39 @@ Imports read many documents that each add a little to a service (an API here, a 
 so drafts accumulate in a builder and are frozen into text once, at the end. Nothing is trusted:
 every dependency's reason is a ``TODO`` (``trustmap validate`` flags it, TM212), guessed values
 carry a ``# review:`` comment, and what could not be mapped is listed with where and why.
+
+These builders are not ``trustmap.discover``'s draft values: those are frozen, carry evidence
+from manifests or flows and render as block YAML; these are filled document by document, carry
+egress, methods and catalog sources, and render in the compact flow style the import fixtures
+pin. Both share the label rule and the placeholder owner of ``trustmap.names``.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from trustmap.diagnostics import Diagnostic, Span, diagnostic
+from trustmap.names import PLACEHOLDER_OWNER, label_name
 
 __all__ = [
-    "PLACEHOLDER_OWNER",
-    "DraftDependency",
-    "DraftEgress",
-    "DraftInterface",
-    "DraftService",
     "Drafts",
+    "ImportedDependency",
+    "ImportedEgress",
+    "ImportedInterface",
+    "ImportedService",
     "label",
 ]
-
-PLACEHOLDER_OWNER = "TODO@example.invalid"
-"""Owner of a drafted team whose owners the catalog does not say (the schema needs one)."""
 
 
 def label(text: str) -> str:
     """``text`` as a DNS-1123 label: lower case, ``[a-z0-9-]``, at most 63 characters."""
-    cleaned = re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")
-    return cleaned[:63].strip("-") or "unnamed"
+    return label_name(text, "unnamed")
 
 
 @dataclass(slots=True)
-class DraftInterface:
+class ImportedInterface:
     """An interface being drafted (a builder: consumers arrive from other documents)."""
 
     name: str
@@ -59,7 +59,7 @@ class DraftInterface:
 
 
 @dataclass(slots=True)
-class DraftDependency:
+class ImportedDependency:
     """A dependency being drafted."""
 
     service: str
@@ -69,7 +69,7 @@ class DraftDependency:
 
 
 @dataclass(slots=True)
-class DraftEgress:
+class ImportedEgress:
     """A call out of the cluster being drafted."""
 
     host: str | None
@@ -79,7 +79,7 @@ class DraftEgress:
 
 
 @dataclass(slots=True)
-class DraftService:
+class ImportedService:
     """A service being drafted."""
 
     namespace: str
@@ -87,9 +87,9 @@ class DraftService:
     team: str
     pod_labels: dict[str, str]
     service_account: str | None = None
-    interfaces: dict[str, DraftInterface] = field(default_factory=dict)
-    depends_on: list[DraftDependency] = field(default_factory=list)
-    egress: list[DraftEgress] = field(default_factory=list)
+    interfaces: dict[str, ImportedInterface] = field(default_factory=dict)
+    depends_on: list[ImportedDependency] = field(default_factory=list)
+    egress: list[ImportedEgress] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -97,7 +97,7 @@ class DraftService:
         """``namespace/name``."""
         return f"{self.namespace}/{self.name}"
 
-    def depend(self, dependency: DraftDependency) -> None:
+    def depend(self, dependency: ImportedDependency) -> None:
         """Add ``dependency`` unless the same one is there; methods merge."""
         for known in self.depends_on:
             if (known.service, known.interface) == (dependency.service, dependency.interface):
@@ -120,7 +120,7 @@ class Drafts:
     """What the drafts come from, e.g. ``Backstage catalog``."""
     teams: dict[str, list[str]] = field(default_factory=dict)
     handles: dict[str, str] = field(default_factory=dict)
-    services: dict[str, DraftService] = field(default_factory=dict)
+    services: dict[str, ImportedService] = field(default_factory=dict)
     unmapped: list[Diagnostic] = field(default_factory=list)
 
     def team(self, name: str, owners: Iterable[str] = ()) -> str:
@@ -132,16 +132,16 @@ class Drafts:
 
     def service(
         self, namespace: str, name: str, team: str, pod_labels: dict[str, str] | None = None
-    ) -> DraftService:
+    ) -> ImportedService:
         """The draft of ``namespace/name``, created on first use."""
         ref = f"{label(namespace)}/{label(name)}"
         if ref not in self.services:
             self.team(team)
             labels = pod_labels or {"app": label(name)}
-            self.services[ref] = DraftService(label(namespace), label(name), label(team), labels)
+            self.services[ref] = ImportedService(label(namespace), label(name), label(team), labels)
         return self.services[ref]
 
-    def consent(self, provider: DraftService, interface: str, caller: str) -> None:
+    def consent(self, provider: ImportedService, interface: str, caller: str) -> None:
         """The provider's draft consent: ``caller`` in the interface's consumers."""
         found = provider.interfaces.get(interface)
         if found is not None and caller not in found.consumers:
@@ -153,13 +153,13 @@ class Drafts:
 
     def files(self) -> dict[str, str]:
         """One YAML file per namespace: its teams, then its services, sorted."""
-        by_namespace: dict[str, list[DraftService]] = {}
+        by_namespace: dict[str, list[ImportedService]] = {}
         for ref in sorted(self.services):
             service = self.services[ref]
             by_namespace.setdefault(service.namespace, []).append(service)
         return {f"{ns}.yaml": self._file(ns, services) for ns, services in by_namespace.items()}
 
-    def _file(self, namespace: str, services: list[DraftService]) -> str:
+    def _file(self, namespace: str, services: list[ImportedService]) -> str:
         head = f"# Drafted by trustmap from {self.origin}: review every entry, then replace each TODO.\n"
         teams = sorted({s.team for s in services})
         documents = [self._team(t) for t in teams] + [_service(s) for s in services]
@@ -193,7 +193,7 @@ def _list(items: Iterable[str | int]) -> str:
     return "[" + ", ".join(_q(i) if isinstance(i, str) else str(i) for i in items) + "]"
 
 
-def _service(service: DraftService) -> str:
+def _service(service: ImportedService) -> str:
     lines = [f"# {note}" for note in service.notes]
     lines += [
         "apiVersion: trustmap.dev/v1alpha1",
@@ -222,7 +222,7 @@ def _service(service: DraftService) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _interface(interface: DraftInterface) -> list[str]:
+def _interface(interface: ImportedInterface) -> list[str]:
     lines = [f"    # from {interface.source}"] if interface.source else []
     lines += [f"    # review: {note}" for note in interface.review]
     lines += [f"    - name: {interface.name}", f"      port: {interface.port}"]
@@ -235,7 +235,7 @@ def _interface(interface: DraftInterface) -> list[str]:
     return lines
 
 
-def _dependency(dependency: DraftDependency) -> list[str]:
+def _dependency(dependency: ImportedDependency) -> list[str]:
     lines = [f"    - service: {dependency.service}"]
     if dependency.interface:
         lines.append(f"      interface: {dependency.interface}")
@@ -245,7 +245,7 @@ def _dependency(dependency: DraftDependency) -> list[str]:
     return lines
 
 
-def _egress(egress: DraftEgress) -> list[str]:
+def _egress(egress: ImportedEgress) -> list[str]:
     key, value = ("host", egress.host) if egress.host else ("cidr", egress.cidr)
     lines = [f"    - {key}: {_q(value or '')}"]
     if egress.ports:

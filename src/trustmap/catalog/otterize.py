@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from trustmap.catalog.drafts import DraftDependency, DraftEgress, DraftInterface, Drafts
+from trustmap.catalog.drafts import Drafts, ImportedDependency, ImportedEgress, ImportedInterface
 from trustmap.catalog.reading import documents, mapping, strings, where
 from trustmap.diagnostics import Diagnostic, diagnostic
 from trustmap.loader import Document
@@ -121,7 +121,7 @@ def _call(
     name, _, namespace = str(target["name"]).partition(".")
     provider = drafts.service(namespace or client.namespace, name, namespace or client.namespace)
     interface, methods = _offer(provider, kind, target, source)
-    client.depend(DraftDependency(provider.ref, interface, methods, source))
+    client.depend(ImportedDependency(provider.ref, interface, methods, source))
     drafts.consent(provider, interface, client.ref)
     _unmapped_details(drafts, span, kind, target)
 
@@ -131,7 +131,7 @@ def _offer(provider: Any, kind: str, target: dict[str, Any], source: str) -> tup
     methods = _routes(target.get("http")) if kind == "http" else []
     if name not in provider.interfaces:
         note = f"the intents name no port: {port} is the usual {kind} port, set the container port"
-        provider.interfaces[name] = DraftInterface(name, port, protocol, [], [], [note], source)
+        provider.interfaces[name] = ImportedInterface(name, port, protocol, [], [], [note], source)
     provider.interfaces[name].offer(methods)
     return name, methods
 
@@ -149,10 +149,10 @@ def _routes(resources: Any) -> list[str]:
 def _internet(client: Any, internet: dict[str, Any], source: str) -> None:
     ports = [int(p) for p in strings(internet.get("ports")) if str(p).isdigit()]
     for domain in strings(internet.get("domains")):
-        client.egress.append(DraftEgress(domain, None, ports, source))
+        client.egress.append(ImportedEgress(domain, None, ports, source))
     for ip in strings(internet.get("ips")):
         cidr = ip if "/" in ip else (f"{ip}/128" if ":" in ip else f"{ip}/32")
-        client.egress.append(DraftEgress(None, cidr, ports, source))
+        client.egress.append(ImportedEgress(None, cidr, ports, source))
 
 
 def _unmapped_details(drafts: Drafts, span: Any, kind: str, target: dict[str, Any]) -> None:

@@ -25,6 +25,9 @@ Examples:
   trustmap verify teams/ --manifests k8s/ --policies netpol/         # hand-written policies
   trustmap verify teams/ --manifests k8s/ --environment prod --format github
   trustmap verify teams/ --manifests k8s/ --strict --format sarif > verify.sarif
+  trustmap verify teams/ --manifests k8s/ --target istio             # compiled Istio objects
+  trustmap verify teams/ --manifests k8s/ --target cilium --policies cnp/ --format json
+  trustmap verify teams/ --manifests k8s/ --target admission --policies kyverno/
 
 \b
 Without --policies the declarations are compiled for the target and the compiled policies are
@@ -34,6 +37,15 @@ namespace and pod labels. Findings: TM401 allowed beyond the declarations, TM402
 blocked, TM403 open to or from external addresses, TM404 declaration without a workload;
 TM440/TM441 objects (compiled now, or read from --manifests/--policies) that still allow a
 grant past or near its `expires` (trustmap.dev/expires), naming the owners to ask.
+
+\b
+--target cilium|istio|linkerd evaluates each platform's objects request by request (pairs,
+ports, HTTP methods and paths, gRPC methods, identities, mTLS, FQDN/CIDR egress, kubelet
+probes, DNS): TM405 wider than declared, TM406 narrower, TM407 would deny (audit), TM408/TM415
+allowed only by audit mode, TM409 probe blocked, TM413 plaintext accepted, TM414 not
+evaluable, TM416 egress not governed. --target admission judges every workload manifest with the
+Kyverno policies: TM410/TM411 declared workload denied / would be denied, TM412 undeclared one
+admitted. See docs/verify.md for each platform's rules and their sources.
 
 \b
 Exit status: 0 the policies allow exactly the declared flows, 1 findings (warnings too with
@@ -59,7 +71,7 @@ Exit status: 0 the policies allow exactly the declared flows, 1 findings (warnin
     "policies",
     multiple=True,
     type=click.Path(path_type=Path),
-    help="Check these NetworkPolicies instead of compiling (repeatable).",
+    help="Check these policies (any target's objects, hand-written or compiled) instead of compiling (repeatable).",
 )
 @click.option("--environment", "-e", metavar="NAME", help="Rollout environment (enforce/audit).")
 @now_option
@@ -104,16 +116,22 @@ def verify_command(
         sys.exit(2)
     sys.stdout.write(render_diagnostics(report.findings, fmt))
     if fmt == "text":
-        err.print(_summary(report), highlight=False)
+        err.print(_summary(report, target), highlight=False)
     exit_for(report.findings, strict=strict)
 
 
-def _summary(report: VerifyReport) -> str:
+def _summary(report: VerifyReport, target: str) -> str:
+    verdict = "exact match" if report.exact and not has_errors(report.findings) else "mismatch"
+    if target == "admission":
+        counts = (
+            f"{len(report.matched)} declared workloads admitted, "
+            f"{len(report.allowed_extra)} undeclared workloads admitted"
+        )
+        return f"verify: {verdict}: {counts} ({summary_line(report.findings)})"
     counts = (
         f"{len(report.matched)} declared flows allowed, {len(report.allowed_extra)} allowed "
         f"beyond the declarations, {len(report.missing)} blocked"
     )
-    verdict = "exact match" if report.exact else "mismatch"
     return f"verify: {verdict}: {counts} ({summary_line(report.findings)})"
 
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Literal
 
 from trustmap.diagnostics import Diagnostic
+from trustmap.names import PLACEHOLDER_OWNER
 
 __all__ = [
     "PLACEHOLDER_OWNER",
@@ -30,10 +31,6 @@ __all__ = [
 Labels = tuple[tuple[str, str], ...]
 """Sorted ``(key, value)`` pairs."""
 Mode = Literal["manifests", "flows"]
-
-PLACEHOLDER_OWNER: Final = "TODO@example.invalid"
-"""The schema needs at least one owner per team; discovery cannot know who owns a namespace, so
-it writes this reserved, undeliverable address (RFC 2606 ``.invalid``) and lists it for review."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from typing import Final
 
 from trustmap.discover.draft import Labels
-from trustmap.discover.grouping import NAME_LABELS, label_name, stable_labels
+from trustmap.discover.grouping import NAME_LABELS, stable_labels
+from trustmap.names import label_name
 
 __all__ = ["FlowEndpoint", "Identity", "identify"]
 

@@ -10,7 +10,6 @@ Service still matches.
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -19,14 +18,13 @@ from typing import Final
 from trustmap.discover.draft import Labels
 from trustmap.discover.inventory import written_account
 from trustmap.kube import KubeService, KubeWorkload
-from trustmap.names import is_dns1123_label
+from trustmap.names import label_name
 
 __all__ = [
     "NAME_LABELS",
     "VOLATILE_LABELS",
     "Group",
     "group_objects",
-    "label_name",
     "stable_labels",
 ]
 
@@ -98,12 +96,6 @@ def stable_labels(labels: Iterable[tuple[str, str]]) -> Labels:
             if k not in VOLATILE_LABELS and not k.startswith(_VOLATILE_PREFIXES)
         )
     )
-
-
-def label_name(text: str, fallback: str) -> str:
-    """``text`` as a DNS-1123 label (lower case, other characters as ``-``), or ``fallback``."""
-    name = re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")[:63].rstrip("-")
-    return name if is_dns1123_label(name) else fallback
 
 
 def group_objects(

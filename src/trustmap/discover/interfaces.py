@@ -13,8 +13,9 @@ from typing import Final
 
 from trustmap.diagnostics import Diagnostic, diagnostic
 from trustmap.discover.draft import Evidence
-from trustmap.discover.grouping import Group, label_name
+from trustmap.discover.grouping import Group
 from trustmap.kube import KubeService, KubeServicePort
+from trustmap.names import label_name
 
 __all__ = ["InterfaceBuilder", "Interfaces", "build_interfaces"]
 

@@ -19,9 +19,10 @@ from collections.abc import Iterable, Sequence
 from typing import Final
 
 from trustmap.discover.draft import Discovery, Labels
-from trustmap.discover.grouping import Group, label_name
+from trustmap.discover.grouping import Group
 from trustmap.discover.inventory import container_configs, written_account
 from trustmap.kube import KubeWorkload
+from trustmap.names import PLACEHOLDER_OWNER, label_name
 
 __all__ = [
     "RELEASE_LABELS",
@@ -169,7 +170,7 @@ def review_first(discovery: Discovery) -> tuple[str, ...]:
     overlaps = [d for d in discovery.diagnostics if d.code == "TM522"]
     if overlaps:
         items.append(f"{len(overlaps)} pairs of drafts whose pod labels overlap (TM522)")
-    placeholder = [t.name for t in discovery.teams if t.owners == ("TODO@example.invalid",)]
+    placeholder = [t.name for t in discovery.teams if t.owners == (PLACEHOLDER_OWNER,)]
     if placeholder:
         items.append(f"owners of teams {', '.join(placeholder)} are placeholders")
     if discovery.dependencies:

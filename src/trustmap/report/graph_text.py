@@ -10,7 +10,8 @@ also a node's, and a collision in DOT would silently merge two boxes.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 from trustmap.model import Edge, ExternalEdge, Graph, Service
 
@@ -36,6 +37,34 @@ class _Ids:
         self._given[(kind, key)] = unique
         self._taken.add(unique)
         return unique
+
+
+@dataclass(frozen=True, slots=True)
+class _Arrows:
+    """How one syntax writes the lines :func:`_arrow_lines` walks, given their node ids: a caller
+    that is not a declared service, a call, an egress destination, a call to that destination."""
+
+    peer: Callable[[str, Edge], str]
+    call: Callable[[str, str, Edge], str]
+    destination: Callable[[str, ExternalEdge], str]
+    egress: Callable[[str, str, ExternalEdge], str]
+
+
+def _arrow_lines(graph: Graph, ids: _Ids, arrows: _Arrows) -> Iterator[str]:
+    """Every call and egress as ``arrows`` writes them, each node outside the groups once."""
+    declared: set[str] = set()
+    for edge in graph.edges:
+        source = _source_id(edge, ids)
+        if edge.source.ref is None and source not in declared:
+            declared.add(source)
+            yield arrows.peer(source, edge)
+        yield arrows.call(source, ids("svc", str(edge.target)), edge)
+    for ext in graph.external:
+        node = ids("ext", ext.egress.destination)
+        if node not in declared:
+            declared.add(node)
+            yield arrows.destination(node, ext)
+        yield arrows.egress(ids("svc", str(ext.source)), node, ext)
 
 
 def _groups(graph: Graph) -> list[tuple[str, list[tuple[str, list[Service]]]]]:
@@ -92,28 +121,26 @@ def render_dot(graph: Graph) -> str:
             ]
             lines.append("    }")
         lines.append("  }")
-    lines += _dot_edges(graph, ids)
+    lines += _arrow_lines(graph, ids, _DOT_ARROWS)
     lines.append("}")
     return "\n".join(lines) + "\n"
 
 
-def _dot_edges(graph: Graph, ids: _Ids) -> Iterator[str]:
-    declared: set[str] = set()
-    for edge in graph.edges:
-        source = _source_id(edge, ids)
-        if edge.source.ref is None and source not in declared:
-            declared.add(source)
-            yield f"  {source} [label={_dot_text(str(edge.source))}, shape=ellipse, style=dashed];"
-        target = ids("svc", str(edge.target))
-        label, tooltip = _dot_text(edge_label(edge)), _dot_text(edge_tooltip(edge))
-        yield f"  {source} -> {target} [label={label}, tooltip={tooltip}];"
-    for ext in graph.external:
-        node = ids("ext", ext.egress.destination)
-        if node not in declared:
-            declared.add(node)
-            yield f"  {node} [label={_dot_text(ext.egress.destination)}, shape=note];"
-        source = ids("svc", str(ext.source))
-        yield f"  {source} -> {node} [style=dashed, label={_dot_text(_egress_label(ext))}];"
+_DOT_ARROWS = _Arrows(
+    peer=lambda node, edge: (
+        f"  {node} [label={_dot_text(str(edge.source))}, shape=ellipse, style=dashed];"
+    ),
+    call=lambda source, target, edge: (
+        f"  {source} -> {target} "
+        f"[label={_dot_text(edge_label(edge))}, tooltip={_dot_text(edge_tooltip(edge))}];"
+    ),
+    destination=lambda node, ext: (
+        f"  {node} [label={_dot_text(ext.egress.destination)}, shape=note];"
+    ),
+    egress=lambda source, node, ext: (
+        f"  {source} -> {node} [style=dashed, label={_dot_text(_egress_label(ext))}];"
+    ),
+)
 
 
 def _source_id(edge: Edge, ids: _Ids) -> str:
@@ -147,23 +174,13 @@ def render_mermaid(graph: Graph) -> str:
             ]
             lines.append("    end")
         lines.append("  end")
-    lines += _mermaid_edges(graph, ids)
+    lines += _arrow_lines(graph, ids, _MERMAID_ARROWS)
     return "\n".join(lines) + "\n"
 
 
-def _mermaid_edges(graph: Graph, ids: _Ids) -> Iterator[str]:
-    declared: set[str] = set()
-    for edge in graph.edges:
-        source = _source_id(edge, ids)
-        if edge.source.ref is None and source not in declared:
-            declared.add(source)
-            yield f"  {source}([{_mermaid_text(str(edge.source))}])"
-        target = ids("svc", str(edge.target))
-        yield f"  {source} -->|{_mermaid_text(edge_label(edge))}| {target}"
-    for ext in graph.external:
-        node = ids("ext", ext.egress.destination)
-        if node not in declared:
-            declared.add(node)
-            yield f"  {node}[/{_mermaid_text(ext.egress.destination)}/]"
-        source = ids("svc", str(ext.source))
-        yield f"  {source} -.->|{_mermaid_text(_egress_label(ext))}| {node}"
+_MERMAID_ARROWS = _Arrows(
+    peer=lambda node, edge: f"  {node}([{_mermaid_text(str(edge.source))}])",
+    call=lambda source, target, edge: f"  {source} -->|{_mermaid_text(edge_label(edge))}| {target}",
+    destination=lambda node, ext: f"  {node}[/{_mermaid_text(ext.egress.destination)}/]",
+    egress=lambda source, node, ext: f"  {source} -.->|{_mermaid_text(_egress_label(ext))}| {node}",
+)

@@ -8,7 +8,7 @@ from typing import Any
 from rich.table import Table
 
 from trustmap.model import Edge, ExternalEdge, Team
-from trustmap.query import Explanation, Exposure, Reach
+from trustmap.query import Explanation, ExposedInterface, Reach
 from trustmap.report.graph import edge_to_dict, rejected_to_dict
 
 __all__ = [
@@ -83,7 +83,7 @@ def reach_data(reached: Sequence[Reach]) -> list[dict[str, Any]]:
     return [{"service": str(r.service), "hops": r.depth, "via": str(r.via)} for r in reached]
 
 
-def exposure_table(exposures: Sequence[Exposure]) -> Table:
+def exposure_table(exposures: Sequence[ExposedInterface]) -> Table:
     """Interfaces reachable beyond their namespace."""
     table = Table(title="interfaces reachable beyond their namespace", title_justify="left")
     for column in ("service", "interface", "port", "exposure", "reachable from"):
@@ -96,7 +96,7 @@ def exposure_table(exposures: Sequence[Exposure]) -> Table:
     return table
 
 
-def exposure_data(exposures: Sequence[Exposure]) -> list[dict[str, Any]]:
+def exposure_data(exposures: Sequence[ExposedInterface]) -> list[dict[str, Any]]:
     """Exposed interfaces as JSON-ready data."""
     return [
         {

@@ -20,7 +20,7 @@ from trustmap.server.history import record_version
 from trustmap.server.impact import impact
 from trustmap.server.models import Approval
 from trustmap.server.ownership import load_owners, team_owners
-from trustmap.server.state import Grant, Parsed, grant_of, load_grants
+from trustmap.server.state import ApprovedGrant, Parsed, grant_of, load_grants
 from trustmap.server.store import Registry
 
 __all__ = ["STATES", "approval_to_dict", "decide", "list_approvals"]
@@ -118,8 +118,8 @@ def _record(
     head: Any,
     parses: dict[str, Parsed],
     row: Approval,
-    before: list[Grant],
-    after: list[Grant],
+    before: list[ApprovedGrant],
+    after: list[ApprovedGrant],
     by: Principal,
     comment: str,
 ) -> int:

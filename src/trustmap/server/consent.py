@@ -23,7 +23,7 @@ from trustmap.model import Graph, Service, ServiceRef
 from trustmap.server import audit
 from trustmap.server.impact import pending_requests
 from trustmap.server.models import Approval
-from trustmap.server.state import Grant, grant_of, target_ref
+from trustmap.server.state import ApprovedGrant, grant_of, target_ref
 
 __all__ = ["Ask", "asks", "sync_requests"]
 
@@ -54,7 +54,7 @@ class Ask:
 
 
 def asks(
-    graph: Graph, services: Iterable[Service], grants: Mapping[Key, Grant]
+    graph: Graph, services: Iterable[Service], grants: Mapping[Key, ApprovedGrant]
 ) -> tuple[dict[Key, Ask], set[Key]]:
     """What ``services`` (as declared, before grants) ask that no grant covers, and every
     ``(caller, target, interface)`` they declare."""

@@ -19,7 +19,7 @@ from trustmap.model import Edge, Graph, RejectedDependency, Service, ServiceRef
 from trustmap.names import parse_service_ref
 from trustmap.review import flow_key, opened_closed
 from trustmap.schema import Declarations
-from trustmap.server.state import Grant, Parsed, build, target_ref
+from trustmap.server.state import ApprovedGrant, Parsed, build, target_ref
 
 __all__ = ["Impact", "flow_key", "impact", "pending_requests"]
 
@@ -53,8 +53,8 @@ class Impact:
 def impact(
     parses: Mapping[str, Parsed],
     change: Parsed,
-    grants_before: Iterable[Grant],
-    grants_after: Iterable[Grant],
+    grants_before: Iterable[ApprovedGrant],
+    grants_after: Iterable[ApprovedGrant],
     today: dt.date,
     *,
     full: bool,

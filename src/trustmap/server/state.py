@@ -30,7 +30,7 @@ from trustmap.server.db import Database
 from trustmap.server.models import Approval, Head, ServiceOwner, TeamHead, VersionFile
 
 __all__ = [
-    "Grant",
+    "ApprovedGrant",
     "GraphCache",
     "Parsed",
     "Snapshot",
@@ -62,7 +62,7 @@ class Parsed:
 
 
 @dataclass(frozen=True, slots=True)
-class Grant:
+class ApprovedGrant:
     """An approval recorded in the registry: consent given by an owner of the provider."""
 
     caller: str
@@ -134,13 +134,13 @@ def target_ref(dependency: Dependency) -> str:
     return f"{parts[1]}/{parts[2]}" if parts else dependency.service
 
 
-def apply_grants(declarations: Declarations, grants: Iterable[Grant]) -> Declarations:
+def apply_grants(declarations: Declarations, grants: Iterable[ApprovedGrant]) -> Declarations:
     """Declarations with each grant's caller added to the provider interface's consumers and
     the caller's dependency cut down to what was approved, with ``approvedBy`` set: methods
     outside the grant and days after its expiry are left out (a dependency with no approved
     method left is left out whole), so a widening compiles only its approved part."""
-    by_target: dict[str, list[Grant]] = defaultdict(list)
-    by_caller: dict[str, list[Grant]] = defaultdict(list)
+    by_target: dict[str, list[ApprovedGrant]] = defaultdict(list)
+    by_caller: dict[str, list[ApprovedGrant]] = defaultdict(list)
     for grant in grants:
         by_target[grant.target].append(grant)
         by_caller[grant.caller].append(grant)
@@ -160,7 +160,10 @@ def apply_grants(declarations: Declarations, grants: Iterable[Grant]) -> Declara
 
 
 def _granted(
-    service: Service, given: Iterable[Grant], asked: Iterable[Grant], known: Mapping[str, Service]
+    service: Service,
+    given: Iterable[ApprovedGrant],
+    asked: Iterable[ApprovedGrant],
+    known: Mapping[str, Service],
 ) -> Service:
     given, asked = list(given), list(asked)
     if not given and not asked:
@@ -181,7 +184,7 @@ def _with(consumers: tuple[str, ...], callers: list[str]) -> tuple[str, ...]:
 
 
 def _approved(
-    dep: Dependency, asked: list[Grant], known: Mapping[str, Service]
+    dep: Dependency, asked: list[ApprovedGrant], known: Mapping[str, Service]
 ) -> Dependency | None:
     target = target_ref(dep)
     interface = dep.interface or _sole_interface(known.get(target))
@@ -191,7 +194,7 @@ def _approved(
     return dep
 
 
-def _within(dep: Dependency, grant: Grant) -> Dependency | None:
+def _within(dep: Dependency, grant: ApprovedGrant) -> Dependency | None:
     """``dep`` cut down to ``grant``; ``None`` when no approved method is left."""
     methods = dep.methods
     if grant.methods is not None:
@@ -212,24 +215,24 @@ def _sole_interface(service: Service | None) -> str | None:
     return service.interfaces[0].name
 
 
-def load_grants(session: Session) -> list[Grant]:
+def load_grants(session: Session) -> list[ApprovedGrant]:
     """What every approval currently grants."""
     rows = session.scalars(select(Approval).where(Approval.granted_by.is_not(None))).all()
     return [grant_of(r) for r in rows]
 
 
-def grant_of(row: Approval) -> Grant:
+def grant_of(row: Approval) -> ApprovedGrant:
     """The grant an approval row holds (its granted scope)."""
     methods = tuple(json.loads(row.granted_methods or "[]"))
     expires = dt.date.fromisoformat(row.granted_expires) if row.granted_expires else None
-    return Grant(
+    return ApprovedGrant(
         row.caller, row.target, row.interface, row.granted_by or "", methods or None, expires
     )
 
 
 def build(
     parses: Iterable[Parsed],
-    grants: Iterable[Grant],
+    grants: Iterable[ApprovedGrant],
     today: dt.date,
     owners: Mapping[str, str] | None = None,
 ) -> Graph:

@@ -20,7 +20,7 @@ file, and the approval stays visible through the API and the service page.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -104,7 +104,21 @@ def _edit(content: str, place: tuple[int, int], approver: str) -> _Edit | None:
 
 def _closing_brace(content: str, start: int) -> int | None:
     """Offset of the ``}`` closing the flow mapping opened at ``start``."""
-    depth, quote, i = 0, "", start
+    depth = 0
+    for i, char in _unquoted(content, start, comments=True):
+        if char in "{[":
+            depth += 1
+        elif char in "}]":
+            depth -= 1
+            if depth == 0:
+                return i if char == "}" else None
+    return None
+
+
+def _unquoted(content: str, start: int, *, comments: bool = False) -> Iterator[tuple[int, str]]:
+    """Offsets and characters of ``content`` from ``start`` that are outside quoted scalars and,
+    with ``comments``, outside ``#`` comments (a ``#`` after a space or tab up to the line end)."""
+    quote, i = "", start
     while i < len(content):
         char = content[i]
         if quote:
@@ -114,32 +128,35 @@ def _closing_brace(content: str, start: int) -> int | None:
                 quote = ""
         elif char in "\"'":
             quote = char
-        elif char in "{[":
-            depth += 1
-        elif char in "}]":
-            depth -= 1
-            if depth == 0:
-                return i if char == "}" else None
-        elif char == "#" and content[i - 1] in " \t":
+        elif comments and char == "#" and content[i - 1] in " \t":
             newline = content.find("\n", i)
             i = len(content) if newline < 0 else newline
             continue
+        else:
+            yield i, char
         i += 1
-    return None
 
 
 def _last_line_of_block(lines: list[str], line: int, col: int) -> int:
     """1-based number of the last content line of the block mapping whose keys sit at ``col``."""
+
+    def inside(text: str, stripped: str, indent: int) -> bool:
+        marker = stripped in ("---", "...") and not text[0].isspace()
+        return not marker and indent >= col - 1
+
+    return _last_line(lines, line, inside)
+
+
+def _last_line(lines: list[str], line: int, inside: Callable[[str, str, int], bool]) -> int:
+    """1-based number of the last line from ``line`` on before the first content line (not blank,
+    not a comment) that is not ``inside(text, stripped, indent)``; comments are passed over."""
     last = line
     for number in range(line + 1, len(lines) + 1):
         text = lines[number - 1]
         stripped = text.strip()
         if not stripped or stripped.startswith("#"):
             continue
-        if stripped in ("---", "...") and not text[0].isspace():
-            break
-        indent = len(text) - len(text.lstrip(" "))
-        if indent < col - 1:
+        if not inside(text, stripped, len(text) - len(text.lstrip(" "))):
             break
         last = number
     return last
@@ -211,35 +228,18 @@ def _consumer_edit(content: str, span: Any, callers: list[str]) -> _Edit | None:
 
 def _closing_bracket(content: str, start: int) -> int | None:
     """Offset of the ``]`` closing the flow sequence opened at ``start`` (no nesting expected)."""
-    quote, i = "", start + 1
-    while i < len(content):
-        char = content[i]
-        if quote:
-            if char == "\\" and quote == '"':
-                i += 1
-            elif char == quote:
-                quote = ""
-        elif char in "\"'":
-            quote = char
-        elif char in "[{#":
+    for i, char in _unquoted(content, start + 1):
+        if char in "[{#":
             return None
-        elif char == "]":
+        if char == "]":
             return i
-        i += 1
     return None
 
 
 def _last_item_line(lines: list[str], line: int, col: int) -> int:
     """1-based number of the last line of the block sequence whose ``-`` sit at ``col``."""
-    last = line
-    for number in range(line + 1, len(lines) + 1):
-        text = lines[number - 1]
-        stripped = text.strip()
-        if not stripped or stripped.startswith("#"):
-            continue
-        indent = len(text) - len(text.lstrip(" "))
-        if indent > col - 1 or (indent == col - 1 and stripped.startswith("- ")):
-            last = number
-        else:
-            break
-    return last
+
+    def inside(_text: str, stripped: str, indent: int) -> bool:
+        return indent > col - 1 or (indent == col - 1 and stripped.startswith("- "))
+
+    return _last_line(lines, line, inside)

@@ -16,7 +16,7 @@ TM440-TM442 for objects that still allow a grant past (or near) its expiry
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 from trustmap.analysis import Cluster, NetpolPolicy, analyze, load_manifests
@@ -34,34 +34,15 @@ from trustmap.verify.expected import expected_flows
 from trustmap.verify.expiry import SOON_DAYS, CompiledObject, expiry_findings, read_compiled
 from trustmap.verify.external import compare_external
 from trustmap.verify.peers import peers_of
+from trustmap.verify.platform import PLATFORM_TARGETS, verify_platform
+from trustmap.verify.report import VerifyReport
 
 __all__ = ["TARGETS", "FlowDiff", "VerifyReport", "verify"]
 
-TARGETS = ("kubernetes",)
-"""Targets whose compiled objects the analysis understands (NetworkPolicy)."""
+TARGETS = ("kubernetes", *PLATFORM_TARGETS)
+"""Targets verify evaluates: NetworkPolicy analysis, and the platform evaluators."""
 COMPILED = "<compiled kubernetes>"
 """File name given to compiled policies in analysis diagnostics."""
-
-
-@dataclass(frozen=True, slots=True)
-class VerifyReport:
-    """The comparison of allowed and declared flows."""
-
-    findings: list[Diagnostic]
-    """Manifest problems, TM401-TM404, sorted."""
-    allowed_extra: tuple[FlowDiff, ...]
-    """Allowed beyond the declarations (external ranges as CIDR text)."""
-    missing: tuple[FlowDiff, ...]
-    """Declared but blocked."""
-    matched: tuple[FlowDiff, ...]
-    """Declared and allowed."""
-    inputs: tuple[Diagnostic, ...] = ()
-    """Problems reading the manifests and policies (also in ``findings``)."""
-
-    @property
-    def exact(self) -> bool:
-        """Whether the policies allow exactly the declared flows."""
-        return not self.allowed_extra and not self.missing
 
 
 def verify(
@@ -87,6 +68,10 @@ def verify(
             f"supported: {', '.join(TARGETS)}"
         )
     read = [*manifests_paths, *(policies_paths or ())]
+    if target != "kubernetes":
+        return _verify_platform(
+            graph, manifests_paths, target, policies_paths, environment, expiring_within
+        )
     if policies_paths is not None:
         cluster, inputs = load_manifests(read)
         dated: list[CompiledObject] = []
@@ -119,6 +104,37 @@ def _expiry(
     return found + expiry_findings(compiled, graph.today, soon_days=within, graph=graph)
 
 
+def _verify_platform(
+    graph: Graph,
+    manifests_paths: Sequence[Path],
+    target: str,
+    policies_paths: Sequence[Path] | None,
+    environment: str | None,
+    expiring_within: int,
+) -> VerifyReport:
+    """A platform target's evaluation, plus the expiry check of what it read or compiled."""
+    report = verify_platform(graph, manifests_paths, target, policies_paths, environment)
+    dated = [] if policies_paths is not None else _dated(graph, target, environment)
+    read = [*manifests_paths, *(policies_paths or ())]
+    expiry = _expiry(graph, read, dated, expiring_within)
+    return replace(report, findings=sort_diagnostics([*report.findings, *expiry]))
+
+
+def _dated(graph: Graph, target: str, environment: str | None) -> list[CompiledObject]:
+    """Every object compiled for ``target``, as the expiry check reads them."""
+    compiled = compile_graph(graph, target, environment).objects
+    return [_compiled_object(ns, dict(obj), f"<compiled {target}>") for ns, obj in compiled]
+
+
+def _compiled_object(
+    namespace: str, raw: dict[str, object], file: str = COMPILED
+) -> CompiledObject:
+    meta = raw.get("metadata")
+    name = str(meta.get("name", "")) if isinstance(meta, dict) else ""
+    notes = meta.get("annotations", {}) if isinstance(meta, dict) else {}
+    return CompiledObject(str(raw.get("kind")), name, namespace, dict(notes), Span(file))
+
+
 def _with_compiled(
     cluster: Cluster, graph: Graph, environment: str | None
 ) -> tuple[Cluster, list[Diagnostic], list[CompiledObject]]:
@@ -130,14 +146,10 @@ def _with_compiled(
     dated: list[CompiledObject] = []
     for index, (namespace, obj) in enumerate(compiled.objects):
         raw = dict(obj)
-        meta = raw.get("metadata")
-        name = str(meta.get("name", "")) if isinstance(meta, dict) else ""
-        notes = meta.get("annotations", {}) if isinstance(meta, dict) else {}
-        dated.append(
-            CompiledObject(str(raw.get("kind")), name, namespace, dict(notes), Span(COMPILED))
-        )
+        dated.append(_compiled_object(namespace, raw))
         if obj.get("kind") != "NetworkPolicy":
             continue
+        name = dated[-1].name
         here = Here(Document(COMPILED, index, raw), (), sink)
         policy = parse_network_policy(raw, name, namespace, Origin(COMPILED, index), here)
         if policy is not None:
