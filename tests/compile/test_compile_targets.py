@@ -205,11 +205,22 @@ def test_istio_allows_spiffe_principals_on_ports_and_paths() -> None:
     ]
 
 
-def test_istio_sidecar_lists_only_declared_hosts() -> None:
+def test_istio_sidecar_lists_only_declared_hosts_and_the_dns_resolvers_namespace() -> None:
+    """The sidecar captures all outbound TCP, DNS over TCP included (iptables redirects UDP 53
+    only when DNS proxying, ``ISTIO_META_DNS_CAPTURE``, is on: istio/istio
+    tools/istio-iptables/pkg/capture/run.go), and ``REGISTRY_ONLY`` drops what the Sidecar does
+    not import (https://istio.io/latest/docs/reference/config/networking/sidecar/). The
+    resolver's namespace goes on the catch-all listener, not on a listener scoped to port 53:
+    such a listener trims each Service to its first port of that number
+    (pilot/pkg/model/sidecar.go ``serviceMatchingListenerPort``), which for kube-dns is 53/UDP,
+    and no cluster is built for UDP ports (pilot/pkg/networking/core/cluster.go), so TCP would
+    reach a listener without a cluster."""
     sidecar = next(
         m for m in manifests("istio") if m["kind"] == "Sidecar" and m["metadata"]["name"] == "web"
     )
-    assert sidecar["spec"]["egress"] == [{"hosts": ["pay/payment.pay.svc.cluster.local"]}]
+    assert sidecar["spec"]["egress"] == [
+        {"hosts": ["openshift-dns/*", "pay/payment.pay.svc.cluster.local"]}
+    ]
     assert sidecar["spec"]["outboundTrafficPolicy"] == {"mode": "REGISTRY_ONLY"}
 
 

@@ -45,6 +45,12 @@ def test_compiled_example_does_exactly_what_is_declared_on_a_real_proxy(
     assert _describe(report) == []
     assert {r.request.wire for r in report.results} == {"http1", "http2", "grpc"}
     assert any(not r.observed.allowed for r in report.results)
+    assert all(r.judged == r.observed.allowed for r in report.results)  # verify's evaluator agrees
+
+
+def test_without_a_judge_only_declarations_and_proxy_are_compared(example_graph: Graph) -> None:
+    report = run_lab(example_graph, "cilium", environment="prod", judge=None)
+    assert {r.judged for r in report.results} == {None}
 
 
 @pytest.mark.parametrize("target", ["istio", "cilium"])

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from platform_helpers import objs, pod, req
 
 from trustmap.analysis.istio import IstioEvaluator
-from trustmap.analysis.platform import KUBELET, Peer
+from trustmap.analysis.platform import KUBELET, Peer, normalized_path
 
 WEB, API, ADMIN = pod("web"), pod("api"), pod("admin")
 PEERS = [WEB, API, ADMIN]
@@ -159,3 +160,50 @@ def test_kubelet_probes_are_rewritten_and_never_meet_authorization() -> None:
         .decide(req(KUBELET, API, 8080, "GET", "/healthz"))
         .allowed
     )
+
+
+@pytest.mark.parametrize(
+    ("raw", "merge", "expected"),
+    [
+        ("/%63art", False, "/cart"),
+        ("/a/./b/../c", False, "/a/c"),
+        ("/a%2fb", False, "/a%2Fb"),
+        ("/cart?x=%63", False, "/cart?x=%63"),
+        ("//a//b", True, "/a/b"),
+        ("//a//b", False, "//a//b"),
+    ],
+)
+def test_paths_are_normalised_as_the_proxy_does_before_matching(
+    raw: str, merge: bool, expected: str
+) -> None:
+    """Envoy ``normalize_path`` (RFC 3986 §6.2.2) runs before the RBAC filter: Istio's default
+    ``BASE`` normalisation (https://istio.io/latest/docs/reference/config/security/normalization/)
+    and Cilium's agent default ``http-normalize-path: true`` (also merging slashes). Found by
+    ``trustmap lab``: the real proxy allowed ``/%63art`` where ``/cart`` is allowed."""
+    assert normalized_path(raw, merge_slashes=merge) == expected
+
+
+def test_an_egress_listener_with_a_port_imports_its_hosts_on_that_port_only() -> None:
+    """A Sidecar egress listener with ``port`` is built on that port alone, beside the catch-all
+    listener without one, and imports only Services with a port of that number, trimmed to it
+    (https://istio.io/latest/docs/reference/config/networking/sidecar/, IstioEgressListener
+    ``port``; istio/istio pilot/pkg/model/sidecar.go ``needsPortMatch`` and
+    ``serviceMatchingListenerPort``, pilot/pkg/networking/core/listener.go "non catch all
+    listener on some user specified port"). Under REGISTRY_ONLY the listener's hosts are
+    reachable on its port and blocked on every other."""
+    sidecar = """
+apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata: {name: web, namespace: shop}
+spec:
+  workloadSelector: {labels: {app: web}}
+  egress:
+  - port: {number: 8080, protocol: TCP, name: tcp-admin}
+    hosts: [shop/admin.shop.svc.cluster.local]
+  - hosts: [shop/api.shop.svc.cluster.local]
+  outboundTrafficPolicy: {mode: REGISTRY_ONLY}
+"""
+    ev = istio(sidecar)
+    assert ev.decide(req(WEB, ADMIN, 8080)).allowed
+    assert not ev.decide(req(WEB, ADMIN, 9090)).allowed
+    assert ev.decide(req(WEB, API, 9090)).allowed

@@ -119,22 +119,21 @@ spec:
 """
 
 
-def test_with_the_resolver_deployed_cilium_allows_dns_and_istio_blocks_dns_over_tcp(
-    tmp_path: Path,
+@pytest.mark.parametrize("target", ["cilium", "istio"])
+def test_with_the_resolver_deployed_dns_over_udp_and_tcp_reaches_it(
+    tmp_path: Path, target: str
 ) -> None:
     """DNS is platform traffic declared by the Organization. Cilium's compiled egress allows
-    53/UDP and 53/TCP to kube-dns. Istio's sidecar does not intercept UDP, but captures TCP: with
-    REGISTRY_ONLY Sidecars that do not list kube-system/kube-dns, DNS over TCP (used for large
-    answers) goes nowhere — expected on today's Istio compiler, reported as narrower."""
+    53/UDP and 53/TCP to kube-dns. Istio's sidecar does not intercept UDP but captures TCP
+    (istio/istio tools/istio-iptables/pkg/capture/run.go redirects UDP 53 only with DNS
+    proxying on), so DNS over TCP (truncated answers) needs the Sidecar to import kube-dns under
+    REGISTRY_ONLY (https://istio.io/latest/docs/reference/config/networking/sidecar/): every
+    compiled Sidecar lists ``kube-system/*``, and no DNS request is reported narrower."""
     dns = tmp_path / "kube-dns.yaml"
     dns.write_text(KUBE_DNS)
-    code, out, _ = run("--target", "cilium", "--manifests", str(dns), "--format", "json")
-    assert code == 0, out
-    code, out, _ = run("--target", "istio", "--manifests", str(dns), "--format", "json")
-    blocked = [d["message"] for d in json.loads(out) if d["code"] == "TM406"]
-    assert code == 1
-    assert blocked
-    assert all("kube-system/coredns[Deployment] on 53/TCP" in m for m in blocked)
+    code, out, err = run("--target", target, "--manifests", str(dns), "--format", "json")
+    assert code == 0, out + err
+    assert not [d for d in json.loads(out) if d["code"] in ("TM406", "TM409")]
 
 
 def test_objects_the_evaluator_cannot_judge_are_reported_at_their_line(tmp_path: Path) -> None:

@@ -29,7 +29,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
@@ -39,6 +39,7 @@ from trustmap.analysis.platform import (
     ObjectRef,
     Peer,
     Request,
+    normalized_path,
     selector_matches,
     submap,
 )
@@ -155,6 +156,7 @@ class CiliumEvaluator:
         return found
 
     def decide(self, request: Request) -> Decision:
+        request = replace(request, path=normalized_path(request.path, merge_slashes=True))
         if request.source.kind == "kubelet":
             return Decision(True, why="Cilium allows traffic from the local host (allow-localhost)")
         out = self._direction(request, "egress", request.source, request.target)

@@ -27,6 +27,8 @@ Semantics (Istio reference and concepts pages):
   ``egress[].hosts`` ``ns/dnsName`` with ``*``, ``.`` (own namespace) and ``~`` (nothing); with
   ``outboundTrafficPolicy: REGISTRY_ONLY`` hosts outside that list or the registry (Services,
   ServiceEntries) are blocked (https://istio.io/latest/docs/reference/config/networking/sidecar/).
+  An egress listener with a ``port`` imports its hosts on that port only (istio/istio
+  pilot/pkg/model/sidecar.go ``needsPortMatch``, pilot/pkg/networking/core/listener.go).
 * Kubelet probes are rewritten by the injector to the agent's health port and never meet
   AuthorizationPolicy or mTLS (https://istio.io/latest/docs/ops/configuration/mesh/app-health-check/).
   UDP (DNS) is not intercepted by the sidecar.
@@ -37,6 +39,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from trustmap.analysis.platform import (
@@ -47,6 +50,7 @@ from trustmap.analysis.platform import (
     Request,
     glob_match,
     mappings,
+    normalized_path,
     selector_matches,
 )
 
@@ -175,6 +179,7 @@ class IstioEvaluator:
     # --- decision ----------------------------------------------------------------------------
 
     def decide(self, request: Request) -> Decision:
+        request = replace(request, path=normalized_path(request.path, merge_slashes=False))
         if request.source.kind == "kubelet":
             return Decision(True, why="probes are rewritten to the sidecar agent")
         if request.protocol == "UDP":
@@ -361,7 +366,11 @@ class IstioEvaluator:
         if (
             hosts
             and registered
-            and any(_host(h, sidecar, namespace, hh) for h in _hosts(sidecar) for hh in hosts)
+            and any(
+                _host(h, sidecar, namespace, hh)
+                for h in _hosts(sidecar, request.port)
+                for hh in hosts
+            )
         ):
             return Decision(True, (sidecar.ref,))
         mode = str((sidecar.spec.get("outboundTrafficPolicy") or {}).get("mode") or "ALLOW_ANY")
@@ -473,8 +482,17 @@ def _port_mode(obj: Obj, port: int) -> str | None:
     return str(mode) if mode and mode != "UNSET" else None
 
 
-def _hosts(sidecar: Obj) -> list[str]:
-    return [str(h) for e in sidecar.spec.get("egress") or () for h in (e or {}).get("hosts") or ()]
+def _hosts(sidecar: Obj, port: int) -> list[str]:
+    """Hosts the Sidecar imports on ``port``: those of listeners without a port, and of
+    listeners whose ``port.number`` is ``port`` (a listener with a port is built on that port
+    only)."""
+    found: list[str] = []
+    for listener in sidecar.spec.get("egress") or ():
+        scope = (listener or {}).get("port")
+        if scope is not None and str((scope or {}).get("number")) != str(port):
+            continue
+        found += [str(h) for h in (listener or {}).get("hosts") or ()]
+    return found
 
 
 def _host(entry: str, sidecar: Obj, namespace: str, host: str) -> bool:

@@ -29,6 +29,7 @@ __all__ = [
     "Request",
     "glob_match",
     "mappings",
+    "normalized_path",
     "selector_matches",
     "submap",
 ]
@@ -230,3 +231,45 @@ def glob_match(pattern: str, value: str) -> bool:
     """``*`` matches any run of characters (``/`` included), ``?`` one character; else literal."""
     regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
     return re.fullmatch(regex, value, re.DOTALL) is not None
+
+
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
+
+def normalized_path(path: str | None, *, merge_slashes: bool = False) -> str | None:
+    """``path`` as Envoy's ``normalize_path`` leaves it before any filter sees it (RFC 3986 §6.2.2:
+    ``%XX`` of an unreserved character decoded, other ``%xx`` upper-cased, ``.``/``..`` segments
+    removed), with adjacent slashes merged when ``merge_slashes``; the query string is kept.
+
+    Istio's default ``BASE`` normalisation is this
+    (https://istio.io/latest/docs/reference/config/security/normalization/); Cilium's agent
+    default ``http-normalize-path: true`` adds merged slashes (cilium ``daemon`` flag help).
+    Found by ``trustmap lab``: both proxies allow ``/%63art`` where ``/cart`` is allowed.
+    """
+    if path is None or not path.startswith("/"):
+        return path
+    base, mark, query = path.partition("?")
+    decoded = _decode_unreserved(base)
+    if merge_slashes:
+        decoded = re.sub("/{2,}", "/", decoded)
+    return _remove_dot_segments(decoded) + mark + query
+
+
+def _decode_unreserved(path: str) -> str:
+    def one(match: re.Match[str]) -> str:
+        char = chr(int(match.group(1), 16))
+        return char if char in _UNRESERVED else match.group(0).upper()
+
+    return re.sub("%([0-9A-Fa-f]{2})", one, path)
+
+
+def _remove_dot_segments(path: str) -> str:
+    out: list[str] = []
+    for segment in path.split("/")[1:]:
+        if segment == "..":
+            if out:
+                out.pop()
+        elif segment != ".":
+            out.append(segment)
+    tail = "/" if path.endswith(("/.", "/..")) else ""
+    return "/" + "/".join(out) + tail

@@ -5,8 +5,9 @@ AuthorizationPolicy (empty spec), so only what a per-service ALLOW policy names 
 service: a PeerAuthentication that leaves its ``exposure: world`` ports PERMISSIVE (clients
 outside the mesh speak plain text), an AuthorizationPolicy whose rules name callers by principal
 (``<trustDomain>/ns/<ns>/sa/<serviceAccount>``), container ports and methods/paths, and a Sidecar
-whose egress lists only the hosts the service calls, with outbound ``REGISTRY_ONLY``. Declared hosts
-and CIDRs outside the cluster become ServiceEntries (see :mod:`trustmap.dialects.istio_egress`).
+whose egress lists only the hosts the service calls and the DNS resolver's namespace (DNS over TCP
+goes through the sidecar), with outbound ``REGISTRY_ONLY``. Declared hosts and CIDRs outside the
+cluster become ServiceEntries (see :mod:`trustmap.dialects.istio_egress`).
 
 Audit mode: AuthorizationPolicies carry ``istio.io/dry-run``, mTLS is PERMISSIVE and the Sidecar
 lets unknown hosts pass (ALLOW_ANY).
@@ -95,16 +96,26 @@ class Istio(Compiler):
         plaintext = self._plaintext_ports(service, grants)
         if plaintext is not None:
             self.emit(namespace, plaintext)
-        # DNS is plain UDP that the sidecar does not police: not part of the Sidecar's provenance.
+        # DNS over TCP goes through the sidecar: the Sidecar lists the resolver (_egress_hosts).
         if self.text:
             if grants:
                 self.emit_text(namespace, self._authorization_text(service, grants))
-            outbound = replace(self.outbound(service), dns=False)
-            self.emit_text(namespace, self._sidecar_text(service, outbound))
+            self.emit_text(namespace, self._sidecar_text(service, self._sidecar_outbound(service)))
             return
         if grants:
             self.emit(namespace, self._authorization_policy(service, grants))
-        self.emit(namespace, self._sidecar(service, replace(self.outbound(service), dns=False)))
+        self.emit(namespace, self._sidecar(service, self._sidecar_outbound(service)))
+
+    def _sidecar_outbound(self, service: Service) -> Outbound:
+        """What the Sidecar lets ``service`` reach: DNS only when the resolver is a namespace's
+        pods (a Service the Sidecar can import); a resolver given by CIDR is not listed."""
+        outbound = self.outbound(service)
+        dns = self.organization.dns if self.organization else None
+        return (
+            outbound
+            if dns is not None and dns.namespace is not None
+            else replace(outbound, dns=False)
+        )
 
     def external(self, service: Service) -> tuple[Egress, ...]:
         """External calls a ServiceEntry can express: with ports, TCP only (cached per service)."""
@@ -179,10 +190,7 @@ class Istio(Compiler):
 
     def _sidecar(self, service: Service, outbound: Outbound) -> Sidecar:
         namespace = service.ref.namespace
-        hosts = {_service_host(call.target) for call in outbound.calls}
-        hosts |= {
-            API_SERVER_HOST if e.api_server else f"./{external_host(e)}" for e in outbound.external
-        }
+        hosts = self._egress_hosts(outbound)
         policy = "ALLOW_ANY" if self.mode(namespace) == "audit" else "REGISTRY_ONLY"
         name = self.name("Sidecar", namespace, service.ref.name)
         sources = self.outbound_sources(service, outbound) or [
@@ -198,6 +206,27 @@ class Istio(Compiler):
                 "outboundTrafficPolicy": {"mode": policy},
             },
         }
+
+    def _egress_hosts(self, outbound: Outbound) -> set[str]:
+        """Declared targets, external hosts, and the DNS resolver's namespace.
+
+        The sidecar captures every outbound TCP connection, DNS over TCP (truncated answers)
+        included, and under ``REGISTRY_ONLY`` drops what the Sidecar does not import. The
+        resolver's Service is imported with ``<namespace>/*`` on the catch-all listener: the
+        Organization names the resolver's pods, not its Service, and a listener scoped to port 53
+        would keep only the Service's first port numbered 53 (kube-dns lists UDP first), leaving
+        the TCP listener without a cluster (istio/istio pilot/pkg/model/sidecar.go,
+        ``serviceMatchingListenerPort``; pilot/pkg/networking/core/cluster.go skips UDP ports).
+        A resolver given by CIDR only is not listed (see docs/format.md).
+        """
+        hosts = {_service_host(call.target) for call in outbound.calls}
+        hosts |= {
+            API_SERVER_HOST if e.api_server else f"./{external_host(e)}" for e in outbound.external
+        }
+        dns = self.organization.dns if self.organization else None
+        if outbound.dns and dns is not None and dns.namespace is not None:
+            hosts.add(f"{dns.namespace}/*")
+        return hosts
 
     def _plaintext_ports(
         self, service: Service, grants: tuple[Grant, ...]
@@ -311,10 +340,7 @@ class Istio(Compiler):
     def _sidecar_text(self, service: Service, outbound: Outbound) -> str:
         namespace = service.ref.namespace
         labels = service.workload.pod_labels
-        hosts = {_service_host(call.target) for call in outbound.calls}
-        hosts |= {
-            API_SERVER_HOST if e.api_server else f"./{external_host(e)}" for e in outbound.external
-        }
+        hosts = self._egress_hosts(outbound)
         policy = "ALLOW_ANY" if self.mode(namespace) == "audit" else "REGISTRY_ONLY"
         name = self.name("Sidecar", namespace, service.ref.name)
         if outbound:

@@ -23,6 +23,7 @@ from trustmap.lab.cilium import Peer, cilium_door_config
 from trustmap.lab.client import Answer, Sender, send
 from trustmap.lab.envoy import EnvoyListener, EnvoyProcess, tls_context
 from trustmap.lab.istio import istio_door_config
+from trustmap.lab.judge import evaluator_judge
 from trustmap.lab.pki import CertificateAuthority, spiffe_id
 from trustmap.lab.plan import Caller, Door, LabRequest, plan_requests
 from trustmap.lab.upstream import EchoServers
@@ -89,7 +90,7 @@ def run_lab(
     *,
     environment: str | None = None,
     objects: Sequence[Mapping[str, Any]] | None = None,
-    judge: Judge | None = None,
+    judge: Judge | bool | None = True,
     deadline_seconds: float = 300.0,
 ) -> LabReport:
     """Program ``target``'s objects into a real Envoy and send every planned request through it.
@@ -99,7 +100,8 @@ def run_lab(
         target: ``istio`` or ``cilium``.
         environment: the environment to compile for (audit namespaces give dry-run objects).
         objects: policies to program instead of compiling ``graph`` (hand-written ones, say).
-        judge: an evaluator's verdict per request, compared with what the proxy did.
+        judge: an evaluator's verdict per request, compared with what the proxy did; ``True``
+            (the default) asks verify's evaluator of ``target``, ``None`` or ``False`` asks none.
         deadline_seconds: the whole run's bound.
 
     Raises:
@@ -112,12 +114,16 @@ def run_lab(
     if objects is None:
         objects = [obj for _, obj in compile_graph(graph, target, environment).objects]
     requests = plan_requests(graph)
+    if judge is True:
+        callers = sorted({r.caller for r in requests})
+        judge = evaluator_judge(graph, target, objects, callers)
     with ExitStack() as stack:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="trustmap-lab-")))
         echo = stack.enter_context(EchoServers())
         wiring = _Wiring(graph, target, environment, objects, folder, echo)
         envoy = stack.enter_context(EnvoyProcess(folder, wiring.listeners(requests)))
-        results = tuple(_send_all(requests, wiring, envoy, judge, started + deadline_seconds))
+        chosen = judge if callable(judge) else None
+        results = tuple(_send_all(requests, wiring, envoy, chosen, started + deadline_seconds))
     return LabReport(target, results, time.monotonic() - started)
 
 
