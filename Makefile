@@ -24,7 +24,7 @@ $(VENV)/.installed: pyproject.toml setup.py src/trustmap/observe/formats/_hubble
 	$(PY) -m pip install --quiet -e '.[$(EXTRAS)]'
 	touch $@
 
-# network-config-analyzer (IBM np-guard), the outside oracle of tests/compile/test_compile_oracle.py. It pins old
+# network-config-analyzer (IBM np-guard), the outside oracle of tests/dialects/test_compile_oracle.py. It pins old
 # dependencies, so it gets a virtualenv of its own.
 NCA_VENV ?= .venv-nca
 NCA_REQUIREMENT ?= network-config-analyzer==2.1.0
@@ -88,7 +88,7 @@ sanitize: install  ## the compiled Hubble reader under AddressSanitizer + UBSan,
 
 golden: install  ## regenerate golden files; review them with `git diff`
 	$(PY) tests/regen_golden.py
-	$(PY) tests/compile/regen.py
+	$(PY) tests/dialects/regen.py
 
 bench: install  ## run the benchmarks (see benchmarks/RESULTS.md)
 	$(PY) benchmarks/run.py

@@ -13,7 +13,7 @@ what the schema tests validate), :meth:`Compiler.write` returns them as YAML doc
 path the hot kinds (the per-service policies, where every edge is a peer in a rule and a line of
 provenance) are written straight from the plan with text fragments cached per peer, port list and
 source list, instead of building dicts and emitting them; every other object is built as a dict and
-dumped. Both paths give the same bytes (``tests/compile/test_compile_text.py``).
+dumped. Both paths give the same bytes (``tests/dialects/test_compile_text.py``).
 
 Why two paths and not one: the dicts are the product for library callers — ``verify``, the
 schema tests and anyone who inspects or post-processes objects need values, not text — while
