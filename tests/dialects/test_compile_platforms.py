@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import yaml
-from tests.compile.manifest_schemas import errors, shared_available
+from tests.dialects.manifest_schemas import errors, shared_available
 
 from trustmap.dialects import compile_graph, render_graph
 from trustmap.dialects.platforms import NEEDS, minimum, parse_version, with_platforms
