@@ -11,7 +11,7 @@ NOW ?= 2026-11-23
 # A demo step whose findings are the point exits 1; anything else (2: bad input) still fails the demo.
 EXPECTED = { test $$? -eq 1 && echo "  (exit 1: findings reported, as this demo step expects)"; }
 
-.PHONY: install system tools demo test lint golden bench clean help
+.PHONY: install system tools nca demo test lint golden bench clean help sanitize
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -23,6 +23,18 @@ $(VENV)/.installed: pyproject.toml setup.py src/trustmap/observe/formats/_hubble
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[$(EXTRAS)]'
 	touch $@
+
+# network-config-analyzer (IBM np-guard), the outside oracle of tests/dialects/test_compile_oracle.py. It pins old
+# dependencies, so it gets a virtualenv of its own.
+NCA_VENV ?= .venv-nca
+NCA_REQUIREMENT ?= network-config-analyzer==2.1.0
+
+nca: $(NCA_VENV)/bin/nca  ## install the nca oracle into .venv-nca (make test does)
+
+$(NCA_VENV)/bin/nca:
+	$(PYTHON) -m venv $(NCA_VENV)
+	$(NCA_VENV)/bin/python -m pip install --quiet '$(NCA_REQUIREMENT)'
+	test -x $@
 
 system:  ## install the Debian packages the tests need (PostgreSQL, Chromium) when missing
 	bash scripts/setup-system.sh
@@ -60,7 +72,7 @@ demo: install  ## validate the Online Boutique example, ask it questions, draw i
 	$(TM) drift $(EXAMPLE) --db $(OUT)/flows.duckdb --trend day --now $(NOW) --format html -o $(OUT)/drift.html || $(EXPECTED)
 	@echo "open $(OUT)/drift.html in a browser to see drift and coverage"
 
-test: install system tools  ## run the whole test suite (fails if no test was collected)
+test: install system tools nca  ## run the whole test suite (fails if no test was collected)
 	@set +e; $(PY) -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: that is a failure here"; exit 1; fi; \
 	exit $$rc
@@ -71,9 +83,12 @@ lint: install  ## ruff, ruff format, mypy --strict, import-linter layer contract
 	$(VENV)/bin/mypy --strict src
 	$(VENV)/bin/lint-imports
 
+sanitize: install  ## the compiled Hubble reader under AddressSanitizer + UBSan, with its randomised tests (CI)
+	PY=$(PY) bash scripts/sanitize-hubble.sh
+
 golden: install  ## regenerate golden files; review them with `git diff`
 	$(PY) tests/regen_golden.py
-	$(PY) tests/compile/regen.py
+	$(PY) tests/dialects/regen.py
 
 bench: install  ## run the benchmarks (see benchmarks/RESULTS.md)
 	$(PY) benchmarks/run.py

@@ -9,9 +9,9 @@ cluster (``benchmarks/analyze_cluster.py``) it measures, in child processes:
   interpreter start and imports included;
 * peak memory: ``ru_maxrss`` of the engine child.
 
-NCA pins old dependencies, so it lives in its own virtualenv (see benchmarks/RESULTS.md):
+NCA pins old dependencies, so it lives in its own virtualenv, which ``make nca`` installs:
 
-    python3 -m venv .venv-nca && .venv-nca/bin/pip install network-config-analyzer==2.1.0
+    make nca
     .venv/bin/python benchmarks/analyze_bench.py --markdown /tmp/analyze.md
 """
 

@@ -1,17 +1,19 @@
 """trustmap: declare who may call whom, check it, compile it, prove it, compare it with traffic.
 
-The library is the product; the ``trustmap`` command and the registry server call these functions::
+The library is the product; the ``trustmap`` command and the registry server call these functions
+(one per stage, :mod:`trustmap.api`; ``docs/api.md`` shows each with a tested example)::
 
     import datetime as dt
     import trustmap
 
-    graph = trustmap.load_graph(["examples/online-boutique"], dt.date(2026, 11, 23))
+    graph = trustmap.load(["examples/online-boutique"], dt.date(2026, 11, 23))
     for problem in graph.diagnostics:
         print(problem)
     print(trustmap.query.callers(graph, trustmap.ServiceRef("default", "cartservice")))
+    policies = trustmap.compile(graph, "kubernetes", environment="prod")
 
     workloads, problems = trustmap.read_workloads(graph, ["examples/online-boutique/manifests"])
-    linkerd = trustmap.compile_graph(graph, "linkerd", "prod", workloads)  # probes authorised
+    linkerd = trustmap.compile(graph, "linkerd", "prod", workloads)  # probes authorised
 """
 
 from __future__ import annotations
@@ -23,6 +25,21 @@ from trustmap.version import __version__
 
 if TYPE_CHECKING:
     from trustmap import query
+    from trustmap.api import (
+        analyze,
+        check,
+        compile,
+        compile_yaml,
+        declaration_files,
+        discover_drafts,
+        drift,
+        ingest,
+        json_schema,
+        load,
+        verify_audit_log,
+        verify_policies,
+        write_drafts,
+    )
     from trustmap.diagnostics import Diagnostic, Severity, Span
     from trustmap.dialects import compile_graph, compile_paths, compile_targets, read_workloads
     from trustmap.errors import InputError, TrustmapError, UsageError
@@ -32,6 +49,20 @@ if TYPE_CHECKING:
 # Public names → the module that defines them; imported on first use so that `import trustmap`
 # (and every command's start-up) stays cheap.
 _EXPORTS = {
+    "analyze": "trustmap.api",
+    "check": "trustmap.api",
+    "compile": "trustmap.api",
+    "compile_yaml": "trustmap.api",
+    "declaration_files": "trustmap.api",
+    "discover_drafts": "trustmap.api",
+    "drift": "trustmap.api",
+    "ingest": "trustmap.api",
+    "json_schema": "trustmap.api",
+    "load": "trustmap.api",
+    "verify_audit_log": "trustmap.api",
+    "verify_policies": "trustmap.api",
+    "write_drafts": "trustmap.api",
+    # "diff": "trustmap.api",  -- the review stage, added with trustmap.api.diff
     "query": "trustmap.query",
     "Diagnostic": "trustmap.diagnostics",
     "Severity": "trustmap.diagnostics",
@@ -65,6 +96,8 @@ def __getattr__(name: str) -> Any:
     return getattr(importlib.import_module(module), name)
 
 
+# The stages are trustmap.api's functions (and the query module); "diff" joins them with the
+# review stage.
 __all__ = [
     "Diagnostic",
     "Edge",
@@ -80,12 +113,25 @@ __all__ = [
     "TrustmapError",
     "UsageError",
     "__version__",
+    "analyze",
     "build_graph",
+    "check",
+    "compile",
     "compile_graph",
     "compile_paths",
     "compile_targets",
+    "compile_yaml",
+    "declaration_files",
+    "discover_drafts",
+    "drift",
     "graph_from_text",
+    "ingest",
+    "json_schema",
+    "load",
     "load_graph",
     "query",
     "read_workloads",
+    "verify_audit_log",
+    "verify_policies",
+    "write_drafts",
 ]

@@ -10,6 +10,11 @@ cyclic garbage is still found, by the next full collection. A process that has f
 (``gc.freeze()``: a command that keeps what it loaded until it exits) gets what is built
 frozen too. A block that built little (a query answer) is left to the young generations: moving
 it would first count the frozen heap, which costs more than scanning it.
+
+This module is the one place that steers the collector: :func:`building` (a context manager and
+a decorator) for every allocation-heavy block — loading, checking, querying, compiling, analysing
+manifests —, :func:`keep` for a command that holds a large graph until it exits, and
+:func:`shared_with_forks` / :func:`collector_off` for forked compile workers.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["building"]
+__all__ = ["building", "collector_off", "keep", "shared_with_forks"]
 
 
 _LARGE = 100_000
@@ -28,7 +33,10 @@ collections scan them (a few times, a few milliseconds per hundred thousand obje
 
 @contextmanager
 def building() -> Iterator[None]:
-    """Pause the cyclic collector for the ``with`` block (nesting is fine)."""
+    """Pause the cyclic collector for the ``with`` block (nesting is fine).
+
+    Also a decorator (``@building()``): the function runs with the collector paused.
+    """
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -50,3 +58,29 @@ def _to_oldest_generation() -> None:
     gc.freeze()
     if not frozen:
         gc.unfreeze()  # freeze + unfreeze = move every object to the oldest generation
+
+
+def keep() -> None:
+    """Freeze everything alive out of the collector: for a process that keeps what it built
+    until it exits (a command holding a 10,000-service graph spares ~1 s of rescans)."""
+    gc.freeze()
+
+
+@contextmanager
+def shared_with_forks() -> Iterator[None]:
+    """Freeze the heap while forked workers run, so that they leave the inherited objects'
+    collector headers (and so their memory pages) untouched; what someone else froze stays."""
+    freeze = gc.get_freeze_count() == 0
+    if freeze:
+        gc.freeze()
+    try:
+        yield
+    finally:
+        if freeze:
+            gc.unfreeze()
+
+
+def collector_off() -> None:
+    """Turn the collector off for good: a worker process that builds acyclic objects and exits
+    (re-enabling it would walk everything built so far)."""
+    gc.disable()

@@ -19,7 +19,6 @@ __all__ = [
     "diagnostic",
     "has_errors",
     "sort_diagnostics",
-    "worst",
 ]
 
 
@@ -105,12 +104,6 @@ def sort_diagnostics(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
 def _is_root(code: str) -> bool:
     """File and schema problems: what other findings may follow from (TM118 is one of those)."""
     return code.startswith("TM1") and code != "TM118"
-
-
-def worst(diagnostics: Iterable[Diagnostic]) -> Severity | None:
-    """The most severe level present, or ``None`` for an empty list."""
-    levels = [d.severity for d in diagnostics]
-    return max(levels, key=lambda s: s.rank) if levels else None
 
 
 def has_errors(diagnostics: Iterable[Diagnostic], *, strict: bool = False) -> bool:

@@ -6,7 +6,8 @@ from pathlib import Path
 
 from analysis_helpers import deployment, write
 
-from trustmap.analysis import analyze, load_manifests, posture, render_posture
+from trustmap.analysis import analyze, load_manifests, posture
+from trustmap.report.analysis import render_posture
 
 WEB = deployment("web", "app: web", namespace="shop")
 DB = deployment("db", "app: db", namespace="shop")

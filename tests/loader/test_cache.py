@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from trustmap.loader import cache as cache_module
 from trustmap.loader import load_paths
-from trustmap.loader.cache import ParseCache
+from trustmap.loader.cache import PARSING_CODE, ParseCache, code_fingerprint
 from trustmap.loader.compose import Limits
 from trustmap.loader.files import load_file
 
@@ -78,3 +79,36 @@ def test_loading_twice_gives_identical_documents(
 def test_no_cache_setting_disables_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TRUSTMAP_NO_CACHE", "1")
     assert ParseCache.default().directory is None
+
+
+def test_a_change_to_the_parsing_code_misses(tmp_path: Path) -> None:
+    file = tmp_path / "a.yaml"
+    file.write_text(DOC)
+    cache = ParseCache(tmp_path / "cache")
+    before = cache.key(str(file), Limits())
+    changed = ParseCache(tmp_path / "cache")
+    changed._code = "the loader as another commit has it"
+    assert before is not None
+    assert changed.key(str(file), Limits()) not in (None, before)
+
+
+def test_the_fingerprint_follows_the_source_of_the_parsing_modules(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    module = tmp_path / "fake_parser_for_cache_test.py"
+    module.write_text("RULE = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(cache_module, "PARSING_CODE", ("fake_parser_for_cache_test",))
+    before = code_fingerprint()
+    module.write_text("RULE = 2\n")
+    assert code_fingerprint() not in ("", before)
+
+
+def test_every_module_of_the_loader_is_part_of_what_keys_the_cache() -> None:
+    import pkgutil
+
+    import trustmap.loader
+
+    modules = {f"trustmap.loader.{m.name}" for m in pkgutil.iter_modules(trustmap.loader.__path__)}
+    assert modules | {"trustmap.loader", "trustmap.diagnostics"} <= set(PARSING_CODE)
+    assert code_fingerprint() != ""

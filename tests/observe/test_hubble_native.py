@@ -420,6 +420,28 @@ def test_a_refusal_late_in_a_file_hands_it_to_the_next_reader(
     assert (first == "native", second) in [(flush != 50, "duckdb"), (flush != 50, "python")]
 
 
+@pytest.mark.parametrize("flush", [native.FLUSH_ROWS, 1], ids=["at-the-end", "early"])
+def test_a_bug_in_the_compiled_path_surfaces_instead_of_falling_back(
+    flush: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only refusals, unreadable files and DuckDB's refusals hand a file to the next reader;
+    any other exception is a bug and must not be hidden by the slower reader's answer."""
+
+    decoded, calls = native._decoded, []
+
+    def broken(peers: list[tuple[int, bytes, bytes, bytes]]) -> list[tuple[object, ...]]:
+        calls.append(peers)
+        if len(calls) == 2:  # after the first block's rows were collapsed, when flushed early
+            raise ZeroDivisionError("a bug")
+        return decoded(peers)
+
+    monkeypatch.setattr(native, "FLUSH_ROWS", flush)
+    monkeypatch.setattr(native, "_decoded", broken)
+    monkeypatch.setattr(hubble_native, "BLOCK_BYTES", 16_384)
+    with pytest.raises(ZeroDivisionError, match="a bug"):
+        ingest([TCP], "hubble", tmp_path / "native.duckdb", engine="auto")
+
+
 # The Scanner itself ----------------------------------------------------------------------------
 
 

@@ -2,20 +2,14 @@
 
 ``load_manifests`` reads Kubernetes manifests into a :class:`Cluster`, ``analyze`` computes the
 allowed :class:`Connectivity` (np-guard semantics, see ``shared/cases/netpol/README.md``),
-``render_connlist`` prints it as np-guard's connlist, ``posture`` summarises isolation gaps.
+``connlist_lines`` says it as np-guard's connlist, ``posture`` summarises isolation gaps;
+:mod:`trustmap.report.analysis` renders them.
 """
 
 from __future__ import annotations
 
 from trustmap.analysis.connectivity import Connectivity, Direction, Flow, IPFlow
-from trustmap.analysis.connlist import ConnRow, connlist_lines, connlist_rows, render_connlist
-from trustmap.analysis.formats import (
-    render_csv,
-    render_dot,
-    render_json,
-    render_posture,
-    to_json_data,
-)
+from trustmap.analysis.connlist import ConnRow, connlist_lines, connlist_rows
 from trustmap.analysis.load import load_manifests
 from trustmap.analysis.objects import INGRESS_CONTROLLER, Cluster, NetpolPolicy, Workload
 from trustmap.analysis.ports import ALL_CONNS, NO_CONNS, ConnSet
@@ -48,10 +42,4 @@ __all__ = [
     "load_manifests",
     "match_workloads",
     "posture",
-    "render_connlist",
-    "render_csv",
-    "render_dot",
-    "render_json",
-    "render_posture",
-    "to_json_data",
 ]

@@ -12,11 +12,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from trustmap.analysis.connectivity import Connectivity, IPFlow
-from trustmap.analysis.gcpause import gc_paused
 from trustmap.analysis.ipranges import format_range
 from trustmap.analysis.ports import ConnSet
+from trustmap.bulk import building
 
-__all__ = ["ConnRow", "connlist_lines", "connlist_rows", "render_connlist"]
+__all__ = ["ConnRow", "connlist_lines", "connlist_rows"]
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -45,7 +45,7 @@ def _external(conn: Connectivity) -> Iterator[tuple[str, str, IPFlow]]:
                 yield flow.workload, peer, flow
 
 
-@gc_paused
+@building()
 def connlist_rows(conn: Connectivity) -> list[ConnRow]:
     """Every connlist line as a record, sorted by source then destination."""
     rows = [
@@ -67,7 +67,7 @@ def connlist_rows(conn: Connectivity) -> list[ConnRow]:
     return rows
 
 
-@gc_paused
+@building()
 def connlist_lines(conn: Connectivity) -> list[str]:
     """The connlist lines, sorted by source then destination."""
     rows = [(src, dst, flow.conns) for (src, dst), flow in conn.flows.items()]
@@ -81,9 +81,3 @@ def connlist_lines(conn: Connectivity) -> list[str]:
             text = texts[conns] = str(conns)
         lines.append(f"{src} => {dst} : {text}")
     return lines
-
-
-def render_connlist(conn: Connectivity) -> str:
-    """The whole connlist text (empty when nothing is allowed), one line per connection."""
-    lines = connlist_lines(conn)
-    return "\n".join(lines) + "\n" if lines else ""

@@ -22,7 +22,6 @@ __all__ = [
     "format_ip",
     "format_range",
     "parse_cidr",
-    "parse_ip",
 ]
 
 IPV4_MAX = 2**32 - 1
@@ -49,11 +48,6 @@ def parse_cidr(text: str) -> tuple[int, int] | None:
 def format_ip(value: int) -> str:
     """Dotted-quad text of a 32-bit address."""
     return str(ipaddress.IPv4Address(value))
-
-
-def parse_ip(text: str) -> int:
-    """32-bit integer of a dotted-quad address."""
-    return int(ipaddress.IPv4Address(text))
 
 
 def format_range(low: int, high: int) -> str:

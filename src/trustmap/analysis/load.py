@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from trustmap.analysis.gcpause import gc_paused
 from trustmap.analysis.labelgaps import check_label_gaps
 from trustmap.analysis.networkpolicy import parse_network_policy
 from trustmap.analysis.objects import (
@@ -26,6 +25,7 @@ from trustmap.analysis.objects import (
     Pod,
     Workload,
 )
+from trustmap.bulk import building
 from trustmap.diagnostics import Diagnostic, Span, diagnostic, sort_diagnostics
 from trustmap.kube import Here, KubeBackend, KubeObject, KubeSet, KubeWorkload, load_kube
 from trustmap.names import did_you_mean
@@ -48,7 +48,7 @@ class _Collected:
     controllers: dict[tuple[str, str, str], Origin] = field(default_factory=dict)
 
 
-@gc_paused
+@building()
 def load_manifests(paths: Sequence[Path]) -> tuple[Cluster, list[Diagnostic]]:
     """Read manifests from files and directories (the :mod:`trustmap.kube.files` walker).
 

@@ -90,11 +90,6 @@ class Workload:
         """``namespace/name[Kind]``, the peer name in connlist output."""
         return f"{self.namespace}/{self.name}[{self.kind}]"
 
-    @property
-    def label_map(self) -> dict[str, str]:
-        """Labels as a mapping."""
-        return dict(self.labels)
-
 
 @dataclass(frozen=True, slots=True)
 class ContainerPort:

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 
 from trustmap.analysis.classes import CompiledRule, Profile, Universe, compile_rule, indices
 from trustmap.analysis.connectivity import Connectivity, Direction, Flow, IPFlow
-from trustmap.analysis.gcpause import gc_paused
 from trustmap.analysis.ingresscontroller import exposed_ports
 from trustmap.analysis.ipranges import Partition
 from trustmap.analysis.objects import INGRESS_CONTROLLER, Cluster
 from trustmap.analysis.ports import ALL_CONNS, ConnSet
 from trustmap.analysis.regions import Contribution, Region, Segment, refine, sweep
+from trustmap.bulk import building
 
 __all__ = ["analyze"]
 
@@ -41,7 +41,7 @@ class _Rules:
     egress: tuple[CompiledRule, ...]
 
 
-@gc_paused
+@building()
 def analyze(cluster: Cluster) -> Connectivity:
     """Compute the allowed connectivity of a cluster.
 

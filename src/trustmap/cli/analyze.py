@@ -5,22 +5,25 @@ from __future__ import annotations
 import sys
 from contextlib import nullcontext
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from trustmap.analysis import (
-    Analysis,
-    analyze_paths,
+from trustmap.api import analyze as run_analysis
+from trustmap.cli.common import fail, stderr
+from trustmap.diagnostics import has_errors
+from trustmap.errors import UsageError
+from trustmap.report import render_diagnostics
+from trustmap.report.analysis import (
     render_connlist,
     render_csv,
     render_dot,
     render_json,
     render_posture,
 )
-from trustmap.cli.common import fail, stderr
-from trustmap.diagnostics import has_errors
-from trustmap.errors import UsageError
-from trustmap.report import render_diagnostics
+
+if TYPE_CHECKING:
+    from trustmap.analysis import Analysis
 
 __all__ = ["analyze"]
 
@@ -59,7 +62,7 @@ def analyze(
     spinner = stderr.status("analysing manifests…") if stderr.is_terminal else nullcontext()
     try:
         with spinner:
-            result = analyze_paths(list(paths), focus_on=focus)
+            result = run_analysis(paths, focus=focus)
     except UsageError as exc:
         fail(str(exc), "pass a workload as ns/name[Kind], ns/name or name")
     shown = [d for d in result.diagnostics if d.severity.value != "info"]

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import json
 import sys
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from trustmap.bulk import keep
 from trustmap.diagnostics import Diagnostic, has_errors
 from trustmap.model import Graph
 from trustmap.report import render_diagnostics, summary_line
@@ -94,18 +95,18 @@ def now_option(func: F) -> F:
 def load(paths: Sequence[str], today: dt.date, *, exit_unreadable: bool = True) -> Graph:
     """Load the graph, with a spinner on a terminal; exit 2 when nothing could be read
     (unless ``exit_unreadable`` is false: the caller reports it in its own format)."""
-    from trustmap.graph import (
-        load_graph,  # deferred: commands that never load declarations start faster
-    )
+    from trustmap.api import load as load_graph  # commands that never load start faster
 
     with (
-        stderr.status("loading declarations…", spinner="dots") if stderr.is_terminal else _nothing()
+        stderr.status("loading declarations…", spinner="dots")
+        if stderr.is_terminal
+        else nullcontext()
     ):
-        graph = load_graph(list(paths) or ["."], today)
+        graph = load_graph(paths, today)
     if len(graph.services) >= _LARGE:
         # The command keeps the graph until it exits: spare the cyclic collector from rescanning
         # its hundreds of thousands of objects during the rest of the command (~1 s at 10,000).
-        gc.freeze()
+        keep()
     unreadable = [d for d in graph.diagnostics if d.code in UNREADABLE]
     if exit_unreadable and unreadable and not graph.services and not graph.teams:
         sys.stderr.write(render_diagnostics(unreadable))
@@ -115,14 +116,6 @@ def load(paths: Sequence[str], today: dt.date, *, exit_unreadable: bool = True) 
 
 _LARGE = 1000
 """Services from which freezing the loaded graph out of garbage collection pays."""
-
-
-class _nothing:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *_: object) -> None:
-        return None
 
 
 def exit_for(diagnostics: Sequence[Diagnostic], *, strict: bool) -> NoReturn:

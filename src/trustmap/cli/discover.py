@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -99,11 +100,10 @@ def discover(
     team_keys: tuple[str, ...],
 ) -> None:
     """Draft declarations from manifests or observed flows, for a person to review."""
-    from trustmap.discover import select_namespaces, summary, write_drafts
+    from trustmap.api import write_drafts
+    from trustmap.report.discover import summary
 
-    found = _run(manifests, from_flows, db_path, team_keys)
-    if namespaces:
-        found = select_namespaces(found, namespaces)
+    found = _run(manifests, from_flows, db_path, namespaces, team_keys)
     unreadable = [d for d in found.diagnostics if d.code in UNREADABLE]
     if unreadable:  # drafts of part of the input would silently lack the rest: write none
         sys.stderr.write(render_diagnostics(unreadable))
@@ -126,9 +126,13 @@ def discover(
 
 
 def _run(
-    manifests: tuple[Path, ...], from_flows: bool, db_path: Path, team_keys: tuple[str, ...]
+    manifests: tuple[Path, ...],
+    from_flows: bool,
+    db_path: Path,
+    namespaces: tuple[str, ...],
+    team_keys: tuple[str, ...],
 ) -> Discovery:
-    from trustmap.discover import discover_flows, discover_manifests
+    from trustmap.api import discover_drafts
 
     if bool(manifests) == from_flows:
         fail(
@@ -136,22 +140,12 @@ def _run(
             "e.g. `trustmap discover --from-manifests k8s/`",
         )
     if manifests:
-        with stderr.status("reading manifests…") if stderr.is_terminal else _Quiet():
-            if team_keys:
-                return discover_manifests(list(manifests), team_keys)
-            return discover_manifests(list(manifests))
+        with stderr.status("reading manifests…") if stderr.is_terminal else nullcontext():
+            return discover_drafts(manifests=manifests, namespaces=namespaces, team_keys=team_keys)
     try:
-        return discover_flows(db_path)
+        return discover_drafts(flows=db_path, namespaces=namespaces)
     except InputError as err:
         fail(str(err), "check --db, or ingest flows with `trustmap observe ingest`")
-
-
-class _Quiet:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *_: object) -> None:
-        return None
 
 
 def _render(found: Discovery, written: list[Path], namespaces: tuple[str, ...]) -> None:

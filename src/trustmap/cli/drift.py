@@ -14,7 +14,6 @@ from trustmap.cli.common import db_option, fail, load, now_option, out, paths_ar
 from trustmap.errors import InputError, UsageError
 
 if TYPE_CHECKING:
-    from trustmap.model import Graph
     from trustmap.observe.drift import DriftReport
     from trustmap.observe.snapshot import ClusterSnapshot
 
@@ -131,7 +130,7 @@ def drift(
     spark_master: str | None,
 ) -> None:
     """Compare observed traffic with the declarations: drift and coverage."""
-    from trustmap.observe.drift import drift as run_drift
+    from trustmap.api import drift as run_drift
 
     if engine != "spark" and (flows_parquet or spark_master):
         fail("--flows-parquet and --spark-master need --engine spark")
@@ -140,12 +139,17 @@ def drift(
     now = dt.datetime.combine(today + dt.timedelta(days=1), dt.time())
     try:
         windows = None if trend == "none" else trend
-        if engine == "spark":
-            report = _on_spark(
-                graph, flows_parquet, spark_master, db_path, since, now, snapshot, windows
-            )
-        else:
-            report = run_drift(graph, db_path, since, now, snapshot=snapshot, trend=windows)
+        report = run_drift(
+            graph, db_path, since=since, now=now, snapshot=snapshot, trend=windows,
+            engine="spark" if engine == "spark" else "duckdb", flows=flows_parquet,
+            master=spark_master,
+        )  # fmt: skip
+    except UsageError as err:
+        if engine != "spark":
+            raise
+        from trustmap.observe.spark import SPARK_HINT
+
+        fail(str(err), SPARK_HINT)
     except InputError as err:
         if flows_parquet:
             fail(str(err), "check --flows-parquet: the `flows` columns, see docs/observe.md")
@@ -195,30 +199,3 @@ def _write(report: DriftReport, fmt: str, output: str | None, org: str | None) -
         with open(output, "w", encoding="utf-8") as handle:
             print_drift(report, Console(file=handle, width=200, color_system=None))
     stderr.print(summary(report), highlight=False)
-
-
-def _on_spark(
-    graph: Graph,
-    flows: str | None,
-    master: str | None,
-    db_path: Path,
-    since: dt.timedelta | None,
-    now: dt.datetime,
-    snapshot: ClusterSnapshot | None,
-    trend: str | None,
-) -> DriftReport:
-    from trustmap.observe.spark import SPARK_HINT, spark_drift
-
-    try:
-        return spark_drift(
-            graph,
-            flows=flows,
-            db_path=db_path,
-            since=since,
-            now=now,
-            master=master,
-            snapshot=snapshot,
-            trend=trend,
-        )
-    except UsageError as err:
-        fail(str(err), SPARK_HINT)

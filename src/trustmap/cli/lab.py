@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -87,7 +88,7 @@ def lab(
     note_findings(graph)
     objects = _policies(policies) if policies else None
     try:
-        with err.status("running the lab…", spinner="dots") if err.is_terminal else _Quiet():
+        with err.status("running the lab…", spinner="dots") if err.is_terminal else nullcontext():
             report = run_lab(
                 graph, target, environment=environment, objects=objects, deadline_seconds=deadline
             )
@@ -117,11 +118,3 @@ def _render(report: LabReport, fmt: str, differences: bool) -> None:
     if report.differences or not differences:
         print_table(lab_table(report, only_differences=differences))
     err.print(lab_summary(report), highlight=False)
-
-
-class _Quiet:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *_: object) -> None:
-        return None

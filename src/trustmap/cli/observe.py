@@ -92,7 +92,7 @@ def ingest(
     output: str,
 ) -> None:
     """Read flow records (Hubble, Envoy, Istio, Linkerd, CSV) into the flow database."""
-    from trustmap.observe import ingest as run_ingest
+    from trustmap.api import ingest as run_ingest
 
     try:
         with _progress() as progress:

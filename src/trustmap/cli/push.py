@@ -8,9 +8,9 @@ from pathlib import Path, PurePosixPath
 import click
 from rich.table import Table
 
+from trustmap.api import declaration_files
 from trustmap.cli.client import call, diagnostics_of, refuse, server_options, token_option
 from trustmap.cli.common import echo_json, fail, out, stderr
-from trustmap.loader.files import discover
 from trustmap.report import render_diagnostics
 
 __all__ = ["approve", "pending", "pull", "push", "reject"]
@@ -64,7 +64,7 @@ def push(
     fmt: str,
 ) -> None:
     """Push a team's declaration files to the registry (all or nothing)."""
-    files, problems = discover(list(paths))
+    files, problems = declaration_files(paths)
     if problems:
         sys.stderr.write(render_diagnostics(problems))
         sys.exit(2)

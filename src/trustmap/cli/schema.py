@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from trustmap.schema import json_schema
+from trustmap.api import json_schema
 
 __all__ = ["schema"]
 

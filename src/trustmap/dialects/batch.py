@@ -14,15 +14,14 @@ is asked for, the targets are written one after another in this process.
 
 from __future__ import annotations
 
-import gc
 import multiprocessing
 import os
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 
+from trustmap.bulk import building, collector_off, shared_with_forks
 from trustmap.diagnostics import sort_diagnostics
 from trustmap.dialects.base import Rendered, derived
-from trustmap.dialects.emit import paused_gc
 from trustmap.dialects.pods import Workloads
 from trustmap.dialects.registry import compiler_for, render_graph
 from trustmap.model import Graph
@@ -58,24 +57,22 @@ def compile_targets(
     count = min(processes or os.cpu_count() or 1, len(graph.services))
     if count <= 1 or not split or "fork" not in multiprocessing.get_all_start_methods():
         return [render_graph(graph, t, environment, workloads) for t in targets]
-    with paused_gc():
+    with building():
         derived(graph).prepare()  # built once here, shared copy-on-write by every worker
     parts = slices(graph, count)
     _GRAPH[:] = [(graph, environment, workloads)]
-    freeze = gc.get_freeze_count() == 0  # leave alone what someone else froze
-    if freeze:
-        gc.freeze()  # workers leave the inherited objects' collector headers untouched
     try:
         context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=len(parts), mp_context=context) as pool:
+        with (
+            shared_with_forks(),
+            ProcessPoolExecutor(max_workers=len(parts), mp_context=context) as pool,
+        ):
             futures = [pool.submit(_in_worker, split, part) for part in parts]
             done = {
                 t: render_graph(graph, t, environment, workloads) for t in targets if t not in split
             }
             pieces = [future.result() for future in futures]
     finally:
-        if freeze:
-            gc.unfreeze()
         _GRAPH.clear()
     for n, target in enumerate(split):
         mine = [piece[n] for piece in pieces]
@@ -112,9 +109,7 @@ def slices(graph: Graph, count: int) -> list[frozenset[str]]:
 
 
 def _in_worker(targets: list[str], namespaces: frozenset[str]) -> list[Rendered]:
-    # A worker writes its slice and exits: what it builds is acyclic and freed with the process,
-    # so the cycle collector stays off (re-enabling it would walk everything built so far).
-    gc.disable()
+    collector_off()  # a worker writes its slice and exits
     graph, environment, workloads = _GRAPH[0]
     found = []
     for target in targets:

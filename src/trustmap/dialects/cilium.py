@@ -249,7 +249,7 @@ class Cilium(Kubernetes):
         ports = egress.ports
         if egress.host is not None:
             fqdn: CiliumFQDN = (
-                {"matchPattern": fqdn_pattern(egress.host)}
+                {"matchPattern": fqdn_pattern(egress.host, self.older_than(MULTI_LABEL_WILDCARD))}
                 if "*" in egress.host
                 else {"matchName": egress.host}
             )
@@ -311,14 +311,19 @@ def path_regex(path: str) -> str:
 _ANY_QUERY = "(\\?.*)?"
 
 
-def fqdn_pattern(host: str) -> str:
+MULTI_LABEL_WILDCARD = "1.19"
+"""Cilium release whose ``matchPattern`` knows ``**.`` (see dialects/platforms.py)."""
+
+
+def fqdn_pattern(host: str, one_label_only: bool = False) -> str:
     """A declared host wildcard as a ``toFQDNs`` ``matchPattern``.
 
     A declared ``*.example.com`` means one or more labels before ``example.com`` (as Istio's
     ServiceEntry hosts do); Cilium's ``*`` matches within one label, ``**.`` (Cilium 1.19 and
-    later) one or more labels.
+    later) one or more labels. For an older Cilium (``one_label_only``) the pattern stays
+    ``*.``: narrower than declared, never wider (TM324 says so).
     """
-    return "*" + host if host.startswith("*.") else host
+    return "*" + host if host.startswith("*.") and not one_label_only else host
 
 
 def _route_key(route: Route) -> tuple[str, str]:

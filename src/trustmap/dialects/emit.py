@@ -10,13 +10,12 @@ literal blocks for multi-line text such as reason lists.
 from __future__ import annotations
 
 import functools
-import gc
 import re
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
 
 import yaml
 
+from trustmap.bulk import building
 from trustmap.manifests import Manifest
 
 __all__ = [
@@ -26,7 +25,6 @@ __all__ = [
     "entry",
     "file_name",
     "item",
-    "paused_gc",
     "render_files",
     "render_yaml",
     "resolves_to_str",
@@ -52,34 +50,12 @@ def render_yaml(objects: Iterable[tuple[str, Manifest | str]]) -> str:
     An object may already be a document (text from :func:`dump`, or written straight from the
     plan by a compiler's text path); it is copied as it is.
     """
-    with paused_gc():
+    with building():
         return "".join(f"---\n{_document(manifest)}" for _, manifest in objects)
 
 
 def _document(manifest: Manifest | str) -> str:
     return manifest if type(manifest) is str else dump(manifest)  # type: ignore[arg-type]
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """Pause the cycle collector while building or writing millions of acyclic objects.
-
-    A large graph is millions of live objects; every full collection triggered by the
-    allocations would walk all of them again, for nothing to collect. On the way out, what was
-    made meanwhile goes straight to the oldest generation (freeze, then unfreeze, when nothing
-    else is frozen) instead of being walked by the young collections that re-enabling would
-    trigger at once; it is still collected, by the next full collection, like any old object.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if gc.get_freeze_count() == 0:
-            gc.freeze()
-            gc.unfreeze()
-        if enabled:
-            gc.enable()
 
 
 def render_files(objects: Iterable[tuple[str, Manifest | str]]) -> dict[str, str]:

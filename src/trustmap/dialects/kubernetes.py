@@ -179,6 +179,8 @@ class Kubernetes(Compiler):
         parts += [
             item(r, "  ") for e in outbound.external if (r := self._external_rule(e)) is not None
         ]
+        if len(parts) == 5:  # no rule could be written (e.g. only apiServer, with no CIDRs)
+            parts[4] = parts[4].replace("  egress:\n", "  egress: []\n")
         return "".join(parts)
 
     def _pod_selector(self, labels: Labels) -> str:

@@ -111,6 +111,14 @@ NEEDS: tuple[Need, ...] = (
         "https://istio.io/latest/blog/2021/migrate-alpha-policy/",
     ),
     Need(
+        "cilium",
+        "1.19",
+        "toFQDNs matchPattern '**.' (a host wildcard over one or more labels)",
+        "https://github.com/cilium/cilium/pull/43420 (milestone 1.19), pkg/fqdn/matchpattern",
+        older_form="'*.' patterns, which match one label only: narrower than declared, so "
+        "calls to deeper names are refused",
+    ),
+    Need(
         "admission",
         "1.13",
         "per-rule validate.failureAction",

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from trustmap.bulk import building
 from trustmap.dialects.admission import Admission
 from trustmap.dialects.base import Compiler, CompileResult, Rendered
 from trustmap.dialects.cilium import Cilium
-from trustmap.dialects.emit import paused_gc
 from trustmap.dialects.istio import Istio
 from trustmap.dialects.kubernetes import Kubernetes
 from trustmap.dialects.linkerd import Linkerd
@@ -49,7 +49,7 @@ def compile_graph(
         UsageError: unknown target, or an environment the Organization does not declare.
     """
     compiler = compiler_for(graph, target, environment)
-    with paused_gc():
+    with building():
         return compiler(graph, environment).given(workloads).compile()
 
 
@@ -67,7 +67,7 @@ def render_graph(
         UsageError: as :func:`compile_graph`.
     """
     compiler = compiler_for(graph, target, environment)
-    with paused_gc():
+    with building():
         return compiler(graph, environment).given(workloads).write()
 
 

@@ -25,7 +25,7 @@ from trustmap.discover.draft import (
     Unresolved,
 )
 from trustmap.discover.frommanifests import discover_manifests
-from trustmap.discover.output import summary, write_drafts
+from trustmap.discover.output import write_drafts
 from trustmap.discover.render import render_drafts, render_evidence
 
 __all__ = [
@@ -43,7 +43,6 @@ __all__ = [
     "render_drafts",
     "render_evidence",
     "select_namespaces",
-    "summary",
     "write_drafts",
 ]
 

@@ -1,6 +1,12 @@
 """Drafts as YAML a person reviews: one file per namespace with its Team and Service documents,
 keys in a fixed order, and comments that say which manifest line or which flows each entry
 came from. Same discovery, same bytes.
+
+Why this lives in ``discover`` and not in ``report``: the drafts are discover's product — the
+declaration files it writes (:func:`~trustmap.discover.write_drafts`), as ``dialects/emit.py``
+writes compiled objects — not a report about a result; their evidence comments use
+:func:`render_evidence`, which the command's table shows too. Reports about a discovery (the
+summary tables) are rendered by the CLI.
 """
 
 from __future__ import annotations

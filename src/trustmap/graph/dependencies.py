@@ -4,6 +4,17 @@ A dependency becomes an allowed flow only when the target service and interface 
 provider consents, a reason is given (when required), it has not expired (nor runs past the
 organisation's cap), and the methods asked for are offered. Every failed condition is a
 diagnostic *and* a line in :class:`~trustmap.model.RejectedDependency`, so ``explain`` can say why.
+
+The rule lives in :func:`resolve_dependency` and its ``_check_*`` parts; that is what decides
+what enforcement allows. :func:`plain_edge` beside it exists only for speed: loading 10,000
+services resolves ~50,000 dependencies, nearly all of which meet every condition, and checking
+them with a few lookups and one expression instead of a :class:`Resolution`, a list of findings
+and six calls each takes this stage from 0.85 to 0.65 s (``benchmarks/RESULTS.md``). It may only say
+*yes, with this exact edge* or *look in full* (``None``) — never *no* — so it cannot reject what
+the rule allows; that it never allows what the rule rejects, and builds the very edge the rule
+builds, is proved on every test run by ``tests/graph/test_plain_edge.py`` (hypothesis over every
+condition's boundary, plus whole organisations built with and without it). A new condition in
+the rule must make :func:`plain_edge` return ``None`` for the cases it rejects or flags.
 """
 
 from __future__ import annotations
@@ -183,7 +194,10 @@ def plain_edge(
     """The edge of a dependency that meets every condition with no finding at all, else ``None``.
 
     Nearly every dependency is such a one; this checks it with a few lookups. ``None`` says
-    nothing is wrong, only that :func:`resolve_dependency` must look at it in full.
+    nothing is wrong, only that :func:`resolve_dependency` must look at it in full. Each test
+    below is the fast form of one of the rule's parts (``_check_consent``, ``_check_reason``,
+    ``_check_expiry``, ``_check_methods``, ``_named_interface``); why a second form exists and
+    what proves them equal: the module docstring.
     ``endpoint`` and ``entries`` are the caller's, from :meth:`Context.caller`.
     """
     offer = ctx.named.get((dep.service, dep.interface)) or ctx.offered(dep.service, dep.interface)

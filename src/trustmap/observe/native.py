@@ -10,7 +10,8 @@ one is decoded (:func:`hubble_native.peer_parts`) into ``_native_peers`` and sta
 ``endpoint`` row once at the end.
 
 A file the readers cannot vouch for raises :class:`Unvouched` and its waiting rows are dropped;
-the caller reads it with the Python parser. If some of its rows were already collapsed with
+the caller reads it with the Python parser. Only the failures that are expected (:data:`_EXPECTED`)
+lead there; any other exception is a bug and propagates. If some of its rows were already collapsed with
 other files', everything the compiled reader staged is removed (:class:`Abandoned`) and every
 file is read by the Python parser.
 """
@@ -25,6 +26,7 @@ from typing import Final
 
 import pyarrow as pa
 
+from trustmap.errors import InputError
 from trustmap.observe.formats import hubble_sql
 from trustmap.observe.formats.hubble_native import (
     Block,
@@ -63,6 +65,12 @@ def _decoded(peers: list[tuple[int, bytes, bytes, bytes]]) -> list[tuple[object,
         rows.append((peer_id, "c", *endpoint_values(parts.peer, None, None, None, None)))
         rows.append((peer_id, "s", *endpoint_values(parts.peer, *server)))
     return rows
+
+
+_EXPECTED: Final = (Refused, InputError, StageRejected, OutOfMemory)
+"""What :meth:`NativeStager.stage` handles: a line or peer the reader refuses, a file that
+cannot be read, a statement DuckDB refuses or has no memory for. Anything else is a bug in the
+reader or here, and surfaces instead of falling back to the Python parser unnoticed."""
 
 
 class Unvouched(Exception):
@@ -136,7 +144,7 @@ class NativeStager:
                 self.rows += block.rows
                 if self.rows >= FLUSH_ROWS:
                     self._collapse()
-        except Exception as err:
+        except _EXPECTED as err:
             self.pair.renew()  # the refused block's peers may be half-known: start afresh
             if isinstance(err, OutOfMemory):
                 raise

@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 
     from trustmap.observe.snapshot import ClusterSnapshot
 
-__all__ = ["SPARK_HINT", "batches_spark", "observed_groups_spark", "spark_drift", "spark_session"]
+__all__ = ["SPARK_HINT", "observed_groups_spark", "spark_drift", "spark_session"]
 
 SPARK_HINT: Final = (
     "install the spark extra (pip install 'trustmap[spark]', or `make install`) and Java 17+ "
@@ -119,17 +119,6 @@ def observed_groups_spark(
         return groups_from_records(
             _rows(session, groups_sql("pyspark", start, view, window=window))
         )
-
-
-def batches_spark(session: SparkSession, flows: str | Path) -> dict[int, BatchInfo]:
-    """The ingest batches found in the Parquet dataset ``flows`` by id (from its ``batch_id``,
-    ``source_format``, ``time`` and ``last_time`` columns; a dataset has no ``batches`` table).
-
-    Raises:
-        InputError: when ``flows`` cannot be read or lacks columns of the ``flows`` table.
-    """
-    with _flows_view(session, str(flows)) as view:
-        return _batches(session, view)
 
 
 def spark_drift(

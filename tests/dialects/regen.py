@@ -1,6 +1,6 @@
 """Regenerate the compile golden files (``make golden``); review the result with ``git diff``.
 
-Usage: ``python tests/compile/regen.py [TARGET/CASE ...]`` — every case by default. Rewrites
+Usage: ``python tests/dialects/regen.py [TARGET/CASE ...]`` — every case by default. Rewrites
 ``expected/`` of each case from the current output (stale files are removed), prints which cases
 changed, and exits 0 unless a named case does not exist.
 """

@@ -1,8 +1,10 @@
-"""Machine and human renderings of a :class:`Connectivity` besides np-guard's connlist.
+"""Renderings of a :class:`~trustmap.analysis.Connectivity` (``trustmap analyze``).
 
-JSON (everything, with posture), CSV (the connlist lines plus the policies behind each), DOT
-(a graph, namespaces as clusters) and a short posture text. All outputs are deterministic: the
-same connectivity gives the same bytes.
+np-guard's connlist text, JSON (everything, with posture), CSV (the connlist lines plus the
+policies behind each), DOT (a graph, namespaces as clusters) and a short posture text. All
+outputs are deterministic: the same connectivity gives the same bytes. The connlist *lines*
+themselves (:func:`trustmap.analysis.connlist_lines`) stay in ``analysis``: they are the
+analysis's result in np-guard's notation, which ``verify`` and the tests compare line by line.
 """
 
 from __future__ import annotations
@@ -13,14 +15,27 @@ import json
 from typing import Any
 
 from trustmap.analysis.connectivity import Connectivity, IPFlow
-from trustmap.analysis.connlist import connlist_rows
-from trustmap.analysis.gcpause import gc_paused
+from trustmap.analysis.connlist import connlist_lines, connlist_rows
 from trustmap.analysis.ipranges import format_ip
 from trustmap.analysis.objects import INGRESS_CONTROLLER
 from trustmap.analysis.ports import PROTOCOLS, ConnSet
 from trustmap.analysis.posture import NetpolExposure, Posture
+from trustmap.bulk import building
 
-__all__ = ["render_csv", "render_dot", "render_json", "render_posture", "to_json_data"]
+__all__ = [
+    "render_connlist",
+    "render_csv",
+    "render_dot",
+    "render_json",
+    "render_posture",
+    "to_json_data",
+]
+
+
+def render_connlist(conn: Connectivity) -> str:
+    """The whole connlist text (empty when nothing is allowed), one line per connection."""
+    lines = connlist_lines(conn)
+    return "\n".join(lines) + "\n" if lines else ""
 
 
 def _ports(conns: ConnSet) -> dict[str, str]:
@@ -32,7 +47,7 @@ def _ports(conns: ConnSet) -> dict[str, str]:
     }
 
 
-@gc_paused
+@building()
 def to_json_data(conn: Connectivity, posture: Posture | None = None) -> dict[str, Any]:
     """The connectivity (and posture) as plain JSON-ready data."""
     data: dict[str, Any] = {

@@ -2,8 +2,9 @@
 
 Online Boutique runs on its real upstream manifests; the focused golden cases run on one
 Deployment per declared service. In both, the Organization's peers (DNS resolver, ingress
-controllers, platform consumers) get Deployments in their own namespaces. The test installs
-nca into .venv-nca when it is missing; it never skips in CI (CI=true).
+controllers, platform consumers) get Deployments in their own namespaces. ``make nca`` (run by
+``make test``) installs nca into .venv-nca; without it the test fails in CI (CI=true) and skips
+elsewhere.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def nca() -> Path:
     if binary is None:
         if in_ci():
             pytest.fail(f"nca is required in CI: {why}")
-        pytest.skip(f"nca is not installed and could not be installed (offline?): {why}")
+        pytest.skip(f"nca is not installed: {why}")
     return binary
 
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 import yaml
-from tests.compile.kyverno_eval import admitted, as_admitted_pod
-from tests.compile.manifest_schemas import errors, shared_available
+from tests.dialects.kyverno_eval import admitted, as_admitted_pod
+from tests.dialects.manifest_schemas import errors, shared_available
 
 from trustmap.dialects import compile_graph, compile_paths, render_graph
 from trustmap.graph import graph_from_text, load_graph
@@ -311,7 +311,7 @@ def test_admission_admits_every_declared_boutique_deployment_as_written_and_its_
     get ``default`` only when created. The pattern for account ``default`` uses the equality
     anchor ``=(serviceAccountName)`` ("if the field is present, it must match":
     https://kyverno.io/docs/policy-types/cluster-policy/validate/#anchors), so the Deployment
-    passes as its Pods do. Evaluated by tests/compile/kyverno_eval.py: the ``kyverno`` CLI is a
+    passes as its Pods do. Evaluated by tests/dialects/kyverno_eval.py: the ``kyverno`` CLI is a
     Go binary not available from PyPI, npm or Debian."""
     (policy,) = [m for _, m in compile_graph(load_graph([EXAMPLE], TODAY), "admission").objects]
     workloads = boutique_workloads()

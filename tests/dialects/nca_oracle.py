@@ -1,7 +1,7 @@
 """network-config-analyzer (``nca``, IBM np-guard) as an outside oracle for compiled NetworkPolicies.
 
 ``nca`` pins old dependencies, so it lives in its own virtualenv (``.venv-nca`` at the repository
-root), installed from PyPI on first use. The oracle compares what ``nca`` says the compiled policies
+root), which the project's setup installs (``make nca``; ``make test`` runs it), never a test. The oracle compares what ``nca`` says the compiled policies
 allow — on real manifests, or on one Deployment per declared service — with what the graph
 declares: effective edges plus DNS, plus the Organization's peers (ingress controllers, platform
 consumers, the DNS resolver), which are given Deployments in their own namespaces.
@@ -13,7 +13,6 @@ import ipaddress
 import os
 import re
 import subprocess
-import sys
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -26,7 +25,6 @@ from trustmap.model import Graph, Labels
 
 ROOT = Path(__file__).resolve().parents[2]
 NCA_VENV = ROOT / ".venv-nca"
-NCA_REQUIREMENT = "network-config-analyzer==2.1.0"
 ALL = "*"
 
 Flows = dict[tuple[str, str], frozenset[str]]
@@ -34,19 +32,11 @@ Flows = dict[tuple[str, str], frozenset[str]]
 
 
 def nca_binary() -> tuple[Path | None, str]:
-    """The ``nca`` executable, installing it when missing; or ``None`` and why not."""
+    """The ``nca`` executable ``make nca`` installed, or ``None`` and why not."""
     binary = NCA_VENV / "bin" / "nca"
     if binary.exists():
         return binary, ""
-    steps = [
-        [sys.executable, "-m", "venv", str(NCA_VENV)],
-        [str(NCA_VENV / "bin" / "python"), "-m", "pip", "install", "--quiet", NCA_REQUIREMENT],
-    ]
-    for step in steps:
-        done = subprocess.run(step, capture_output=True, text=True, timeout=600, check=False)
-        if done.returncode != 0:
-            return None, f"could not install {NCA_REQUIREMENT}: {done.stderr.strip()[-500:]}"
-    return (binary, "") if binary.exists() else (None, "pip installed no nca executable")
+    return None, f"{binary} is missing: run `make nca` (part of `make test`)"
 
 
 def in_ci() -> bool:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import yaml
-from tests.compile.manifest_schemas import errors, shared_available
+from tests.dialects.manifest_schemas import errors, shared_available
 
 from trustmap.dialects import compile_graph, render_graph
 from trustmap.dialects.platforms import NEEDS, minimum, parse_version, with_platforms
@@ -138,13 +138,34 @@ def test_istio_dry_run_needs_1_10_and_enforce_output_does_not() -> None:
     assert "TM323" not in codes(graph, "istio")
 
 
-def test_cilium_has_no_version_gate_since_it_never_writes_enable_default_deny() -> None:
+def test_cilium_never_writes_enable_default_deny_so_older_agents_are_not_refused() -> None:
     """``enableDefaultDeny`` arrived in Cilium 1.16 (cilium/cilium#30572); the cilium target
     refuses audit namespaces (TM312) instead of writing it, so its output compiles for older
-    agents unchanged."""
+    agents (nothing refused: no TM323)."""
     graph = pinned("cilium", "1.15")
     assert "enableDefaultDeny" not in yaml.safe_dump_all(objects(graph, "cilium", "staging"))
-    assert not [c for c in codes(graph, "cilium") if c in ("TM323", "TM324")]
+    assert "TM323" not in codes(graph, "cilium")
+
+
+def test_cilium_before_1_19_gets_one_label_host_wildcards_and_says_so() -> None:
+    """A leading ``**.`` in ``matchPattern`` (one or more labels) arrived in Cilium 1.19
+    (https://github.com/cilium/cilium/pull/43420, pkg/fqdn/matchpattern); before, only ``*.``
+    (one label) exists. The older output keeps ``*.example.com``: narrower than the declared
+    meaning (one or more labels), never wider, and TM324 says so."""
+    text = DECLARATIONS.replace(
+        "  egress: [{cidr: 203.0.113.0/24, ports: [443], reason: bank}]\n",
+        "  egress: [{host: '*.example.com', ports: [443], reason: images}]\n",
+    )
+    base = graph_from_text(text, "d.yaml", TODAY)
+
+    def patterns(version: str) -> list[str]:
+        found = objects(with_platforms(base, {"cilium": version}), "cilium")
+        rules = [r for m in found for r in m["spec"].get("egress", [])]
+        return [f["matchPattern"] for r in rules for f in r.get("toFQDNs", [])]
+
+    assert patterns("1.18") == ["*.example.com"]
+    assert "TM324" in codes(with_platforms(base, {"cilium": "1.18"}), "cilium")
+    assert patterns("1.19") == ["**.example.com"]
 
 
 def test_kubernetes_before_1_21_is_refused() -> None:

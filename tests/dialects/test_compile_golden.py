@@ -16,11 +16,13 @@ CASE_DIRS = case_dirs()
 @pytest.mark.parametrize("case", CASE_DIRS, ids=case_id)
 def test_compiled_output_matches_the_golden_files_byte_for_byte(case: Path) -> None:
     expected = expected_files(case)
-    assert expected, f"{case_id(case)} has no expected/ files: run python tests/compile/regen.py"
+    assert expected, f"{case_id(case)} has no expected/ files: run python tests/dialects/regen.py"
     actual = render_case(case)
     assert sorted(actual) == sorted(expected), "the set of output files changed"
     for name, text in expected.items():
-        assert actual[name] == text, f"{name} differs: run python tests/compile/regen.py and review"
+        assert actual[name] == text, (
+            f"{name} differs: run python tests/dialects/regen.py and review"
+        )
 
 
 @pytest.mark.skipif(not shared_available(), reason="../shared/schemas is not beside the checkout")
