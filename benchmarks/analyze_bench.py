@@ -32,7 +32,8 @@ CASES = ROOT / ".." / "shared" / "cases" / "netpol"
 _TRUSTMAP_ENGINE = """
 import json, resource, sys, time
 from pathlib import Path
-from trustmap.analysis import analyze, load_manifests, render_connlist
+from trustmap.analysis import analyze, load_manifests
+from trustmap.report.analysis import render_connlist
 best, lines = float("inf"), 0
 for _ in range(int(sys.argv[2])):
     start = time.perf_counter()
