@@ -26,7 +26,7 @@ from trustmap.analysis.inventory import make_obj
 from trustmap.analysis.istio import IstioEvaluator, principal
 from trustmap.analysis.platform import Peer, Request
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "compile"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "dialects"))
 from nca_oracle import in_ci, nca_binary
 
 NAMESPACES = ("alpha", "beta")
