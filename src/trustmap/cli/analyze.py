@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import sys
-from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
 from trustmap.api import analyze as run_analysis
-from trustmap.cli.common import fail, stderr
+from trustmap.cli.common import fail, spinner
 from trustmap.diagnostics import has_errors
 from trustmap.errors import UsageError
 from trustmap.report import render_diagnostics
@@ -59,9 +58,8 @@ def analyze(
     paths: tuple[Path, ...], fmt: str, focus: str | None, show_posture: bool, strict: bool
 ) -> None:
     """Compute which workloads NetworkPolicies let connect, as np-guard's connlist."""
-    spinner = stderr.status("analysing manifests…") if stderr.is_terminal else nullcontext()
     try:
-        with spinner:
+        with spinner("analysing manifests…"):
             result = run_analysis(paths, focus=focus)
     except UsageError as exc:
         fail(str(exc), "pass a workload as ns/name[Kind], ns/name or name")

@@ -6,7 +6,7 @@ import datetime as dt
 import json
 import sys
 from collections.abc import Callable, Sequence
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
@@ -31,6 +31,7 @@ __all__ = [
     "now_option",
     "out",
     "paths_argument",
+    "spinner",
     "stderr",
 ]
 
@@ -92,16 +93,17 @@ def now_option(func: F) -> F:
     )(func)
 
 
+def spinner(text: str) -> AbstractContextManager[object]:
+    """A spinner with ``text`` on stderr while the block runs, when stderr is a terminal."""
+    return stderr.status(text, spinner="dots") if stderr.is_terminal else nullcontext()
+
+
 def load(paths: Sequence[str], today: dt.date, *, exit_unreadable: bool = True) -> Graph:
     """Load the graph, with a spinner on a terminal; exit 2 when nothing could be read
     (unless ``exit_unreadable`` is false: the caller reports it in its own format)."""
     from trustmap.api import load as load_graph  # commands that never load start faster
 
-    with (
-        stderr.status("loading declarations…", spinner="dots")
-        if stderr.is_terminal
-        else nullcontext()
-    ):
+    with spinner("loading declarations…"):
         graph = load_graph(paths, today)
     if len(graph.services) >= _LARGE:
         # The command keeps the graph until it exits: spare the cyclic collector from rescanning

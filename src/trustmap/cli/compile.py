@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from trustmap.cli.common import UNREADABLE, fail, now_option, stderr
+from trustmap.cli.common import UNREADABLE, fail, now_option, spinner, stderr
 from trustmap.cli.registry_source import paths_or_server
 from trustmap.diagnostics import Severity, sort_diagnostics
 from trustmap.dialects import TARGETS, Compilation, Rendered, render_paths, render_targets
@@ -124,7 +124,7 @@ def compile_command(
     if len(chosen) > 1 and out_dir is None:
         fail(f"{len(chosen)} targets need --out DIR", "add --out compiled/ (one folder per target)")
     try:
-        with stderr.status("compiling…", spinner="dots") if stderr.is_terminal else _Quiet():
+        with spinner("compiling…"):
             runs = _compile(list(paths) or ["."], chosen, environment, today, manifests, platforms)
     except UsageError as exc:
         fail(str(exc), "see `trustmap compile --help`")
@@ -213,11 +213,3 @@ def _exit_if_unreadable(run: Compilation[Rendered]) -> None:
     if manifests:  # compiling without probes that were asked for could block them: write nothing
         sys.stderr.write(render_diagnostics(manifests))
         sys.exit(2)
-
-
-class _Quiet:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *_: object) -> None:
-        return None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -11,7 +10,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from trustmap.cli.common import UNREADABLE, db_option, echo_json, fail, out, stderr
+from trustmap.cli.common import UNREADABLE, db_option, echo_json, fail, out, spinner, stderr
 from trustmap.diagnostics import has_errors
 from trustmap.errors import InputError, UsageError
 from trustmap.report import render_diagnostics
@@ -140,7 +139,7 @@ def _run(
             "e.g. `trustmap discover --from-manifests k8s/`",
         )
     if manifests:
-        with stderr.status("reading manifests…") if stderr.is_terminal else nullcontext():
+        with spinner("reading manifests…"):
             return discover_drafts(manifests=manifests, namespaces=namespaces, team_keys=team_keys)
     try:
         return discover_drafts(flows=db_path, namespaces=namespaces)

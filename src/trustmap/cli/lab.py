@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ from trustmap.cli.common import (
     now_option,
     paths_argument,
     print_table,
+    spinner,
 )
 from trustmap.cli.common import stderr as err
 from trustmap.errors import InputError, UsageError
@@ -88,7 +88,7 @@ def lab(
     note_findings(graph)
     objects = _policies(policies) if policies else None
     try:
-        with err.status("running the lab…", spinner="dots") if err.is_terminal else nullcontext():
+        with spinner("running the lab…"):
             report = run_lab(
                 graph, target, environment=environment, objects=objects, deadline_seconds=deadline
             )

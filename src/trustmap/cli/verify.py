@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from trustmap.cli.common import exit_for, fail, load, note_findings, now_option
+from trustmap.cli.common import exit_for, fail, load, note_findings, now_option, spinner
 from trustmap.cli.common import stderr as err
 from trustmap.cli.registry_source import paths_or_server
 from trustmap.diagnostics import has_errors
@@ -100,7 +100,7 @@ def verify_command(
     graph = load(paths, today)
     note_findings(graph)
     try:
-        with err.status("verifying…", spinner="dots") if err.is_terminal else _Quiet():
+        with spinner("verifying…"):
             report = verify(
                 graph,
                 list(manifests),
@@ -133,11 +133,3 @@ def _summary(report: VerifyReport, target: str) -> str:
         f"beyond the declarations, {len(report.missing)} blocked"
     )
     return f"verify: {verdict}: {counts} ({summary_line(report.findings)})"
-
-
-class _Quiet:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *_: object) -> None:
-        return None

@@ -82,14 +82,6 @@ class Pods:
     """Workloads whose pods turn Istio's probe rewrite off
     (``sidecar.istio.io/rewriteAppHTTPProbers: "false"``), as ``Kind namespace/name``."""
 
-    def probes_on(self, port: int) -> tuple[Probe, ...]:
-        """The probes that connect to ``port``."""
-        return tuple(p for p in self.probes if p.port == port)
-
-    def probe_ports(self) -> tuple[int, ...]:
-        """Ports some probe connects to, sorted."""
-        return tuple(sorted({p.port for p in self.probes}))
-
 
 Workloads = Mapping[ServiceRef, Pods]
 """What the manifests say per declared service; a service the manifests do not run is absent."""
