@@ -29,15 +29,23 @@ if TYPE_CHECKING:
         analyze,
         check,
         compile,
+        compile_files,
+        compile_note,
+        compile_target_names,
         compile_yaml,
         declaration_files,
+        diff,
+        directory_tree,
         discover_drafts,
         drift,
+        git_trees,
         ingest,
         json_schema,
         load,
         verify_audit_log,
+        verify_expiry_days,
         verify_policies,
+        verify_target_names,
         write_drafts,
     )
     from trustmap.diagnostics import Diagnostic, Severity, Span
@@ -53,6 +61,14 @@ _EXPORTS = {
     "check": "trustmap.api",
     "compile": "trustmap.api",
     "compile_yaml": "trustmap.api",
+    "git_trees": "trustmap.api",
+    "directory_tree": "trustmap.api",
+    "diff": "trustmap.api",
+    "verify_target_names": "trustmap.api",
+    "verify_expiry_days": "trustmap.api",
+    "compile_target_names": "trustmap.api",
+    "compile_note": "trustmap.api",
+    "compile_files": "trustmap.api",
     "declaration_files": "trustmap.api",
     "discover_drafts": "trustmap.api",
     "drift": "trustmap.api",
@@ -62,7 +78,6 @@ _EXPORTS = {
     "verify_audit_log": "trustmap.api",
     "verify_policies": "trustmap.api",
     "write_drafts": "trustmap.api",
-    # "diff": "trustmap.api",  -- the review stage, added with trustmap.api.diff
     "query": "trustmap.query",
     "Diagnostic": "trustmap.diagnostics",
     "Severity": "trustmap.diagnostics",
@@ -96,8 +111,7 @@ def __getattr__(name: str) -> Any:
     return getattr(importlib.import_module(module), name)
 
 
-# The stages are trustmap.api's functions (and the query module); "diff" joins them with the
-# review stage.
+# The stages are trustmap.api's functions (and the query module).
 __all__ = [
     "Diagnostic",
     "Edge",
@@ -117,13 +131,19 @@ __all__ = [
     "build_graph",
     "check",
     "compile",
+    "compile_files",
     "compile_graph",
+    "compile_note",
     "compile_paths",
+    "compile_target_names",
     "compile_targets",
     "compile_yaml",
     "declaration_files",
+    "diff",
+    "directory_tree",
     "discover_drafts",
     "drift",
+    "git_trees",
     "graph_from_text",
     "ingest",
     "json_schema",
@@ -132,6 +152,8 @@ __all__ = [
     "query",
     "read_workloads",
     "verify_audit_log",
+    "verify_expiry_days",
     "verify_policies",
+    "verify_target_names",
     "write_drafts",
 ]

@@ -25,27 +25,36 @@ if TYPE_CHECKING:
     from trustmap.analysis import Analysis
     from trustmap.auditchain import Break, Entry
     from trustmap.diagnostics import Diagnostic
-    from trustmap.dialects import CompileResult, Rendered, Workloads
+    from trustmap.dialects import Compilation, CompileResult, Rendered, Workloads
     from trustmap.discover import Discovery
     from trustmap.model import Graph
     from trustmap.observe import IngestReport
     from trustmap.observe.drift import DriftReport
     from trustmap.observe.snapshot import ClusterSnapshot
+    from trustmap.review import Change, Tree
     from trustmap.verify import VerifyReport
 
 __all__ = [
     "analyze",
     "check",
     "compile",
+    "compile_files",
+    "compile_note",
+    "compile_target_names",
     "compile_yaml",
     "declaration_files",
+    "diff",
+    "directory_tree",
     "discover_drafts",
     "drift",
+    "git_trees",
     "ingest",
     "json_schema",
     "load",
     "verify_audit_log",
+    "verify_expiry_days",
     "verify_policies",
+    "verify_target_names",
     "write_drafts",
 ]
 
@@ -124,6 +133,71 @@ def compile_yaml(
     return compile_targets(graph, list(targets), environment, processes, workloads)
 
 
+def compile_target_names() -> tuple[str, ...]:
+    """The targets :func:`compile` knows, in the order ``trustmap compile --help`` lists them."""
+    from trustmap.dialects import TARGETS
+
+    return tuple(TARGETS)
+
+
+def compile_note(target: str) -> str:
+    """What a person must know after compiling for ``target`` (empty when nothing), e.g. that
+    Linkerd's default inbound policy takes effect when the pods restart."""
+    from trustmap.dialects import TARGETS
+
+    return TARGETS[target].SUMMARY_NOTE
+
+
+def compile_files(
+    paths: Sequence[PathLike],
+    targets: Sequence[str],
+    *,
+    environment: str | None = None,
+    today: dt.date | None = None,
+    manifests: Sequence[PathLike] | None = None,
+    platforms: dict[str, str] | None = None,
+) -> list[Compilation[Rendered]]:
+    """Load the declarations at ``paths`` (and the workload ``manifests``) once and write every
+    one of ``targets`` as YAML documents: what ``trustmap compile`` does. One compilation per
+    target, in the order given, each with its graph, findings and diagnostics.
+
+    Raises:
+        UsageError: unknown target or environment, or a bad platform version.
+    """
+    from trustmap.dialects import render_paths, render_targets
+
+    given = list(paths)
+    wanted = None if manifests is None else list(manifests)
+    if len(targets) == 1:
+        run = render_paths(
+            given,
+            targets[0],
+            environment=environment,
+            today=today,
+            manifests=wanted,
+            platforms=platforms,
+        )
+        return [run]
+    return render_targets(
+        given, targets, environment=environment, today=today, manifests=wanted, platforms=platforms
+    )
+
+
+def verify_target_names() -> tuple[str, ...]:
+    """The targets :func:`verify_policies` understands."""
+    from trustmap.verify import TARGETS
+
+    return tuple(TARGETS)
+
+
+def verify_expiry_days() -> int:
+    """How close (in days) a grant's last day must be for :func:`verify_policies` to warn (TM441)
+    by default."""
+    from trustmap.verify.expiry import SOON_DAYS
+
+    return SOON_DAYS
+
+
 def verify_policies(
     graph: Graph,
     manifests: Sequence[PathLike],
@@ -131,12 +205,15 @@ def verify_policies(
     target: str = "kubernetes",
     policies: Sequence[PathLike] | None = None,
     environment: str | None = None,
+    expiring_within: int | None = None,
 ) -> VerifyReport:
     """Whether the policies allow exactly the declared flows between the manifests' workloads.
 
     Args:
         manifests: workload manifests (files or directories).
         policies: policies to check instead of those compiled from ``graph``.
+        expiring_within: warn (TM441) about allowed grants whose last day is this many days
+            away or closer (default :func:`verify_expiry_days`).
 
     Returns:
         Flows allowed beyond the declarations, declared flows blocked, and the findings.
@@ -153,6 +230,7 @@ def verify_policies(
         target=target,
         policies_paths=chosen,
         environment=environment,
+        expiring_within=verify_expiry_days() if expiring_within is None else expiring_within,
     )
 
 
@@ -326,3 +404,58 @@ def verify_audit_log(entries: Iterable[Entry], head: tuple[int, str] | None = No
     from trustmap.auditchain import verify_chain
 
     return verify_chain(entries, head)
+
+
+def directory_tree(path: PathLike) -> Tree:
+    """The declaration files under ``path`` (a file or a directory; hidden folders skipped, as
+    :func:`load`), read into memory: one side of a :func:`diff`.
+
+    Raises:
+        InputError: ``path`` does not exist.
+    """
+    from trustmap.review import directory_tree as read
+
+    return read(os.fspath(path))
+
+
+def git_trees(repo: PathLike, spec: str, paths: Sequence[str] = ()) -> tuple[Tree, Tree]:
+    """The two sides of the git range ``spec`` in ``repo``: ``A..B`` compares ``A`` with ``B``,
+    ``A...B`` compares ``B`` with its merge base (what a pull request changes). Only declaration
+    files under ``paths`` (repository-relative; all when empty) are read, from git's object
+    store, without a checkout.
+
+    Raises:
+        UsageError: git is missing, ``repo`` is not a repository, or the range does not resolve.
+    """
+    from trustmap.review import git_range, git_tree
+
+    where = os.fspath(repo)
+    base, head = git_range(where, spec)
+    label = f"{spec.partition('...')[0]} (merge base {base[:12]})" if "..." in spec else base
+    return git_tree(where, base, paths, label), git_tree(where, head, paths)
+
+
+def diff(
+    base: Tree,
+    head: Tree,
+    *,
+    targets: Sequence[str] = (),
+    environment: str | None = None,
+    today: dt.date | None = None,
+) -> Change:
+    """What changing the declarations from ``base`` to ``head`` does: the flows it opens and
+    closes, who must approve, and (for each of ``targets``) the compiled objects it changes.
+
+    Raises:
+        UsageError: an unknown target or environment.
+    """
+    from trustmap.review import Side, load_tree
+    from trustmap.review import diff as compare
+
+    day = today or dt.date.today()
+    return compare(
+        Side(base, load_tree(base, day)),
+        Side(head, load_tree(head, day)),
+        targets=targets,
+        environment=environment,
+    )

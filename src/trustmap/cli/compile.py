@@ -5,15 +5,19 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
+from trustmap import api
 from trustmap.cli.common import UNREADABLE, fail, now_option, spinner, stderr
 from trustmap.cli.registry_source import paths_or_server
 from trustmap.diagnostics import Severity, sort_diagnostics
-from trustmap.dialects import TARGETS, Compilation, Rendered, render_paths, render_targets
 from trustmap.errors import UsageError
 from trustmap.report import FORMATS, render_diagnostics, summary_line
+
+if TYPE_CHECKING:
+    from trustmap.dialects import Compilation, Rendered
 
 __all__ = ["compile_command"]
 
@@ -65,7 +69,7 @@ there are findings.
     "--target",
     "-t",
     "targets",
-    type=click.Choice([*TARGETS, "all"]),
+    type=click.Choice([*api.compile_target_names(), "all"]),
     multiple=True,
     required=True,
     help="What to compile for; repeat it, or say `all`, for several (with --out).",
@@ -119,7 +123,9 @@ def compile_command(
     """Compile declarations into enforcement for each target (allow what is declared)."""
     platforms = _platforms(platform_versions)
     chosen = list(
-        dict.fromkeys(t for name in targets for t in (TARGETS if name == "all" else [name]))
+        dict.fromkeys(
+            t for name in targets for t in (api.compile_target_names() if name == "all" else [name])
+        )
     )
     if len(chosen) > 1 and out_dir is None:
         fail(f"{len(chosen)} targets need --out DIR", "add --out compiled/ (one folder per target)")
@@ -165,18 +171,7 @@ def _compile(
     platforms: dict[str, str],
 ) -> list[Compilation[Rendered]]:
     given = list(manifests) if manifests else None
-    if len(targets) == 1:
-        return [
-            render_paths(
-                paths,
-                targets[0],
-                environment=environment,
-                today=today,
-                manifests=given,
-                platforms=platforms,
-            )
-        ]
-    return render_targets(
+    return api.compile_files(
         paths, targets, environment=environment, today=today, manifests=given, platforms=platforms
     )
 
@@ -196,7 +191,7 @@ def _summary(run: Compilation[Rendered], out_dir: Path | None, refused: bool) ->
     done = f"refused to write {objects} (--strict)" if refused else f"{objects}{where}"
     findings = _count(len(run.findings), "finding") if run.findings else "no findings"
     line = f"{run.result.target}: {done}; {findings} ({summary_line(run.diagnostics)})"
-    note = TARGETS[run.result.target].SUMMARY_NOTE
+    note = api.compile_note(run.result.target)
     return f"{line}\n  note: {note}" if note and not refused else line
 
 

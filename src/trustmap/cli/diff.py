@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from trustmap import api
 from trustmap.cli.common import fail, now_option
 from trustmap.errors import InputError, UsageError
 
@@ -72,19 +73,12 @@ def diff_command(
     fmt: str,
 ) -> None:
     """Compare two versions of the declarations: what opens, closes, and who must approve."""
-    from trustmap.dialects import TARGETS
     from trustmap.report.review import render_change
-    from trustmap.review import Side, diff, load_tree
 
-    chosen = _targets(targets, tuple(TARGETS))
+    chosen = _targets(targets, api.compile_target_names())
     try:
         base, head = _trees(sides, git_spec, repo)
-        change = diff(
-            Side(base, load_tree(base, today)),
-            Side(head, load_tree(head, today)),
-            targets=chosen,
-            environment=environment,
-        )
+        change = api.diff(base, head, targets=chosen, environment=environment, today=today)
     except (UsageError, InputError) as error:
         fail(str(error), "see `trustmap diff --help`")
     sys.stdout.write(render_change(change, fmt))
@@ -103,14 +97,8 @@ def _targets(given: tuple[str, ...], known: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def _trees(sides: tuple[str, ...], git_spec: str | None, repo: str) -> tuple[Tree, Tree]:
-    from trustmap.review import directory_tree, git_range, git_tree
-
     if git_spec is None:
         if len(sides) != 2:
             fail("diff needs BASE and HEAD directories, or --git BASE..HEAD")
-        return directory_tree(sides[0]), directory_tree(sides[1])
-    base, head = git_range(repo, git_spec)
-    label = (
-        f"{git_spec.partition('...')[0]} (merge base {base[:12]})" if "..." in git_spec else base
-    )
-    return git_tree(repo, base, sides, label), git_tree(repo, head, sides)
+        return api.directory_tree(sides[0]), api.directory_tree(sides[1])
+    return api.git_trees(repo, git_spec, sides)

@@ -5,17 +5,20 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
+from trustmap import api
 from trustmap.cli.common import exit_for, fail, load, note_findings, now_option, spinner
 from trustmap.cli.common import stderr as err
 from trustmap.cli.registry_source import paths_or_server
 from trustmap.diagnostics import has_errors
 from trustmap.errors import UsageError
 from trustmap.report import FORMATS, render_diagnostics, summary_line
-from trustmap.verify import TARGETS, VerifyReport, verify
-from trustmap.verify.expiry import SOON_DAYS
+
+if TYPE_CHECKING:
+    from trustmap.verify import VerifyReport
 
 __all__ = ["verify_command"]
 
@@ -64,7 +67,13 @@ Exit status: 0 the policies allow exactly the declared flows, 1 findings (warnin
     type=click.Path(path_type=Path),
     help="Workload manifests (files or directories; repeatable).",
 )
-@click.option("--target", "-t", type=click.Choice(TARGETS), default="kubernetes", show_default=True)
+@click.option(
+    "--target",
+    "-t",
+    type=click.Choice(api.verify_target_names()),
+    default="kubernetes",
+    show_default=True,
+)
 @click.option(
     "--policies",
     "-p",
@@ -79,7 +88,7 @@ Exit status: 0 the policies allow exactly the declared flows, 1 findings (warnin
     "--expiring-within",
     metavar="DAYS",
     type=click.IntRange(min=0),
-    default=SOON_DAYS,
+    default=api.verify_expiry_days(),
     show_default=True,
     help="Warn (TM441) about grants the policies allow whose last day is this close.",
 )
@@ -101,11 +110,11 @@ def verify_command(
     note_findings(graph)
     try:
         with spinner("verifying…"):
-            report = verify(
+            report = api.verify_policies(
                 graph,
                 list(manifests),
                 target=target,
-                policies_paths=list(policies) or None,
+                policies=list(policies) or None,
                 environment=environment,
                 expiring_within=expiring_within,
             )
