@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Literal
 if TYPE_CHECKING:
     from trustmap.analysis import Analysis
     from trustmap.auditchain import Break, Entry
+    from trustmap.catalog.drafts import Drafts
     from trustmap.diagnostics import Diagnostic
     from trustmap.dialects import Compilation, CompileResult, Rendered, Workloads
     from trustmap.discover import Discovery
@@ -32,11 +33,13 @@ if TYPE_CHECKING:
     from trustmap.observe.drift import DriftReport
     from trustmap.observe.snapshot import ClusterSnapshot
     from trustmap.review import Change, Tree
+    from trustmap.review.codeowners import Ownership
     from trustmap.verify import VerifyReport
 
 __all__ = [
     "analyze",
     "check",
+    "codeowners",
     "compile",
     "compile_files",
     "compile_note",
@@ -47,7 +50,10 @@ __all__ = [
     "directory_tree",
     "discover_drafts",
     "drift",
+    "export_backstage",
     "git_trees",
+    "import_backstage",
+    "import_otterize",
     "ingest",
     "json_schema",
     "load",
@@ -459,3 +465,45 @@ def diff(
         targets=targets,
         environment=environment,
     )
+
+
+def codeowners(
+    graph: Graph,
+    *,
+    flavor: Literal["github", "gitlab"] = "github",
+    root: PathLike = ".",
+    platform: Sequence[str] = (),
+) -> Ownership:
+    """The CODEOWNERS file for the declaration files of ``graph``: each file reviewed by the
+    teams it declares services of (paths relative to ``root``; the Organization, and the Team
+    files when ``platform`` handles are given, by the platform), and what it could not say."""
+    from trustmap.review.codeowners import codeowners as owners
+
+    return owners(graph, flavor=flavor, root=os.fspath(root), platform=platform)
+
+
+def import_backstage(paths: Sequence[PathLike]) -> tuple[Drafts, list[Diagnostic]]:
+    """Draft Teams and Services from the Backstage catalog files at ``paths`` (Locations
+    followed on disk), and the problems of the files; what could not be mapped is in
+    ``drafts.unmapped``."""
+    from trustmap.catalog.backstage import import_backstage as read
+
+    return read([os.fspath(p) for p in paths])
+
+
+def import_otterize(
+    paths: Sequence[PathLike], namespace: str = "default"
+) -> tuple[Drafts, list[Diagnostic]]:
+    """Draft both sides of every call in the Otterize ClientIntents at ``paths`` (``namespace``
+    for intents without one), and the problems of the files."""
+    from trustmap.catalog.otterize import import_otterize as read
+
+    return read([os.fspath(p) for p in paths], namespace)
+
+
+def export_backstage(graph: Graph) -> str:
+    """Every team, service and interface of ``graph`` as Backstage catalog entities (Groups,
+    Components, APIs with their relations), one multi-document YAML text."""
+    from trustmap.catalog.export import export_backstage as write
+
+    return write(graph)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from trustmap import api
 from trustmap.cli.common import UNREADABLE, echo_json, fail, load, stderr
 from trustmap.diagnostics import Diagnostic, has_errors, sort_diagnostics
 from trustmap.report import render_diagnostics
@@ -66,9 +67,7 @@ def import_backstage_command(
     paths: tuple[str, ...], out_dir: Path, force: bool, fmt: str, strict: bool
 ) -> None:
     """Components, APIs, Groups and Users → Teams and Services (Locations followed on disk)."""
-    from trustmap.catalog.backstage import import_backstage
-
-    _write(*import_backstage(list(paths)), out_dir, force, fmt, strict)
+    _write(*api.import_backstage(list(paths)), out_dir, force, fmt, strict)
 
 
 @import_group.command("otterize", epilog=_IMPORT_EPILOG)
@@ -78,9 +77,7 @@ def import_otterize_command(
     paths: tuple[str, ...], out_dir: Path, force: bool, fmt: str, strict: bool, namespace: str
 ) -> None:
     """ClientIntents (v1alpha2 … v2) → both sides of every call: clients and providers."""
-    from trustmap.catalog.otterize import import_otterize
-
-    _write(*import_otterize(list(paths), namespace), out_dir, force, fmt, strict)
+    _write(*api.import_otterize(list(paths), namespace), out_dir, force, fmt, strict)
 
 
 def _write(
@@ -148,10 +145,8 @@ def export_backstage_command(paths: tuple[str, ...], out_file: Path | None) -> N
     """Catalog entities with their relations, for Backstage's catalog graph."""
     import datetime as dt
 
-    from trustmap.catalog.export import export_backstage
-
     graph = load(paths, dt.date.today())
-    text = export_backstage(graph)
+    text = api.export_backstage(graph)
     if out_file is None:
         sys.stdout.write(text)
     else:

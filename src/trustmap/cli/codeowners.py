@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from trustmap import api
 from trustmap.cli.common import exit_for, load, paths_argument, stderr
 from trustmap.report import render_diagnostics
 
@@ -54,10 +55,8 @@ def codeowners_command(
     check: bool,
 ) -> None:
     """Write CODEOWNERS: each declaration file reviewed by the teams it declares services of."""
-    from trustmap.review.codeowners import codeowners
-
     graph = load(paths, dt.date.today())
-    found = codeowners(
+    found = api.codeowners(
         graph, flavor="gitlab" if flavor == "gitlab" else "github", root=root, platform=platform
     )
     sys.stderr.write(render_diagnostics(found.diagnostics))
