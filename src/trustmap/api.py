@@ -34,11 +34,16 @@ if TYPE_CHECKING:
     from trustmap.observe.snapshot import ClusterSnapshot
     from trustmap.review import Change, Tree
     from trustmap.review.codeowners import Ownership
+    from trustmap.schema import Declarations
     from trustmap.verify import VerifyReport
 
 __all__ = [
     "analyze",
+    "audit_signature_breaks",
+    "audit_state_breaks",
     "check",
+    "check_compiled",
+    "check_files",
     "codeowners",
     "compile",
     "compile_files",
@@ -91,6 +96,33 @@ def check(paths: Sequence[PathLike] = (".",), today: dt.date | None = None) -> l
     """Every problem in the declarations at ``paths``, sorted by file, line and column: YAML,
     schema and every organisation-wide rule (what ``trustmap validate`` reports)."""
     return list(load(paths, today).diagnostics)
+
+
+def check_files(paths: Sequence[PathLike] = (".",)) -> tuple[Declarations, list[Diagnostic]]:
+    """Each file at ``paths`` on its own: YAML and schema (TM1xx) only, no graph built (what a
+    pre-commit hook given only the changed files runs). The valid declarations and the
+    problems."""
+    from trustmap.graph import load_declarations
+
+    return load_declarations(list(paths) or ["."])
+
+
+def check_compiled(
+    paths: Sequence[PathLike],
+    today: dt.date | None = None,
+    *,
+    expiring_within: int | None = None,
+    graph: Graph | None = None,
+) -> list[Diagnostic]:
+    """Compiled objects under ``paths`` that allow a flow past its expiry (TM440), within
+    ``expiring_within`` days of it (TM441; default :func:`verify_expiry_days`), or carry an
+    unreadable date (TM442); with ``graph``, each names the owners to ask. Unreadable files are
+    diagnostics too, never exceptions."""
+    from trustmap.verify.expiry import check_compiled as expired
+
+    days = verify_expiry_days() if expiring_within is None else expiring_within
+    day = today or dt.date.today()
+    return expired([Path(p) for p in paths], day, soon_days=days, graph=graph)
 
 
 def compile(
@@ -410,6 +442,25 @@ def verify_audit_log(entries: Iterable[Entry], head: tuple[int, str] | None = No
     from trustmap.auditchain import verify_chain
 
     return verify_chain(entries, head)
+
+
+def audit_state_breaks(
+    entries: Iterable[Entry], parts: dict[str, list[list[object]]]
+) -> list[Break]:
+    """The parts of the registry's stored state (``parts``: part name → its rows, as the server's
+    ``/audit/state`` gives them) whose digest differs from the last audit entry that recorded
+    one: state edited behind the log's back."""
+    from trustmap.auditchain import state_breaks, state_digest
+
+    return state_breaks(entries, state_digest(parts))
+
+
+def audit_signature_breaks(entries: Sequence[Entry], key: bytes) -> list[Break]:
+    """With the registry's audit ``key``: every signature must be valid, none missing after the
+    first signed entry, and the last entry signed; the breaks where not."""
+    from trustmap.auditchain import signature_breaks
+
+    return signature_breaks(entries, key)
 
 
 def directory_tree(path: PathLike) -> Tree:

@@ -23,14 +23,8 @@ from typing import Any
 
 import click
 
-from trustmap.auditchain import (
-    Break,
-    Entry,
-    signature_breaks,
-    state_breaks,
-    state_digest,
-    verify_chain,
-)
+from trustmap import api
+from trustmap.auditchain import Break, Entry
 from trustmap.cli.client import call, refuse, server_options, token_option
 from trustmap.cli.common import echo_json, fail, out, stderr
 
@@ -75,10 +69,10 @@ def verify(
 ) -> None:
     """Recompute the audit log's hash chain and report any edited, deleted or reordered entry."""
     entries, head = _fetch(server, token)
-    breaks = verify_chain(entries, head) + _state(server, token, entries)
+    breaks = api.verify_audit_log(entries, head) + _state(server, token, entries)
     if key_file is not None:
         lines = key_file.read_text(encoding="utf-8").splitlines()
-        breaks += signature_breaks(entries, (lines[0].strip() if lines else "").encode())
+        breaks += api.audit_signature_breaks(entries, (lines[0].strip() if lines else "").encode())
     by_seq = {e.seq: e.hash for e in entries}
     for anchor in _anchors(anchors):
         seq, _, digest = anchor.partition(":")
@@ -126,7 +120,7 @@ def _state(server: str, token: str | None, entries: list[Entry]) -> list[Break]:
     answer = call(server, token, "GET", "/api/v1/audit/state")
     if answer.status_code != 200:
         refuse(answer)
-    breaks = state_breaks(entries, state_digest(answer.json()["parts"]))
+    breaks = api.audit_state_breaks(entries, answer.json()["parts"])
     breaks += _current_files(server, token, entries)
     checked = call(server, token, "GET", "/api/v1/audit/verify")
     if checked.status_code == 200:

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import click
 
+from trustmap import api
 from trustmap.cli.common import exit_for, load, now_option, paths_argument, stderr
 from trustmap.diagnostics import sort_diagnostics
 from trustmap.report import FORMATS, render_diagnostics, summary_line
-from trustmap.verify.expiry import SOON_DAYS, check_compiled
 
 __all__ = ["validate"]
 
@@ -53,7 +53,7 @@ Exit status: 0 clean, 1 findings (errors; warnings too with --strict), 2 unreada
     "--expiring-within",
     metavar="DAYS",
     type=click.IntRange(min=0),
-    default=SOON_DAYS,
+    default=api.verify_expiry_days(),
     show_default=True,
     help="With --compiled: warn (TM441) about grants whose last day is this close.",
 )
@@ -77,7 +77,7 @@ def validate(
         _schema_only(paths, fmt, strict)
     graph = load(paths, today, exit_unreadable=False)
     expiry = (
-        check_compiled(list(compiled), today, soon_days=expiring_within, graph=graph)
+        api.check_compiled(list(compiled), today, expiring_within=expiring_within, graph=graph)
         if compiled
         else []
     )
@@ -92,9 +92,7 @@ def validate(
 
 def _schema_only(paths: tuple[str, ...], fmt: str, strict: bool) -> None:
     """Files on their own (a pre-commit hook passes only the changed ones): no graph is built."""
-    from trustmap.graph import load_declarations
-
-    declarations, problems = load_declarations(list(paths) or ["."])
+    declarations, problems = api.check_files(paths)
     found = sort_diagnostics(problems)
     sys.stdout.write(render_diagnostics(found, fmt))
     if fmt == "text":
