@@ -19,7 +19,7 @@ import datetime as dt
 import os
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from trustmap.analysis import Analysis
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from trustmap.diagnostics import Diagnostic
     from trustmap.dialects import Compilation, CompileResult, Rendered, Workloads
     from trustmap.discover import Discovery
+    from trustmap.lab import LabReport
     from trustmap.model import Graph
     from trustmap.observe import IngestReport
     from trustmap.observe.drift import DriftReport
@@ -61,7 +62,10 @@ __all__ = [
     "import_otterize",
     "ingest",
     "json_schema",
+    "lab_target_names",
     "load",
+    "read_objects",
+    "run_lab",
     "verify_audit_log",
     "verify_expiry_days",
     "verify_policies",
@@ -558,3 +562,42 @@ def export_backstage(graph: Graph) -> str:
     from trustmap.catalog.export import export_backstage as write
 
     return write(graph)
+
+
+def lab_target_names() -> tuple[str, ...]:
+    """The targets whose L7 rules :func:`run_lab` can program into Envoy."""
+    from trustmap.lab import LAB_TARGETS
+
+    return tuple(LAB_TARGETS)
+
+
+def run_lab(
+    graph: Graph,
+    target: str,
+    *,
+    environment: str | None = None,
+    objects: Sequence[dict[str, Any]] | None = None,
+    deadline_seconds: float = 300.0,
+) -> LabReport:
+    """Program ``target``'s objects (compiled from ``graph``, or the ``objects`` given, e.g. from
+    :func:`read_objects`) into a real Envoy and send every planned request through it: what the
+    declarations expect, what the proxy did, and what the platform's evaluator says.
+
+    Raises:
+        UsageError: ``target`` is not one of :func:`lab_target_names`, or a bad environment.
+        InputError: Envoy is missing (the ``lab`` extra brings it) or did not start in time.
+    """
+    from trustmap.lab import run_lab as run
+
+    return run(
+        graph, target, environment=environment, objects=objects, deadline_seconds=deadline_seconds
+    )
+
+
+def read_objects(paths: Sequence[PathLike]) -> tuple[list[dict[str, Any]], list[Diagnostic]]:
+    """Every Kubernetes object in the manifests at ``paths`` (files and folders; Lists
+    flattened), as plain dicts, and the problems of the files."""
+    from trustmap.kube import load_kube
+
+    found, problems = load_kube(list(paths))
+    return [dict(obj.raw) for obj in found.objects], problems

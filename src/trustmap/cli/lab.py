@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from trustmap import api
 from trustmap.cli.common import (
     echo_json,
     fail,
@@ -21,9 +22,11 @@ from trustmap.cli.common import (
 )
 from trustmap.cli.common import stderr as err
 from trustmap.errors import InputError, UsageError
-from trustmap.lab import LAB_TARGETS, LabReport, run_lab
 from trustmap.report import render_diagnostics
 from trustmap.report.lab import lab_data, lab_summary, lab_table
+
+if TYPE_CHECKING:
+    from trustmap.lab import LabReport
 
 __all__ = ["lab"]
 
@@ -52,7 +55,7 @@ input, or Envoy missing.
 
 @click.command("lab", epilog=_EPILOG)
 @paths_argument
-@click.option("--target", "-t", type=click.Choice(LAB_TARGETS), required=True)
+@click.option("--target", "-t", type=click.Choice(api.lab_target_names()), required=True)
 @click.option("--environment", "-e", metavar="NAME", help="Rollout environment (enforce/audit).")
 @click.option(
     "--policies",
@@ -89,7 +92,7 @@ def lab(
     objects = _policies(policies) if policies else None
     try:
         with spinner("running the lab…"):
-            report = run_lab(
+            report = api.run_lab(
                 graph, target, environment=environment, objects=objects, deadline_seconds=deadline
             )
     except UsageError as exc:
@@ -101,14 +104,12 @@ def lab(
 
 
 def _policies(paths: tuple[Path, ...]) -> list[dict[str, Any]]:
-    from trustmap.kube import load_kube
-
-    kset, problems = load_kube(list(paths))
+    objects, problems = api.read_objects(paths)
     if problems:
         sys.stderr.write(render_diagnostics(problems))
         if any(p.severity == "error" for p in problems):
             sys.exit(2)
-    return [dict(obj.raw) for obj in kset.objects]
+    return objects
 
 
 def _render(report: LabReport, fmt: str, differences: bool) -> None:
