@@ -30,6 +30,8 @@ def test_public_exports_are_pinned() -> None:
             "compile_paths",
             "compile_targets",
             "compile_yaml",
+            "spark_hint",
+            "read_snapshot",
             "read_objects",
             "run_lab",
             "lab_target_names",

@@ -65,7 +65,9 @@ __all__ = [
     "lab_target_names",
     "load",
     "read_objects",
+    "read_snapshot",
     "run_lab",
+    "spark_hint",
     "verify_audit_log",
     "verify_expiry_days",
     "verify_policies",
@@ -601,3 +603,20 @@ def read_objects(paths: Sequence[PathLike]) -> tuple[list[dict[str, Any]], list[
 
     found, problems = load_kube(list(paths))
     return [dict(obj.raw) for obj in found.objects], problems
+
+
+def read_snapshot(paths: Sequence[PathLike]) -> tuple[ClusterSnapshot, list[Diagnostic]]:
+    """A cluster snapshot (``kubectl get pods,svc -A -o json`` output, files or folders) for
+    :func:`drift` to resolve flow endpoints recorded by address or pod name, and the problems
+    of its files (a snapshot with problems should not be used)."""
+    from trustmap.observe.snapshot import load_snapshot
+
+    return load_snapshot(list(paths))
+
+
+def spark_hint() -> str:
+    """What to do when :func:`drift`'s ``engine="spark"`` cannot start: the extra and the Java
+    it needs."""
+    from trustmap.observe.spark import SPARK_HINT
+
+    return SPARK_HINT

@@ -148,7 +148,7 @@ def _run(
 
 
 def _render(found: Discovery, written: list[Path], namespaces: tuple[str, ...]) -> None:
-    from trustmap.discover import render_evidence
+    from trustmap.report.discover import render_evidence
 
     services = Table(title=f"services ({len(found.services)})", title_justify="left")
     for column in ("service", "interfaces", "depends on", "review"):

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from trustmap import api
 from trustmap.cli.common import db_option, fail, load, now_option, out, paths_argument, stderr
 from trustmap.errors import InputError, UsageError
 
@@ -147,9 +148,7 @@ def drift(
     except UsageError as err:
         if engine != "spark":
             raise
-        from trustmap.observe.spark import SPARK_HINT
-
-        fail(str(err), SPARK_HINT)
+        fail(str(err), api.spark_hint())
     except InputError as err:
         if flows_parquet:
             fail(str(err), "check --flows-parquet: the `flows` columns, see docs/observe.md")
@@ -160,10 +159,9 @@ def drift(
 
 def _snapshot(paths: tuple[str, ...]) -> ClusterSnapshot:
     """The snapshot, or exit 2 naming every problem in it."""
-    from trustmap.observe.snapshot import load_snapshot
     from trustmap.report import render_diagnostics, summary_line
 
-    snapshot, problems = load_snapshot(paths)
+    snapshot, problems = api.read_snapshot(paths)
     if problems:
         sys.stderr.write(render_diagnostics(problems))
         fail(

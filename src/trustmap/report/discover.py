@@ -14,9 +14,12 @@ from trustmap.discover import (
     DraftService,
     DraftTeam,
     Evidence,
+    render_evidence,
 )
 
-__all__ = ["summary"]
+__all__ = ["render_evidence", "summary"]
+# render_evidence (one line per evidence, for the discover tables) is defined beside the
+# drafts it annotates; the CLI takes it from here, with the other renderers.
 
 
 def summary(discovery: Discovery, files: list[Path] | None = None) -> dict[str, Any]:
