@@ -29,7 +29,8 @@ if TYPE_CHECKING:
     from trustmap.dialects import Compilation, CompileResult, Rendered, Workloads
     from trustmap.discover import Discovery
     from trustmap.lab import LabReport
-    from trustmap.model import Graph
+    from trustmap.loader import Limits
+    from trustmap.model import Edge, Graph
     from trustmap.observe import IngestReport
     from trustmap.observe.drift import DriftReport
     from trustmap.observe.snapshot import ClusterSnapshot
@@ -51,19 +52,24 @@ __all__ = [
     "compile_note",
     "compile_target_names",
     "compile_yaml",
+    "compiled_yaml",
     "declaration_files",
     "diff",
     "directory_tree",
     "discover_drafts",
     "drift",
     "export_backstage",
+    "flow_key",
     "git_trees",
+    "graph_from_declarations",
     "import_backstage",
     "import_otterize",
     "ingest",
     "json_schema",
     "lab_target_names",
     "load",
+    "opened_closed",
+    "parse_files",
     "read_objects",
     "read_snapshot",
     "run_lab",
@@ -129,6 +135,38 @@ def check_compiled(
     days = verify_expiry_days() if expiring_within is None else expiring_within
     day = today or dt.date.today()
     return expired([Path(p) for p in paths], day, soon_days=days, graph=graph)
+
+
+def parse_files(
+    files: Iterable[tuple[str, str]], limits: Limits | None = None
+) -> tuple[Declarations, list[Diagnostic]]:
+    """Declarations held in memory (an HTTP body, a pushed version): ``files`` are ``(name,
+    text)`` pairs, each read as if from the file ``name`` (within ``limits``: default sizes and
+    counts unless given). The valid declarations, and every YAML and schema problem (TM1xx),
+    files' problems first. No graph is built: see :func:`graph_from_declarations`."""
+    from trustmap.loader import Document, Limits, load_text
+    from trustmap.schema import parse_documents
+
+    bounds = Limits() if limits is None else limits
+    documents: list[Document] = []
+    problems: list[Diagnostic] = []
+    for name, text in files:
+        loaded = load_text(text, name, bounds)
+        documents.extend(loaded.documents)
+        problems.extend(loaded.diagnostics)
+    declarations, found = parse_documents(documents)
+    return declarations, problems + found
+
+
+def graph_from_declarations(
+    declarations: Declarations, today: dt.date, prior: Iterable[Diagnostic] = ()
+) -> Graph:
+    """The organisation graph of already parsed ``declarations`` (e.g. several teams' merged),
+    with every organisation-wide check (TM2xx) judged on ``today``; ``prior`` diagnostics (from
+    reading and parsing) are kept in the graph's list."""
+    from trustmap.graph import build_graph
+
+    return build_graph(declarations, today, prior)
 
 
 def compile(
@@ -225,6 +263,14 @@ def compile_files(
     return render_targets(
         given, targets, environment=environment, today=today, manifests=wanted, platforms=platforms
     )
+
+
+def compiled_yaml(result: CompileResult) -> str:
+    """The objects of a :func:`compile` result as one multi-document YAML stream (each document
+    starts with ``---``): the bytes :func:`compile_yaml` writes for the same target."""
+    from trustmap.dialects import render_yaml
+
+    return render_yaml(result.objects)
 
 
 def verify_target_names() -> tuple[str, ...]:
@@ -467,6 +513,24 @@ def audit_signature_breaks(entries: Sequence[Entry], key: bytes) -> list[Break]:
     from trustmap.auditchain import signature_breaks
 
     return signature_breaks(entries, key)
+
+
+def flow_key(edge: Edge) -> str:
+    """A stable, readable name for an effective flow: ``caller -> ns/name:interface
+    (port/proto)``; the registry records its version history with these names."""
+    from trustmap.review import flow_key as key
+
+    return key(edge)
+
+
+def opened_closed(
+    before: Iterable[Edge], after: Iterable[Edge], keep: Callable[[Edge], bool] = lambda _: True
+) -> tuple[list[str], list[str]]:
+    """The flows (:func:`flow_key` names, sorted) opened and closed from the edges ``before`` to
+    those ``after``, among the edges ``keep`` accepts."""
+    from trustmap.review import opened_closed as compare
+
+    return compare(before, after, keep)
 
 
 def directory_tree(path: PathLike) -> Tree:

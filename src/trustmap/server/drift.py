@@ -11,6 +11,8 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+from trustmap import api
+from trustmap.errors import InputError
 from trustmap.server.errors import ApiError
 from trustmap.server.state import Snapshot
 from trustmap.server.store import Registry
@@ -28,14 +30,11 @@ def drift_report(registry: Registry, snapshot: Snapshot) -> dict[str, Any] | Non
     cached: dict[str, Any] | None = registry.drifts.get(key)
     if cached is not None:
         return cached
-    try:
-        from trustmap.errors import InputError
-        from trustmap.observe.drift import drift
-    except ImportError as error:  # the observe extra (DuckDB) is not installed
-        raise ApiError(501, f"drift needs the observe extra: {error}") from None
     window = dt.timedelta(days=registry.settings.drift_window_days)
     try:
-        report = drift(snapshot.graph, path, window).to_json()
+        report = api.drift(snapshot.graph, path, since=window).to_json()
+    except ImportError as error:  # the observe extra (DuckDB) is not installed
+        raise ApiError(501, f"drift needs the observe extra: {error}") from None
     except InputError as error:
         raise ApiError(409, f"the flow database cannot be read: {error}") from None
     result = {"version": snapshot.version, "flowsDb": path.name, **report}

@@ -15,9 +15,10 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from trustmap import api
+from trustmap.api import flow_key
 from trustmap.model import Edge, Graph, RejectedDependency, Service, ServiceRef
 from trustmap.names import parse_service_ref
-from trustmap.review import flow_key, opened_closed
 from trustmap.schema import Declarations
 from trustmap.server.state import ApprovedGrant, Parsed, build, target_ref
 
@@ -44,7 +45,7 @@ class Impact:
     def changes(self) -> tuple[list[str], list[str]]:
         """Flows opened and closed by the change, sorted (the review library's comparison,
         the one ``trustmap diff`` reports)."""
-        return opened_closed(self.before.edges, self.after.edges, self._involved)
+        return api.opened_closed(self.before.edges, self.after.edges, self._involved)
 
     def _involved(self, edge: Edge) -> bool:
         return self.full or edge.target in self.touched or edge.source.ref in self.touched

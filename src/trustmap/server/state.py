@@ -19,13 +19,13 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from trustmap import api
 from trustmap.diagnostics import Diagnostic
-from trustmap.graph import build_graph
-from trustmap.loader import Document, Limits, load_text
+from trustmap.loader import Limits
 from trustmap.model import Dependency, Graph, Service
 from trustmap.names import parse_service_ref
 from trustmap.query import Index
-from trustmap.schema import Declarations, parse_documents
+from trustmap.schema import Declarations
 from trustmap.server.db import Database
 from trustmap.server.models import Approval, Head, ServiceOwner, TeamHead, VersionFile
 
@@ -107,14 +107,9 @@ def scoped_file(team: str, path: str) -> str:
 def parse_team(team: str, version: int, files: Iterable[tuple[str, str]], limits: Limits) -> Parsed:
     """Load and validate one team's files (in path order) as if read from ``<team>/<path>``."""
     ordered = tuple(sorted(files))
-    documents: list[Document] = []
-    problems: list[Diagnostic] = []
-    for path, content in ordered:
-        loaded = load_text(content, scoped_file(team, path), limits)
-        documents.extend(loaded.documents)
-        problems.extend(loaded.diagnostics)
-    declarations, found = parse_documents(documents)
-    return Parsed(team, version, ordered, declarations, tuple(problems + found))
+    named = [(scoped_file(team, path), content) for path, content in ordered]
+    declarations, problems = api.parse_files(named, limits)
+    return Parsed(team, version, ordered, declarations, tuple(problems))
 
 
 def merge(parses: Iterable[Parsed]) -> tuple[Declarations, list[Diagnostic]]:
@@ -239,7 +234,7 @@ def build(
     """The merged graph of ``parses`` with ``grants`` applied; with ``owners``, a service
     declared both by its owner and by another scope counts only as its owner declares it."""
     declarations, problems = merge(owned(parses, owners or {}))
-    return build_graph(apply_grants(declarations, grants), today, problems)
+    return api.graph_from_declarations(apply_grants(declarations, grants), today, problems)
 
 
 def owned(parses: Iterable[Parsed], owners: Mapping[str, str]) -> list[Parsed]:

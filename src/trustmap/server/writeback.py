@@ -24,9 +24,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from trustmap.loader import load_text
+from trustmap import api
 from trustmap.model import Dependency, Graph, Service
-from trustmap.schema import parse_documents
 from trustmap.server.state import scoped_file
 
 __all__ = ["approved_entries", "with_approvals", "with_consumers"]
@@ -76,8 +75,7 @@ def with_approvals(
 
 
 def _dependencies(team: str, path: str, content: str) -> Iterable[Dependency]:
-    loaded = load_text(content, scoped_file(team, path))
-    declarations, _ = parse_documents(list(loaded.documents))
+    declarations, _ = api.parse_files([(scoped_file(team, path), content)])
     services: tuple[Service, ...] = declarations.services
     return (dep for service in services for dep in service.depends_on)
 
@@ -196,8 +194,7 @@ def with_consumers(team: str, path: str, content: str, consents: Consents) -> st
 
 
 def _services(team: str, path: str, content: str) -> tuple[Service, ...]:
-    loaded = load_text(content, scoped_file(team, path))
-    declarations, _ = parse_documents(list(loaded.documents))
+    declarations, _ = api.parse_files([(scoped_file(team, path), content)])
     return declarations.services
 
 

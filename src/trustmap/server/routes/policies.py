@@ -7,16 +7,19 @@ is deterministic.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import PlainTextResponse
 
-from trustmap.dialects import TARGETS, CompileResult, compile_graph, render_yaml
+from trustmap import api
 from trustmap.errors import UsageError
 from trustmap.report.diagnostics import diagnostic_to_dict
 from trustmap.server.errors import ApiError
 from trustmap.server.routes.deps import NAME, Reader, RegistryDep
+
+if TYPE_CHECKING:
+    from trustmap.dialects import CompileResult
 
 __all__ = ["router"]
 
@@ -26,7 +29,7 @@ router = APIRouter(prefix="/api/v1", tags=["policies"])
 @router.get("/policies", summary="Compile targets")
 def targets(_: Reader) -> dict[str, Any]:
     """The targets policies can be compiled for."""
-    return {"targets": sorted(TARGETS)}
+    return {"targets": sorted(api.compile_target_names())}
 
 
 @router.get(
@@ -48,7 +51,7 @@ def policies(
     result: CompileResult | None = registry.compiled.get(key)
     if result is None:
         try:
-            result = compile_graph(snapshot.graph, target, environment)
+            result = api.compile(snapshot.graph, target, environment)
         except UsageError as error:
             raise ApiError(404, str(error)) from None
         registry.compiled.put(key, result)
@@ -60,7 +63,7 @@ def policies(
             "diagnostics": [diagnostic_to_dict(d) for d in result.diagnostics],
         }
     return PlainTextResponse(
-        render_yaml(result.objects),
+        api.compiled_yaml(result),
         media_type="application/yaml",
         headers={"ETag": f'"v{snapshot.version}-{target}"'},
     )
