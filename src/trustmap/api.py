@@ -10,7 +10,13 @@ every command start cheaply, and the stages that need an optional extra (``obser
 need it only when called. Two stages have a longer name than their command because the package
 of the same name is an attribute of :mod:`trustmap` once imported: ``trustmap.verify`` and
 ``trustmap.discover`` are the packages, :func:`verify_policies` and :func:`discover_drafts` the
-functions. :mod:`trustmap.query` is itself the query stage: a module of pure functions.
+functions. :mod:`trustmap.query` is itself the query stage: a module of pure functions, so
+importing :mod:`trustmap.query` counts as using this API.
+
+``.importlinter`` keeps it so: ``trustmap.cli`` and ``trustmap.server`` may not import the
+packages these functions wrap (only the value types of :mod:`trustmap.model`,
+:mod:`trustmap.diagnostics` and :mod:`trustmap.errors`, the renderers of :mod:`trustmap.report`,
+and the exceptions listed there with their reason).
 """
 
 from __future__ import annotations

@@ -16,7 +16,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from trustmap.auditchain import Break, Entry, entry_hash, entry_mac, state_digest, verify_chain
+from trustmap import api
+from trustmap.auditchain import Break, Entry, entry_hash, entry_mac, state_digest
 from trustmap.server.models import Approval, AuditEntry, Head, ServiceOwner, TeamHead, Token
 
 __all__ = ["append", "entries", "entry_of", "entry_to_dict", "now", "state_rows", "verify"]
@@ -90,7 +91,7 @@ def verify(session: Session) -> tuple[int, list[Break], tuple[int, str]]:
     head_row = session.get(Head, 1)
     head = (head_row.audit_seq, head_row.audit_hash) if head_row else (0, "0" * 64)
     read = list(entries(session))
-    return len(read), verify_chain(read, head), head
+    return len(read), api.verify_audit_log(read, head), head
 
 
 def entry_to_dict(entry: Entry) -> dict[str, Any]:

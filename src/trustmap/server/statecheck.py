@@ -27,7 +27,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from trustmap.auditchain import Break, Entry, state_breaks, state_digest
+from trustmap import api
+from trustmap.auditchain import Break, Entry
 from trustmap.server.audit import state_rows
 from trustmap.server.models import Version, VersionFile
 
@@ -38,9 +39,8 @@ _VERSIONED = ("push", "approve", "reject", "transfer.accept")
 
 def state_checks(session: Session, entries: Sequence[Entry], version: int) -> list[Break]:
     """Every difference between the stored state and what ``entries`` recorded."""
-    stored = state_digest(state_rows(session, version))
     return (
-        state_breaks(entries, stored)
+        api.audit_state_breaks(entries, state_rows(session, version))
         + _file_breaks(session, entries)
         + _version_breaks(session, entries)
     )

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from sqlalchemy import select
 
-from trustmap.auditchain import signature_breaks
+from trustmap import api
 from trustmap.server import audit
 from trustmap.server.models import AuditEntry, Head
 from trustmap.server.routes.deps import Reader, RegistryDep
@@ -52,7 +52,7 @@ def verify_audit(registry: RegistryDep, _: Reader) -> dict[str, Any]:
         read = list(audit.entries(session))
         breaks += state_checks(session, read, stored.version if stored else 0)
         if registry.database.audit_key:
-            breaks += signature_breaks(read, registry.database.audit_key)
+            breaks += api.audit_signature_breaks(read, registry.database.audit_key)
     return {
         "valid": not breaks,
         "entries": count,
