@@ -44,7 +44,7 @@ RULE = {
 
 
 def _allow_rules(objects: list[dict[str, Any]]) -> dict[str, Any]:
-    config = istio_door_config(objects, "shop", {"app": "api"}, 8080, 40001)
+    config = istio_door_config(objects, "shop", {"app": "api"}, 8080)
     (allow,) = [f for f in config.http_filters if f["name"] == "rbac-allow"]
     return dict(allow["typed_config"])
 
@@ -63,14 +63,14 @@ def test_principals_get_the_spiffe_scheme_and_paths_are_url_path_matches() -> No
     rules = policy["permissions"][0]["and_rules"]["rules"]
     paths = [r["url_path"]["path"] for r in rules[1]["or_rules"]["rules"]]
     assert paths == [{"prefix": "/api/"}, {"exact": "/exact"}, {"suffix": ".css"}]
-    assert rules[2] == {"or_rules": {"rules": [{"destination_port": 40001}]}}
+    assert rules[2] == {"or_rules": {"rules": [{"any": True}]}}  # the port this listener serves
 
 
 def test_a_rule_for_another_port_can_never_match_this_door() -> None:
     rule = {"to": [{"operation": {"ports": ["9090"]}}]}
     config = _allow_rules([_policy("api", {"rules": [rule]})])
     ports = config["rules"]["policies"]["ns[shop]-policy[api]-rule[0]"]["permissions"][0]
-    assert ports["and_rules"]["rules"][0] == {"or_rules": {"rules": [{"destination_port": 0}]}}
+    assert ports["and_rules"]["rules"][0] == {"or_rules": {"rules": [{"not_rule": {"any": True}}]}}
 
 
 def test_allow_nothing_policy_denies_every_request() -> None:
@@ -95,10 +95,10 @@ def test_deny_filter_runs_before_allow_and_no_allow_policy_means_no_allow_filter
     deny = _policy(
         "block", {"action": "DENY", "rules": [{"to": [{"operation": {"methods": ["DELETE"]}}]}]}
     )
-    config = istio_door_config([deny], "shop", {"app": "api"}, 8080, 40001)
+    config = istio_door_config([deny], "shop", {"app": "api"}, 8080)
     assert [f["name"] for f in config.http_filters] == ["rbac-deny"]
     config = istio_door_config(
-        [deny, _policy("api", {"rules": [RULE]})], "shop", {"app": "api"}, 8080, 1
+        [deny, _policy("api", {"rules": [RULE]})], "shop", {"app": "api"}, 8080
     )
     assert [f["name"] for f in config.http_filters] == ["rbac-deny", "rbac-allow"]
 
@@ -109,7 +109,7 @@ def test_policies_of_other_workloads_and_namespaces_do_not_apply() -> None:
         **_policy("api", {"rules": [RULE]}),
         "metadata": {"name": "api", "namespace": "pay"},
     }
-    config = istio_door_config([other, elsewhere], "shop", {"app": "api"}, 8080, 1)
+    config = istio_door_config([other, elsewhere], "shop", {"app": "api"}, 8080)
     assert config.http_filters == ()
 
 
@@ -130,20 +130,17 @@ def test_peer_authentication_port_level_beats_workload_beats_namespace() -> None
             "portLevelMtls": {"8080": {"mode": "PERMISSIVE"}},
         },
     }
-    assert istio_door_config([namespace], "shop", {"app": "api"}, 8080, 1).mtls == "STRICT"
+    assert istio_door_config([namespace], "shop", {"app": "api"}, 8080).mtls == "STRICT"
     assert (
-        istio_door_config([namespace, workload], "shop", {"app": "api"}, 8080, 1).mtls
-        == "PERMISSIVE"
+        istio_door_config([namespace, workload], "shop", {"app": "api"}, 8080).mtls == "PERMISSIVE"
     )
-    assert (
-        istio_door_config([namespace, workload], "shop", {"app": "api"}, 9090, 1).mtls == "STRICT"
-    )
+    assert istio_door_config([namespace, workload], "shop", {"app": "api"}, 9090).mtls == "STRICT"
 
 
 def test_features_the_lab_does_not_model_are_refused_not_ignored() -> None:
     custom = _policy("ext", {"action": "CUSTOM", "provider": {"name": "opa"}, "rules": [{}]})
     with pytest.raises(UsageError, match="CUSTOM"):
-        istio_door_config([custom], "shop", {"app": "api"}, 8080, 1)
+        istio_door_config([custom], "shop", {"app": "api"}, 8080)
     jwt = _policy("jwt", {"rules": [{"from": [{"source": {"requestPrincipals": ["*"]}}]}]})
     with pytest.raises(UsageError, match="requestPrincipals"):
-        istio_door_config([jwt], "shop", {"app": "api"}, 8080, 1)
+        istio_door_config([jwt], "shop", {"app": "api"}, 8080)

@@ -13,7 +13,8 @@ Only what decides a request on the inbound side is translated, the way istiod bu
 - principals ``p`` → ``authenticated.principal_name`` exact ``spiffe://p`` (``*`` prefix/suffix
   forms as prefix/suffix matches); namespaces ``n`` → principal regex ``.*/ns/n/.*``; methods →
   ``:method`` header exact; paths → ``url_path`` (the path without its query string) exact,
-  prefix ``a*``, suffix ``*a`` or presence ``*``; ports → ``destination_port``.
+  prefix ``a*``, suffix ``*a`` or presence ``*``; ports → ``destination_port`` (decided per
+  listener here: each lab listener serves one declared port).
 - PeerAuthentication: workload selector beats namespace ``default``; ``portLevelMtls`` beats both;
   STRICT requires a client certificate, PERMISSIVE accepts TLS and plaintext.
 - The inbound HTTP connection manager normalises paths as Istio's default ``BASE`` normalisation
@@ -53,18 +54,18 @@ def istio_door_config(
     namespace: str,
     pod_labels: Mapping[str, str],
     port: int,
-    listen_port: int,
 ) -> IstioDoorConfig:
     """The inbound configuration for ``port`` of a workload with ``pod_labels`` in ``namespace``.
 
-    ``listen_port`` is where the lab's listener really is: rules naming ``port`` are written with
-    it, rules naming any other port with 0 (they can never match this door).
+    Each lab listener is one door, i.e. one destination port, so a rule's ``ports`` are decided
+    when the listener is configured: naming ``port`` always matches this listener, naming another
+    never does (istiod writes ``destination_port``; the lab's listener is on a port the kernel picks).
 
     Raises:
         UsageError: a policy uses a feature the lab does not model (CUSTOM, ``when``, JWT sources).
     """
     applying = [o for o in objects if _applies(o, "AuthorizationPolicy", namespace, pod_labels)]
-    ports = _PortMap(port, listen_port)
+    ports = _PortMap(port)
     filters = [f for action in ("DENY", "ALLOW") if (f := _rbac(applying, action, ports))]
     names = tuple(sorted(f"{namespace}/{_meta(o, 'name')}" for o in applying))
     return IstioDoorConfig(_mtls(objects, namespace, pod_labels, port), tuple(filters), names)
@@ -73,10 +74,10 @@ def istio_door_config(
 @dataclass(frozen=True, slots=True)
 class _PortMap:
     declared: int
-    listen: int
 
-    def __call__(self, text: str) -> int:
-        return self.listen if int(text) == self.declared else 0
+    def __call__(self, text: str) -> Json:
+        """The permission a rule's port becomes on this door's listener."""
+        return {"any": True} if int(text) == self.declared else {"not_rule": {"any": True}}
 
 
 def _applies(obj: Mapping[str, Any], kind: str, namespace: str, labels: Mapping[str, str]) -> bool:
@@ -181,15 +182,13 @@ def _operation(operation: Mapping[str, Any], ports: _PortMap, where: str) -> Jso
     if "paths" in operation:
         rules.append(_or_rules([_path(p) for p in operation["paths"]]))
     if "ports" in operation:
-        rules.append(_or_rules([{"destination_port": ports(p)} for p in operation["ports"]]))
+        rules.append(_or_rules([ports(p) for p in operation["ports"]]))
     if "notMethods" in operation:
         rules.append({"not_rule": _or_rules([_method(m) for m in operation["notMethods"]])})
     if "notPaths" in operation:
         rules.append({"not_rule": _or_rules([_path(p) for p in operation["notPaths"]])})
     if "notPorts" in operation:
-        rules.append(
-            {"not_rule": _or_rules([{"destination_port": ports(p)} for p in operation["notPorts"]])}
-        )
+        rules.append({"not_rule": _or_rules([ports(p) for p in operation["notPorts"]])})
     return {"and_rules": {"rules": rules or [{"any": True}]}}
 
 

@@ -8,7 +8,6 @@ stopped when it ends, however it ends.
 
 from __future__ import annotations
 
-import socket
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -122,6 +121,7 @@ def run_lab(
         echo = stack.enter_context(EchoServers())
         wiring = _Wiring(graph, target, environment, objects, folder, echo)
         envoy = stack.enter_context(EnvoyProcess(folder, wiring.listeners(requests)))
+        wiring.bound(envoy.ports)
         chosen = judge if callable(judge) else None
         results = tuple(_send_all(requests, wiring, envoy, chosen, started + deadline_seconds))
     return LabReport(target, results, time.monotonic() - started)
@@ -174,6 +174,7 @@ class _Wiring:
         self.objects, self.echo = objects, echo
         self.ca = CertificateAuthority(folder) if target == "istio" else None
         self.ports: dict[Door, int] = {}
+        self._names: dict[Door, str] = {}
         self._addresses: dict[Caller, str] = {}
         self._senders: dict[Caller, Sender] = {}
         self._server = self.ca.issue("server", "spiffe://lab/server") if self.ca else None
@@ -182,9 +183,11 @@ class _Wiring:
         callers = sorted({r.caller for r in requests})
         for index, caller in enumerate(callers):
             self._addresses[caller] = f"127.0.{10 + index // 250}.{1 + index % 250}"
-        doors = sorted({r.door for r in requests})
-        self.ports = dict(zip(doors, _free_ports(len(doors)), strict=True))
-        return [self._listener(door, callers) for door in doors]
+        return [self._listener(door, callers) for door in sorted({r.door for r in requests})]
+
+    def bound(self, listening: dict[str, int]) -> None:
+        """Take the ports Envoy's listeners got from the kernel (they bind port 0: no race)."""
+        self.ports = {door: listening[name] for door, name in self._names.items()}
 
     def audit(self, door: Door) -> bool:
         """Whether ``door``'s namespace is in audit mode in the chosen environment."""
@@ -208,8 +211,9 @@ class _Wiring:
     def _listener(self, door: Door, callers: Sequence[Caller]) -> EnvoyListener:
         service = self.graph.services[door.service]
         labels = dict(service.workload.pod_labels)
-        port, upstream = self.ports[door], self.echo.grpc_port if door.grpc else self.echo.http_port
+        port, upstream = 0, self.echo.grpc_port if door.grpc else self.echo.http_port
         name = f"{door.service.namespace}/{door.service.name}:{door.interface}"
+        self._names[door] = name
         if self.ca is None:
             peers = [Peer(self._addresses[c], c.namespace, dict(c.labels)) for c in callers]
             cfg = cilium_door_config(self.objects, door.service.namespace, labels, door.port, peers)
@@ -223,7 +227,7 @@ class _Wiring:
                 normalize_path=True,
                 merge_slashes=True,
             )
-        config = istio_door_config(self.objects, door.service.namespace, labels, door.port, port)
+        config = istio_door_config(self.objects, door.service.namespace, labels, door.port)
         assert self._server is not None
         tls = tls_context(self._server.cert, self._server.key, self.ca.root, require_client=True)
         return EnvoyListener(
@@ -237,17 +241,3 @@ class _Wiring:
             plaintext_too=config.mtls != "STRICT",
             normalize_path=True,
         )
-
-
-def _free_ports(count: int) -> list[int]:
-    """``count`` distinct loopback ports the kernel says are free now."""
-    sockets = []
-    try:
-        for _ in range(count):
-            sock = socket.socket()
-            sock.bind(("127.0.0.1", 0))
-            sockets.append(sock)
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
