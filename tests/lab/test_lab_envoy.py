@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from trustmap.dialects import compile_graph
-from trustmap.lab import LabReport, run_lab
+from trustmap.dialects import Workloads, compile_graph
+from trustmap.lab import KUBELET, LabReport, run_lab
 from trustmap.model import Graph
 
 pytestmark = pytest.mark.usefixtures("envoy")
@@ -39,11 +39,14 @@ def _describe(report: LabReport) -> list[str]:
 
 @pytest.mark.parametrize("target", ["istio", "cilium"])
 def test_compiled_example_does_exactly_what_is_declared_on_a_real_proxy(
-    example_graph: Graph, target: str
+    example_graph: Graph, example_workloads: Workloads, target: str
 ) -> None:
-    report = run_lab(example_graph, target, environment="prod")
+    report = run_lab(example_graph, target, environment="prod", workloads=example_workloads)
     assert _describe(report) == []
     assert {r.request.wire for r in report.results} == {"http1", "http2", "grpc"}
+    probes = [r for r in report.results if r.request.caller == KUBELET]
+    assert len(probes) == 20
+    assert all(r.observed.allowed for r in probes)
     assert any(not r.observed.allowed for r in report.results)
     assert all(r.judged == r.observed.allowed for r in report.results)  # verify's evaluator agrees
 
@@ -55,11 +58,17 @@ def test_without_a_judge_only_declarations_and_proxy_are_compared(example_graph:
 
 @pytest.mark.parametrize("target", ["istio", "cilium"])
 def test_compiled_30_service_organisation_does_exactly_what_is_declared(
-    lab_org_graph: Graph, target: str
+    lab_org_graph: Graph, lab_org_workloads: Workloads, target: str
 ) -> None:
-    report = run_lab(lab_org_graph, target, environment="prod")
+    """Probes included: on public L7 ports (Cilium puts the host under their rules), on ports
+    nothing declares, with query strings, and through the inbound listener of pods that turn
+    Istio's probe rewrite off."""
+    report = run_lab(lab_org_graph, target, environment="prod", workloads=lab_org_workloads)
     assert _describe(report) == []
     assert len(report.results) > 300
+    probes = [r for r in report.results if r.request.caller == KUBELET]
+    assert len(probes) == 15 * 3 + 15
+    assert all(r.judged for r in probes)
 
 
 def test_istio_audit_namespace_refuses_nothing_and_logs_every_would_be_denial(

@@ -17,7 +17,17 @@ Rules relied on (same page, "Ingress", "Layer 7 Examples", "Entities Based"):
 - once any applying policy has an ``ingress`` (or ``ingressDeny``) section the endpoint's ingress is
   default-deny, unless that policy sets ``enableDefaultDeny.ingress: false``;
 - rules are OR'ed; a peer allowed on the port by a rule without L7 rules may send any request;
+  a rule with ``toPorts`` and no ``from*`` admits every peer on those ports; an empty rule none;
 - ``ingressDeny`` wins over every allow.
+
+The kubelet's probes come from the ``host`` identity. With the agent's default
+``--allow-localhost=auto`` (``always`` under Kubernetes) every endpoint's policy map holds an
+L3-only allow for the host (cilium/cilium ``pkg/policy/mapstate.go``,
+``determineAllowLocalhostIngress``), and the datapath looks keys up most specific first: L3/L4, then
+L4-only (any identity, this port), then L3-only, then allow-all (same file, the lookup order written
+on ``AddVisibilityKeys``). So the host is allowed on a port unless a rule on that port selects it
+(``host``, ``cluster`` or ``all`` entities, or a rule without peers): then it gets what those rules
+give it, L7 rules included.
 """
 
 from __future__ import annotations
@@ -66,8 +76,13 @@ def cilium_door_config(
     pod_labels: Mapping[str, str],
     port: int,
     peers: Sequence[Peer],
+    *,
+    allow_localhost: bool = True,
 ) -> CiliumDoorConfig:
     """The filters Cilium's rules give ``port`` of the endpoint, for the lab's ``peers``.
+
+    ``allow_localhost`` is the agent's default (``auto``/``always``); ``False`` is
+    ``--allow-localhost=policy``, where the host is a peer like any other.
 
     Raises:
         UsageError: a policy uses a selector form the lab does not model.
@@ -81,6 +96,12 @@ def cilium_door_config(
         for rule in (obj.get("spec") or {}).get("ingress") or []:
             _grant(grants, rule, _meta(obj, "namespace"), port, peers)
     denied = _denied(applying, port, peers)
+    if allow_localhost:
+        for peer in peers:
+            if peer.entity == "host" and peer.address not in grants:
+                grants[peer.address] = (
+                    None  # the host's L3-only allow: no rule on the port beats it
+                )
     for address in denied:
         grants.pop(address, None)
     return CiliumDoorConfig((_network(grants),), (_http(grants),), names)
@@ -161,7 +182,12 @@ def _port_matches(entry: Mapping[str, Any], port: int) -> bool:
     return low == 0 or low <= port <= high
 
 
+_PEER_KEYS = ("fromEndpoints", "fromEntities", "fromCIDR", "fromCIDRSet", "fromNodes")
+
+
 def _peer_allowed(rule: Mapping[str, Any], peer: Peer, policy_ns: str | None) -> bool:
+    if not any(key in rule for key in _PEER_KEYS):
+        return bool(rule.get("toPorts"))  # L4-only: every peer on those ports; `{}`: none
     if peer.entity is not None:
         return _entity_allowed(rule.get("fromEntities") or [], peer.entity)
     if "all" in (rule.get("fromEntities") or []) or "cluster" in (rule.get("fromEntities") or []):
