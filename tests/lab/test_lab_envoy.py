@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import os
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -165,3 +166,71 @@ def _lab_processes() -> list[str]:
         if "trustmap-lab-" in cmdline and str(os.getpid()) != entry.name:
             found.append(cmdline)
     return found
+
+
+def test_istio_probes_go_through_the_sidecar_agent_and_never_meet_the_rbac_filters(
+    example_graph: Graph, example_workloads: Workloads
+) -> None:
+    """The injector rewrites HTTP and gRPC probes to the sidecar agent, which calls the app from
+    127.0.0.6, an address the sidecar's iptables rules return before the inbound redirect
+    (https://istio.io/latest/docs/ops/configuration/mesh/app-health-check/; istio/istio
+    pilot/cmd/pilot-agent/status/server.go ``UpstreamLocalAddressIPv4``): even an allow-nothing
+    policy leaves them working."""
+    nothing = [
+        {
+            "apiVersion": "security.istio.io/v1",
+            "kind": "AuthorizationPolicy",
+            "metadata": {"name": "allow-nothing", "namespace": "default"},
+            "spec": {},
+        }
+    ]
+    report = run_lab(
+        example_graph, "istio", environment="prod", objects=nothing, workloads=example_workloads
+    )
+    probes = [r for r in report.results if r.request.caller == KUBELET]
+    assert probes
+    assert all(r.observed.allowed and "sidecar agent" in r.observed.detail for r in probes)
+    assert all(r.judged for r in probes)
+    assert not any(r.observed.allowed for r in report.results if r.request.caller != KUBELET)
+
+
+def test_istio_probes_of_pods_that_turn_the_rewrite_off_meet_strict_mtls(
+    example_graph: Graph, example_workloads: Workloads
+) -> None:
+    """With ``sidecar.istio.io/rewriteAppHTTPProbers: "false"`` the kubelet's plain-text request
+    reaches the inbound listener, where STRICT mTLS refuses it
+    (https://istio.io/latest/docs/ops/configuration/mesh/app-health-check/): objects compiled
+    without the workloads leave those probes refused, and the proxy and verify's evaluator agree."""
+    frontend = next(ref for ref in example_workloads if ref.name == "frontend")
+    workloads = dict(example_workloads)
+    workloads[frontend] = replace(
+        workloads[frontend], probe_rewrite_off=("Deployment default/frontend",)
+    )
+    objects = _compiled(example_graph, "istio")  # without the workloads: no probe exception
+    report = run_lab(
+        example_graph, "istio", environment="prod", objects=objects, workloads=workloads
+    )
+    refused = [r for r in report.differences if r.request.caller == KUBELET]
+    assert {r.request.door.service for r in refused} == {frontend}
+    assert all("sidecar agent" not in r.observed.detail for r in refused)
+    assert all(r.judged is False for r in refused)
+
+
+def test_cilium_probes_come_from_the_host_identity_and_a_public_l7_port_holds_them_to_its_rules(
+    lab_org_graph: Graph, lab_org_workloads: Workloads
+) -> None:
+    """The kubelet is the ``host`` identity, allowed by the agent's default allow-localhost unless
+    a rule on the port selects it; ``fromEntities: [all]`` with HTTP rules does, so the host's
+    probes there must match HTTP rules (cilium/cilium pkg/policy/mapstate.go: L3/L4 and L4-only
+    keys are looked up before the host's L3-only allow). Compiled without the workloads, the
+    public services' undeclared probe paths are refused, and the evaluator sees it too."""
+    objects = _compiled(lab_org_graph, "cilium")
+    report = run_lab(
+        lab_org_graph, "cilium", environment="prod", objects=objects, workloads=lab_org_workloads
+    )
+    refused = [r for r in report.results if r.request.caller == KUBELET and not r.observed.allowed]
+    public = {e.target for e in lab_org_graph.edges if e.source.kind == "world"}
+    assert refused
+    assert {r.request.door.service for r in refused} == public
+    assert all(r.request.path == "/ready?full=1" for r in refused)
+    assert all(r.judged is False for r in refused)
