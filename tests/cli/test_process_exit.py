@@ -36,11 +36,11 @@ def test_usage_errors_exit_2_and_unreadable_input_exits_2_with_its_message() -> 
 
 
 def test_findings_exit_1_after_writing_the_files(tmp_path: Path) -> None:
-    """Compiling the example without its manifests is a finding (TM307: probes unknown)."""
+    """The example compiled for Istio has one finding (TM322: the ingress controller needs a sidecar)."""
     out = tmp_path / "out"
     done = _trustmap(
         "compile", str(EXAMPLE), "--target", "istio", "--out", str(out), "--now", "2026-11-23"
     )
     assert done.returncode == 1, done.stderr
-    assert "TM307" in done.stdout + done.stderr
+    assert "TM322" in done.stdout + done.stderr
     assert sorted(out.rglob("*.yaml"))
