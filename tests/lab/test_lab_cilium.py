@@ -126,11 +126,11 @@ _HEALTHZ = {"method": "GET", "path": "/healthz"}
 _ITEMS = {"method": "GET", "path": "/items"}
 
 
-def test_the_host_keeps_its_allow_localhost_pass_where_no_rule_on_the_port_selects_it() -> None:
+def test_the_host_is_allowed_by_allow_localhost_where_the_rules_name_only_pods() -> None:
     """``--allow-localhost=auto`` (``always`` under Kubernetes) gives every endpoint an L3-only allow
     for the host identity (cilium/cilium pkg/policy/mapstate.go ``localHostKey``,
-    ``determineAllowLocalhostIngress``): a port whose rules name only pods leaves the kubelet free,
-    L7 rules or not, even on a default-deny endpoint."""
+    ``determineAllowLocalhostIngress``; daemon/cmd ``auto`` → ``always``): a port whose rules name
+    only pods leaves the kubelet free, L7 rules or not, even on a default-deny endpoint."""
     rule = {
         "fromEndpoints": [{"matchLabels": {"app": "web"}}],
         "toPorts": [{"ports": [{"port": "8080"}], "rules": {"http": [_ITEMS]}}],
@@ -140,24 +140,32 @@ def test_the_host_keeps_its_allow_localhost_pass_where_no_rule_on_the_port_selec
     assert _l7_of(config, HOST) == [{"any": True}]
 
 
-def test_a_rule_for_all_entities_on_the_port_puts_the_host_under_its_l7_rules() -> None:
-    """The datapath looks policy keys up L3/L4 first, then L4-only, then L3-only (cilium/cilium
-    pkg/policy/mapstate.go, the lookup order on ``AddVisibilityKeys``): ``fromEntities: [all]`` on
-    a port is an entry for every identity there, so it beats the host's L3-only allow and the
-    kubelet's requests must match its HTTP rules."""
+def test_on_a_port_under_l7_rules_for_all_entities_the_host_gets_a_wildcard_l7_rule() -> None:
+    """With ``allow-localhost`` at ``always`` Cilium adds the host to every proxied port without
+    L7 rules, so the kubelet may send any request there even when ``fromEntities: [all]`` holds
+    everyone else to HTTP rules (cilium/cilium pkg/policy/l4.go; ``TestL7WithLocalHostWildcard``
+    in pkg/policy/resolve_test.go). With ``allow-localhost=policy`` the host is one of ``all`` and
+    gets the rules' HTTP rules like everyone else."""
     rule = {
         "fromEntities": ["all"],
         "toPorts": [{"ports": [{"port": "8080"}], "rules": {"http": [_ITEMS]}}],
     }
-    config = cilium_door_config([_cnp({"ingress": [rule]})], "shop", {"app": "api"}, 8080, PEERS)
-    permissions = _l7_of(config, HOST)
-    assert permissions is not None
-    assert len(permissions) == 1
-    assert "/items" in str(permissions)
-    assert "/healthz" not in str(permissions)
+    policy = _cnp({"ingress": [rule]})
+    config = cilium_door_config([policy], "shop", {"app": "api"}, 8080, PEERS)
+    assert _l7_of(config, HOST) == [{"any": True}]
+    assert "/items" in str(_l7_of(config, WEB))
+    strict = cilium_door_config(
+        [policy], "shop", {"app": "api"}, 8080, PEERS, allow_localhost=False
+    )
+    held = _l7_of(strict, HOST)
+    assert held is not None
+    assert len(held) == 1
+    assert "/items" in str(held)
 
 
-def test_a_host_rule_with_probe_routes_adds_them_to_what_all_entities_allow() -> None:
+def test_under_allow_localhost_policy_a_host_rule_adds_its_routes_to_what_all_entities_allow() -> (
+    None
+):
     """Rules are ORed per peer and port (docs.cilium.io policy language, "Layer 7 Examples")."""
     everyone = {
         "fromEntities": ["all"],
@@ -168,7 +176,10 @@ def test_a_host_rule_with_probe_routes_adds_them_to_what_all_entities_allow() ->
         "toPorts": [{"ports": [{"port": "8080"}], "rules": {"http": [_HEALTHZ]}}],
     }
     policy = _cnp({"ingress": [everyone, host]})
-    permissions = _l7_of(cilium_door_config([policy], "shop", {"app": "api"}, 8080, PEERS), HOST)
+    config = cilium_door_config(
+        [policy], "shop", {"app": "api"}, 8080, PEERS, allow_localhost=False
+    )
+    permissions = _l7_of(config, HOST)
     assert permissions is not None
     assert len(permissions) == 2
 

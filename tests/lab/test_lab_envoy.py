@@ -216,21 +216,37 @@ def test_istio_probes_of_pods_that_turn_the_rewrite_off_meet_strict_mtls(
     assert all(r.judged is False for r in refused)
 
 
-def test_cilium_probes_come_from_the_host_identity_and_a_public_l7_port_holds_them_to_its_rules(
+def test_cilium_probes_come_from_the_host_identity_which_only_a_deny_of_the_host_stops(
     lab_org_graph: Graph, lab_org_workloads: Workloads
 ) -> None:
-    """The kubelet is the ``host`` identity, allowed by the agent's default allow-localhost unless
-    a rule on the port selects it; ``fromEntities: [all]`` with HTTP rules does, so the host's
-    probes there must match HTTP rules (cilium/cilium pkg/policy/mapstate.go: L3/L4 and L4-only
-    keys are looked up before the host's L3-only allow). Compiled without the workloads, the
-    public services' undeclared probe paths are refused, and the evaluator sees it too."""
+    """The kubelet is the ``host`` identity. The agent's default allow-localhost admits it on every
+    port, proxied ones included (an L3-only allow, and a wildcard L7 rule where a port goes through
+    the proxy: cilium/cilium pkg/policy/mapstate.go ``determineAllowLocalhostIngress``,
+    pkg/policy/l4.go, ``TestL7WithLocalHostWildcard``), so the public services' undeclared probe
+    paths pass their HTTP rules; only a deny that selects the host beats it (deny entries win:
+    docs.cilium.io "Deny Policies"). Proxy and verify's evaluator agree either way."""
     objects = _compiled(lab_org_graph, "cilium")
     report = run_lab(
         lab_org_graph, "cilium", environment="prod", objects=objects, workloads=lab_org_workloads
     )
-    refused = [r for r in report.results if r.request.caller == KUBELET and not r.observed.allowed]
+    probes = [r for r in report.results if r.request.caller == KUBELET]
     public = {e.target for e in lab_org_graph.edges if e.source.kind == "world"}
-    assert refused
-    assert {r.request.door.service for r in refused} == public
-    assert all(r.request.path == "/ready?full=1" for r in refused)
+    assert {r.request.door.service for r in probes if r.request.path == "/ready?full=1"} >= public
+    assert all(r.observed.allowed and r.judged for r in probes)
+    deny_host = {
+        "apiVersion": "cilium.io/v2",
+        "kind": "CiliumClusterwideNetworkPolicy",
+        "metadata": {"name": "deny-host"},
+        "spec": {"endpointSelector": {}, "ingressDeny": [{"fromEntities": ["host"]}]},
+    }
+    denied = run_lab(
+        lab_org_graph,
+        "cilium",
+        environment="prod",
+        objects=[*objects, deny_host],
+        workloads=lab_org_workloads,
+    )
+    refused = [r for r in denied.differences if r.request.caller == KUBELET]
+    assert len(refused) == len(probes)
     assert all(r.judged is False for r in refused)
+    assert all(r.request.caller == KUBELET for r in denied.differences)

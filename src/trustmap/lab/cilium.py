@@ -23,11 +23,10 @@ Rules relied on (same page, "Ingress", "Layer 7 Examples", "Entities Based"):
 The kubelet's probes come from the ``host`` identity. With the agent's default
 ``--allow-localhost=auto`` (``always`` under Kubernetes) every endpoint's policy map holds an
 L3-only allow for the host (cilium/cilium ``pkg/policy/mapstate.go``,
-``determineAllowLocalhostIngress``), and the datapath looks keys up most specific first: L3/L4, then
-L4-only (any identity, this port), then L3-only, then allow-all (same file, the lookup order written
-on ``AddVisibilityKeys``). So the host is allowed on a port unless a rule on that port selects it
-(``host``, ``cluster`` or ``all`` entities, or a rule without peers): then it gets what those rules
-give it, L7 rules included.
+``determineAllowLocalhostIngress``), and on a port whose rules send traffic to the proxy the host
+is given a wildcard L7 rule, so its requests pass there too (``pkg/policy/l4.go``, tested by
+``TestL7WithLocalHostWildcard`` in ``pkg/policy/resolve_test.go``). Only a deny that selects the
+host beats it: deny entries win over allows (``bpf/lib/policy.h``).
 """
 
 from __future__ import annotations
@@ -98,10 +97,8 @@ def cilium_door_config(
     denied = _denied(applying, port, peers)
     if allow_localhost:
         for peer in peers:
-            if peer.entity == "host" and peer.address not in grants:
-                grants[peer.address] = (
-                    None  # the host's L3-only allow: no rule on the port beats it
-                )
+            if peer.entity == "host":
+                grants[peer.address] = None  # L3-only allow; a wildcard L7 rule on proxied ports
     for address in denied:
         grants.pop(address, None)
     return CiliumDoorConfig((_network(grants),), (_http(grants),), names)
