@@ -1,6 +1,6 @@
 """The kubelet is Cilium's ``host`` identity: what ``--allow-localhost`` gives it, port by port.
 
-Sources (read in cilium/cilium, 1.5 to 1.18 and main; the flag:
+Sources (read in cilium/cilium releases up to 1.18 and its newest, tiered, policy code; the flag:
 https://docs.cilium.io/en/stable/cmdref/cilium-agent/):
 * ``auto`` becomes ``always`` on Kubernetes (``daemon/cmd/daemon_main.go``) and every endpoint gets
   an L3-only allow of ``host`` (``pkg/policy/mapstate.go`` ``determineAllowLocalhostIngress``);

@@ -4,7 +4,7 @@ The compiled output for an ``exposure: world`` interface with methods is ``fromE
 with ``rules.http``: the host (the kubelet) is among ``all``, so its probes go through Cilium's
 proxy, where Cilium gives the host no L7 rules while ``allow-localhost`` is ``always``, what the
 default ``auto`` is on Kubernetes (cilium/cilium ``pkg/policy/l4.go`` ``createL4IngressFilter``,
-``L4Filter.attach`` on main, ``TestL7WithLocalHostWildcard`` in ``pkg/policy/resolve_test.go``;
+``L4Filter.attach`` in the newest code, ``TestL7WithLocalHostWildcard`` in ``pkg/policy/resolve_test.go``;
 ``daemon/cmd/daemon_main.go`` for ``auto``). No host rule is compiled, and every probe passes; an
 ``ingressDeny`` that selects the host on the port wins over that allow
 (``bpf/lib/policy.h`` ``__policy_can_access``) and is reported as a blocked probe (TM409).

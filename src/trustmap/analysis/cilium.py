@@ -19,7 +19,7 @@ Semantics (Cilium docs, https://docs.cilium.io/en/stable/security/policy/):
 
 The local host: kubelet probes come from it, with the reserved identity ``host``. What the agent's
 ``--allow-localhost`` does (https://docs.cilium.io/en/stable/cmdref/cilium-agent/), read in
-cilium/cilium from 1.5 to 1.18 and on main (the code moved, the behaviour did not):
+cilium/cilium releases up to 1.18 and in its newest (tiered) policy code (docs/verify.md, limits):
 * ``auto``, the default, turns into ``always`` when the agent runs on Kubernetes
   (``daemon/cmd/daemon_main.go``, later the daemon's config cell); every endpoint's policy map then
   gets an L3-only allow for ``host`` (``pkg/policy/mapstate.go`` ``determineAllowLocalhostIngress``,
@@ -32,7 +32,7 @@ cilium/cilium from 1.5 to 1.18 and on main (the code moved, the behaviour did no
 * An allow rule on the port that selects the host and carries L7 rules (``fromEntities: [all]``
   with ``rules.http``, a rule with only ``toPorts``) sends the host's requests to the proxy, but
   Cilium then adds the host with no L7 rules to that port (``pkg/policy/l4.go``
-  ``createL4IngressFilter``, on main ``L4Filter.attach``; Cilium's own test
+  ``createL4IngressFilter``, in the newest code ``L4Filter.attach``; Cilium's own test
   ``TestL7WithLocalHostWildcard``, ``pkg/policy/resolve_test.go``): the proxy lets every request
   of the host through, whatever the HTTP rules say.
 * ``policy`` (``allow_localhost="policy"`` here) has neither: the host is a peer like any other,
