@@ -83,3 +83,51 @@ def test_the_world_ports_are_open_to_all_under_their_http_rules_only() -> None:
         [{"method": "GET", "path": "/status(\\?.*)?"}],
         [{"method": "POST", "path": "/status\\.Api/Get(\\?.*)?"}],
     ]
+
+
+HTTPS_PORTS = """\
+---
+apiVersion: trustmap.dev/v1alpha1
+kind: Service
+metadata: {name: tls, namespace: shop}
+spec:
+  team: shop
+  workload: {serviceAccount: tls, podLabels: {app: tls}}
+  interfaces:
+    - {name: web, port: 8443, appProtocol: http, exposure: world, methods: ["GET /"]}
+    - {name: open, port: 9443, exposure: world}
+    - {name: admin, port: 7443, appProtocol: http, consumers: [shop/status], methods: ["GET /"]}
+---
+apiVersion: trustmap.dev/v1alpha1
+kind: Service
+metadata: {name: caller, namespace: shop}
+spec:
+  team: shop
+  workload: {serviceAccount: caller, podLabels: {app: caller}}
+"""
+
+
+def https_findings() -> list[str]:
+    text = DECLARATIONS + HTTPS_PORTS.replace("shop/status]", "shop/caller]")
+    text += "  dependsOn: [{service: shop/tls, interface: admin, reason: admin pages}]\n"
+    graph = graph_from_text(text, "shop.yaml", dt.date(2026, 11, 23))
+    https = tuple(Probe(port, "httpGet", "/healthz", scheme="HTTPS") for port in (7443, 8443, 9443))
+    workloads = {
+        ServiceRef("shop", "tls"): Pods(
+            ("Deployment shop/tls",), https, tuple(PortSpec(p.port) for p in https)
+        )
+    }
+    found = compile_graph(graph, "cilium", None, workloads).diagnostics
+    written = render_graph(graph, "cilium", None, workloads).diagnostics
+    assert [d.message for d in written] == [d.message for d in found]
+    return [d.message for d in found if d.code == "TM314"]
+
+
+def test_an_https_probe_of_a_world_port_with_http_rules_is_reported() -> None:
+    """The host is among ``all``: its connections to the port go to Cilium's HTTP proxy, which
+    reads HTTP, not TLS (a TLS context comes only from a rule's ``terminatingTLS``: cilium/proxy
+    ``cilium/tls_wrapper.cc``). Ports without HTTP rules, and ports the host reaches through its
+    L3-only allow (``fromEndpoints``: no rule selects the host there), are not proxied for it."""
+    (message,) = https_findings()
+    assert "port 8443 of shop/tls" in message
+    assert "liveness probe speaks HTTPS" in message
