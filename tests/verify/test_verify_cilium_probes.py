@@ -154,3 +154,41 @@ def test_an_undeclared_pod_of_a_managed_namespace_is_not_promised_the_world_port
     assert any(
         "allows any pod of namespace shop → shop/status[Deployment] on 8080" in m for m in wider
     )
+
+
+CONTROLLER = """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: ingress, namespace: shop}
+spec:
+  selector: {matchLabels: {app: ingress}}
+  template:
+    metadata: {labels: {app: ingress}}
+    spec: {serviceAccountName: ingress, containers: [{name: c, image: example/ingress:1}]}
+"""
+
+
+def test_a_flow_declared_for_an_undeclared_pod_is_still_expected(tmp_path: Path) -> None:
+    """Only what is open to anyone is withheld from a pod whose egress is closed: an ingress
+    controller running in a managed namespace keeps its declared flow, and the namespace's default
+    deny of its egress is still reported as narrower (TM406)."""
+    decl, k8s = write(tmp_path)
+    text = DECLARATIONS.replace(
+        "  trustDomain: cluster.local\n",
+        "  trustDomain: cluster.local\n"
+        "  ingressControllers: [{namespace: shop, podLabels: {app: ingress},"
+        " serviceAccount: ingress}]\n",
+    ).replace("exposure: world, methods", "exposure: ingress, methods")
+    (decl / "shop.yaml").write_text(text)
+    (k8s / "ingress.yaml").write_text(CONTROLLER)
+    code, out = invoke(
+        "compile", str(decl), "-t", "cilium", "-m", str(k8s), "-o", str(tmp_path / "out")
+    )
+    assert code == 0, out
+    objects = list(yaml.safe_load_all((tmp_path / "out" / "shop.yaml").read_text()))
+    code, findings = verify(tmp_path, objects)
+    narrower = [f["message"] for f in findings if f["code"] == "TM406"]
+    assert code == 1
+    assert any(
+        "shop/ingress[Deployment] → shop/status[Deployment] on 8080/TCP" in m for m in narrower
+    )

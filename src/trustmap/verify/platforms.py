@@ -218,17 +218,21 @@ class _Check:
             )
 
     def _declared(self, request: Request) -> bool:
-        """Whether the declarations allow ``request``, its source's egress included."""
-        source = request.source
-        allowed = self.declared.allows(
-            source, request.target.id, request.port, request.method, request.path
-        )
-        return allowed and not self._egress_closed(source)
+        """Whether the declarations allow ``request``: a flow declared for its source, or one
+        open to anyone (``exposure: world``) unless the source's own egress is closed."""
+        source, target = request.source, request.target.id
+        port, method, path = request.port, request.method, request.path
+        if not self.declared.allows(source, target, port, method, path):
+            return False
+        if not self._egress_closed(source):
+            return True
+        named = self.declared.pairs.get((source.id, target), ())
+        return any(want.port == port and want.allows(method, path) for want in named)
 
     def _egress_closed(self, source: Peer) -> bool:
-        """Whether the declarations give ``source`` no egress at all: an undeclared pod of a
-        namespace under trustmap's default deny, on a target that polices egress inside the
-        cluster (Cilium). Such a pod cannot reach even an ``exposure: world`` interface."""
+        """Whether ``source`` is an undeclared pod of a namespace under trustmap's default deny,
+        on a target that polices egress inside the cluster (Cilium): the declarations give it no
+        egress, so what is open to anyone (``exposure: world``) is not promised to it."""
         if self.target_name != "cilium" or source.kind != "pod" or source.id in self.declared.owner:
             return False
         org = self.graph.organization
