@@ -101,6 +101,7 @@ CODES: dict[str, CodeInfo] = _codes(
     ("TM311", "warning", "HTTP method the target cannot match; every method allowed"),
     ("TM312", "warning", "target has no dry run per policy; audit namespace left out"),
     ("TM313", "warning", "kubelet probe the target cannot authorise"),
+    ("TM314", "warning", "HTTPS probe on a port Cilium's HTTP proxy reads"),
     # TM320-TM339: compile — rollout safety (identities, platform versions, mesh edges)
     ("TM320", "warning", "services share a service account on an identity target"),
     ("TM321", "warning", "istio matches opaque TCP egress by port, not by host name"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from platform_helpers import objs, pod, req
 
 from trustmap.analysis.cilium import CiliumEvaluator
-from trustmap.analysis.platform import KUBELET, Peer
+from trustmap.analysis.platform import Peer
 
 WEB, API, OTHER = pod("web"), pod("api"), pod("web", "other")
 PEERS = [WEB, API, OTHER]
@@ -122,13 +122,6 @@ spec:
     excepted = Peer("10.1.0.1", kind="external", address="10.1.0.1")
     assert cilium.decide(req(WEB, inside, 5432)).allowed
     assert not cilium.decide(req(WEB, excepted, 5432)).allowed
-
-
-def test_kubelet_probes_pass_whatever_the_policy() -> None:
-    """The agent option allow-localhost (default "auto") always allows traffic from the local
-    host to its endpoints unless set to "policy" (cilium-agent --allow-localhost,
-    https://docs.cilium.io/en/stable/cmdref/cilium-agent/)."""
-    assert evaluator(API_FROM_WEB).decide(req(KUBELET, API, 9090, "GET", "/healthz")).allowed
 
 
 def test_named_sources_are_the_peers_a_rule_selects() -> None:

@@ -153,6 +153,7 @@ def test_any_spec_is_evaluated_without_an_exception(
     )
     for inner in (
         CiliumEvaluator(objects, peers),
+        CiliumEvaluator(objects, peers, allow_localhost="policy"),
         IstioEvaluator(objects, peers),
         LinkerdEvaluator(objects, peers),
     ):

@@ -1,8 +1,9 @@
 """Mutations of compiled output are caught: drop a rule, widen a method, change a principal or
 selector, drop a probe route, turn enforce into audit — on every target, on Online Boutique.
 
-Probe routes exist only on Linkerd: Cilium always admits the local host and Istio rewrites
-probes to its agent, so neither has a probe rule to drop.
+Probe routes exist only on Linkerd: Cilium admits the local host (allow-localhost) and Istio
+rewrites probes to its agent, so neither has a probe rule to drop; Cilium's probe mutation is a
+deny that selects the host instead.
 
 Each test compiles the example for the target, writes the objects as a hand-written policy
 directory, applies one mutation, and checks that verify reports a finding the unmutated output
@@ -130,6 +131,25 @@ def test_cilium_a_selector_widened_to_the_world_is_wider(graph: Graph, tmp_path:
     """A selector change on one side alone is masked by the other side's default deny (and
     reported as narrower above); one that opens a side with no counterpart is wider."""
     assert "TM405" in new_codes(graph, "cilium", cilium_open_to_the_world, tmp_path)
+
+
+def test_cilium_a_deny_of_the_host_blocks_the_probes_of_that_port(
+    graph: Graph, tmp_path: Path
+) -> None:
+    """An ingressDeny selecting the host on the probed port wins over allow-localhost's L3-only
+    allow (cilium/cilium bpf/lib/policy.h __policy_can_access: deny entries are preferred)."""
+
+    def deny_host(objects: Objects) -> None:
+        spec = named(objects, "CiliumNetworkPolicy", "frontend-ingress")["spec"]
+        port = [{"ports": [{"port": "8080", "protocol": "TCP"}]}]
+        spec["ingressDeny"] = [{"fromEntities": ["host"], "toPorts": port}]
+
+    objects = compiled(graph, "cilium")
+    before = findings(graph, "cilium", objects, tmp_path / "before")
+    deny_host(objects)
+    after = findings(graph, "cilium", objects, tmp_path / "after")
+    new = [message for code, message in after - before if code == "TM409"]
+    assert any("default/frontend[Deployment] on 8080/TCP" in m for m in new)
 
 
 # --- istio --------------------------------------------------------------------------------------

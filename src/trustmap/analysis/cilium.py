@@ -16,8 +16,28 @@ Semantics (Cilium docs, https://docs.cilium.io/en/stable/security/policy/):
   for the same peer and port without HTTP rules admits every request.
 * Entities: ``all``, ``world``, ``cluster``, ``host`` (language/#entities-based). ``toFQDNs``
   ``matchName``/``matchPattern`` (``*`` wildcard) and ``toCIDR``/``toCIDRSet`` (with ``except``).
-* Traffic from the local host (kubelet probes) is allowed whatever the policy while the agent runs
-  with the default ``allow-localhost=auto`` (https://docs.cilium.io/en/stable/cmdref/cilium-agent/).
+
+The local host: kubelet probes come from it, with the reserved identity ``host``. What the agent's
+``--allow-localhost`` does (https://docs.cilium.io/en/stable/cmdref/cilium-agent/), read in
+cilium/cilium releases up to 1.18 and in its newest (tiered) policy code (docs/verify.md, limits):
+* ``auto``, the default, turns into ``always`` when the agent runs on Kubernetes
+  (``daemon/cmd/daemon_main.go``, later the daemon's config cell); every endpoint's policy map then
+  gets an L3-only allow for ``host`` (``pkg/policy/mapstate.go`` ``determineAllowLocalhostIngress``,
+  ``localHostKey``), inserted so that a deny of the host stays a deny. Default deny does not
+  remove it.
+* The datapath prefers an L3/L4 or an L4-only (any identity) entry on the port to that L3-only
+  allow, and a deny to an allow (``bpf/lib/policy.h`` ``__policy_can_access``; the order is listed
+  on ``AddVisibilityKeys`` in ``pkg/policy/mapstate.go``): an ``ingressDeny`` that selects the
+  host on the port (entities ``host``/``cluster``/``all``, or ``toPorts`` without peers) wins.
+* An allow rule on the port that selects the host and carries L7 rules (``fromEntities: [all]``
+  with ``rules.http``, a rule with only ``toPorts``) sends the host's requests to the proxy, but
+  Cilium then adds the host with no L7 rules to that port (``pkg/policy/l4.go``
+  ``createL4IngressFilter``, in the newest code ``L4Filter.attach``; Cilium's own test
+  ``TestL7WithLocalHostWildcard``, ``pkg/policy/resolve_test.go``): the proxy lets every request
+  of the host through, whatever the HTTP rules say.
+* ``policy`` (``allow_localhost="policy"`` here) has neither: the host is a peer like any other,
+  allowed only by rules that select it (entities ``host``/``cluster``/``all``, rules with only
+  ``toPorts``), their HTTP rules included, and held by default deny.
 
 Audit: Cilium has no per-policy audit switch; a policy with ``enableDefaultDeny`` off allows
 everything not denied. :attr:`Decision.audit` marks requests that pass only because of that: the
@@ -31,7 +51,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 from trustmap.analysis.platform import (
     Decision,
@@ -44,7 +64,11 @@ from trustmap.analysis.platform import (
     submap,
 )
 
-__all__ = ["CiliumEvaluator"]
+__all__ = ["AllowLocalhost", "CiliumEvaluator"]
+
+AllowLocalhost = Literal["always", "policy"]
+"""The agent's ``--allow-localhost``: ``always`` (what the default ``auto`` is on Kubernetes) or
+``policy`` (module docstring, "The local host")."""
 
 _NS_KEYS = ("io.kubernetes.pod.namespace",)
 _SA_KEY = "io.cilium.k8s.policy.serviceaccount"
@@ -96,7 +120,14 @@ def _identity(peer: Peer) -> dict[str, str]:
 class CiliumEvaluator:
     """Answers requests with Cilium's semantics for the given policies."""
 
-    def __init__(self, objects: Sequence[Obj], peers: Sequence[Peer]) -> None:
+    def __init__(
+        self,
+        objects: Sequence[Obj],
+        peers: Sequence[Peer],
+        *,
+        allow_localhost: AllowLocalhost = "always",
+    ) -> None:
+        self.allow_localhost = allow_localhost
         self.rules: list[_Rule] = []
         self.problems: list[tuple[ObjectRef, str]] = []
         self.peers = tuple(peers)
@@ -160,7 +191,7 @@ class CiliumEvaluator:
         if path != request.path:
             request = replace(request, path=path)
         if request.source.kind == "kubelet":
-            return Decision(True, why="Cilium allows traffic from the local host (allow-localhost)")
+            return self._from_host(request)
         out = self._direction(request, "egress", request.source, request.target)
         if not out.allowed:
             return out
@@ -168,6 +199,19 @@ class CiliumEvaluator:
         if not inbound.allowed:
             return inbound
         return Decision(True, out.by + inbound.by, out.audit or inbound.audit)
+
+    def _from_host(self, request: Request) -> Decision:
+        """A request of the kubelet, Cilium's ``host`` identity (module docstring)."""
+        if self.allow_localhost == "policy" or request.target.kind != "pod":
+            return self._direction(request, "ingress", request.target, request.source)
+        verdict = self._l4(request, "ingress", request.target, request.source)
+        if isinstance(verdict, Decision) and not verdict.allowed:
+            return replace(verdict, why=_HOST_DENIED)
+        items = verdict if isinstance(verdict, list) else []
+        proxied = tuple(dict.fromkeys(r.ref for r, item in items if _http_on_port(item, request)))
+        if proxied:
+            return Decision(True, proxied, why=_HOST_PROXIED)
+        return Decision(True, why=_HOST_ALLOWED)
 
     def _direction(self, request: Request, direction: str, subject: Peer, other: Peer) -> Decision:
         if subject.kind != "pod":
@@ -285,6 +329,26 @@ class CiliumEvaluator:
                             str(ipaddress.ip_network(cidr, strict=False).network_address),
                             port,
                         )
+
+
+_HOST_ALLOWED = "Cilium allows the local host (allow-localhost=always, the default on Kubernetes)"
+_HOST_PROXIED = (
+    "Cilium allows the local host (allow-localhost=always): its requests on this port pass "
+    "through the proxy, which gives the host no L7 restriction"
+)
+_HOST_DENIED = (
+    "an ingressDeny rule selects the local host on this port (deny wins over allow-localhost)"
+)
+
+
+def _http_on_port(item: Mapping[str, Any], request: Request) -> bool:
+    """Whether an allow item carries HTTP rules on the request's port (the proxy sees it)."""
+    for entry in item.get("toPorts") or ():
+        if isinstance(entry, Mapping) and _port_listed(entry, request.port, request.protocol):
+            rules = entry.get("rules")
+            if isinstance(rules, Mapping) and rules.get("http"):
+                return True
+    return False
 
 
 def _rule(obj: Obj, namespace: str | None, spec: Mapping[str, Any]) -> _Rule:

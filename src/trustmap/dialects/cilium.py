@@ -11,6 +11,13 @@ expression against the whole ``:path``, query string included, so each path is c
 any query string (``/cart`` → ``/cart(\?.*)?``) and ``*`` never runs into the query. Host wildcards
 ``*.example.com`` mean one or more labels, which Cilium writes ``**.example.com``.
 
+Platform traffic: the kubelet probes from the node, Cilium's ``host`` identity, which the agent's
+``allow-localhost`` (``always`` on Kubernetes) lets into every pod; on a port the world reaches
+under HTTP rules (``fromEntities: [all]``, the host among them) its requests go through Cilium's
+proxy, which gives the host no L7 rules (docs/verify.md, "Cilium", has the sources). No rule is
+written for probes. An HTTPS probe of such a port fails, though: the proxy reads HTTP, not TLS
+(TM314, with ``--manifests``).
+
 Audit mode: Cilium has no dry run per policy. Its audit mode (``policy-audit-mode``) is an agent or
 endpoint setting, and a policy with ``enableDefaultDeny: false`` gives no AUDIT verdict at all (it
 only stops that policy from turning default deny on), so nothing is written for an audit
@@ -93,6 +100,7 @@ class Cilium(Kubernetes):
     def ingress_policy(self, service: Service, grants: tuple[Grant, ...]) -> Manifest:
         """Declared callers on container ports, with their methods as HTTP rules."""
         namespace = service.ref.namespace
+        self._tls_probes(service, grants)
         spec: CiliumNetworkPolicySpec = {
             "endpointSelector": _selector(service.workload.pod_labels),
             "ingress": [self._cnp_ingress_rule(g) for g in grants],
@@ -130,6 +138,7 @@ class Cilium(Kubernetes):
     def ingress_text(self, service: Service, grants: tuple[Grant, ...]) -> str:
         """:meth:`ingress_policy` written as a YAML document."""
         namespace = service.ref.namespace
+        self._tls_probes(service, grants)
         name = self.name("CiliumNetworkPolicy", namespace, service.ref.name, "ingress")
         parts = [
             _CILIUM_POLICY,
@@ -203,6 +212,24 @@ class Cilium(Kubernetes):
                 head = self.fragment(("@endpoint", namespace), _endpoint(namespace, ()), "    ")
                 found = self._fragments[key] = head + self.labels_text(labels, "        ")
         return found
+
+    def _tls_probes(self, service: Service, grants: tuple[Grant, ...]) -> None:
+        """TM314 for each HTTPS probe of a port whose HTTP rules also select the host."""
+        pods = self.pods(service)
+        proxied = {g.interface.port for g in grants if g.world and g.methods}
+        for probe in pods.probes if pods is not None and proxied else ():
+            if probe.port in proxied and probe.action == "httpGet" and probe.scheme != "HTTP":
+                self.unsupported(
+                    "TM314",
+                    probe.span,
+                    f"cilium sends every connection to port {probe.port} of {service.ref} through "
+                    "its HTTP proxy (exposure: world with methods is fromEntities all with HTTP "
+                    f"rules), the kubelet's included, and the {probe.kind} probe speaks HTTPS: "
+                    "the proxy cannot read TLS, so the probe fails",
+                    "probe over plain HTTP (scheme: HTTP), gRPC or TCP; or, if the port serves "
+                    "TLS, declare the interface without methods (Cilium cannot match HTTP inside "
+                    "TLS without TLS interception)",
+                )
 
     # --- rules -------------------------------------------------------------------------------
 

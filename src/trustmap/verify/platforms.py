@@ -94,9 +94,12 @@ class _Check:
     guard: Guarded = field(init=False)
     probes: set[tuple[str, int, str | None, str | None]] = field(init=False)
     """(target, port, method, path) of every kubelet probe of the manifests."""
+    managed: frozenset[str] = field(init=False)
+    """Namespaces of the declared services (under trustmap's default deny when enforced)."""
 
     def __post_init__(self) -> None:
         self.guard = Guarded(self.evaluator)
+        self.managed = frozenset(ref.namespace for ref in self.graph.services)
         self.probes = {
             (p.peer.id, p.port, _probe_method(p.action), p.path) for p in self.inventory.probes
         }
@@ -192,9 +195,7 @@ class _Check:
         decision = self.guard.decide(request)
         if decision is None:
             return
-        declared = self.declared.allows(
-            request.source, request.target.id, request.port, request.method, request.path
-        )
+        declared = self._declared(request)
         key = (request.source.id, request.target.id, request.port)
         if declared and decision.allowed and not decision.audit:
             self.outcome.matched.add(key)
@@ -215,6 +216,28 @@ class _Check:
                 request,
                 decision,
             )
+
+    def _declared(self, request: Request) -> bool:
+        """Whether the declarations allow ``request``: a flow declared for its source, or one
+        open to anyone (``exposure: world``) unless the source's own egress is closed."""
+        source, target = request.source, request.target.id
+        port, method, path = request.port, request.method, request.path
+        if not self.declared.allows(source, target, port, method, path):
+            return False
+        if not self._egress_closed(source):
+            return True
+        named = self.declared.pairs.get((source.id, target), ())
+        return any(want.port == port and want.allows(method, path) for want in named)
+
+    def _egress_closed(self, source: Peer) -> bool:
+        """Whether ``source`` is an undeclared pod of a namespace under trustmap's default deny,
+        on a target that polices egress inside the cluster (Cilium): the declarations give it no
+        egress, so what is open to anyone (``exposure: world``) is not promised to it."""
+        if self.target_name != "cilium" or source.kind != "pod" or source.id in self.declared.owner:
+            return False
+        org = self.graph.organization
+        mode = org.mode(self.environment, source.namespace) if org else "enforce"
+        return source.namespace in self.managed and mode == "enforce"
 
     def _probe_request(self, request: Request) -> bool:
         """Whether ``request`` is one of the target's HTTP or gRPC kubelet probes (its port,
