@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 from trustmap.analysis.cilium import CiliumEvaluator
-from trustmap.analysis.inventory import CONTROLLERS, Inventory, Locator
+from trustmap.analysis.inventory import CONTROLLERS, Inventory, Locator, Probe
 from trustmap.analysis.istio import IstioEvaluator
 from trustmap.analysis.linkerd import LinkerdEvaluator
 from trustmap.analysis.platform import (
@@ -111,7 +111,7 @@ class _Check:
                 self._declared_only(peer)
         for probe in self.inventory.probes:
             if probe.peer.id in self.declared.owner:
-                self._probe(probe.peer, probe.port, probe.action, probe.path, probe.ref)
+                self._probe(probe)
         self._egress()
         self._unsupported()
         self._flush()
@@ -235,14 +235,16 @@ class _Check:
         mode = org.mode(self.environment, target.namespace) if org else "enforce"
         return "TM415" if mode == "audit" else "TM408"
 
-    def _probe(self, peer: Peer, port: int, action: str, path: str | None, ref: ObjectRef) -> None:
+    def _probe(self, probe: Probe) -> None:
+        peer, port, action, path, ref = probe.peer, probe.port, probe.action, probe.path, probe.ref
         method = _probe_method(action)
-        decision = self.guard.decide(Request(KUBELET, peer, port, "TCP", method, path))
+        https = probe.scheme == "HTTPS"
+        decision = self.guard.decide(Request(KUBELET, peer, port, "TCP", method, path, https))
         if decision is None:
             return
         if decision.allowed and not decision.audit:
             return
-        what = f"{action} {path}" if path else action
+        what = f"{action}{' HTTPS' if https else ''} {path}" if path else action
         blocked = "would be denied (audit)" if decision.allowed else "is denied"
         self.outcome.diagnostics.append(
             diagnostic(
