@@ -1,8 +1,9 @@
 """Mutations of compiled output are caught: drop a rule, widen a method, change a principal or
 selector, drop a probe route, turn enforce into audit — on every target, on Online Boutique.
 
-Probe routes exist only on Linkerd: Cilium always admits the local host and Istio rewrites
-probes to its agent, so neither has a probe rule to drop.
+Probe routes exist here only on Linkerd: Cilium always admits the local host and Istio rewrites
+probes to its agent, so neither has a probe rule to drop in Online Boutique. Istio's probe rules
+for workloads that turn the rewrite off are mutated in test_verify_istio_probes.py.
 
 Each test compiles the example for the target, writes the objects as a hand-written policy
 directory, applies one mutation, and checks that verify reports a finding the unmutated output
