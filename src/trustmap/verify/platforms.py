@@ -98,7 +98,8 @@ class _Check:
     def __post_init__(self) -> None:
         self.guard = Guarded(self.evaluator)
         self.probes = {
-            (p.peer.id, p.port, _probe_method(p.action), p.path) for p in self.inventory.probes
+            (p.peer.id, p.port, _probe_method(p.action), _path_only(p.path))
+            for p in self.inventory.probes
         }
 
     # --- the requests ------------------------------------------------------------------------
@@ -227,7 +228,7 @@ class _Check:
         """
         if request.method is None or request.path is None:
             return False  # a TCP probe names a whole port: no request beyond it is exempt
-        key = (request.target.id, request.port, request.method, request.path)
+        key = (request.target.id, request.port, request.method, _path_only(request.path))
         return key in self.probes
 
     def _audit_code(self, target: Peer) -> str:
@@ -496,6 +497,13 @@ def check_traffic(
     """Compare what ``target`` allows on the inventory's workloads with ``declared``."""
     chosen = evaluator or make_evaluator(target, inventory, graph)
     return _Check(target, graph, inventory, declared, chosen, locator, environment).run()
+
+
+def _path_only(path: str | None) -> str | None:
+    """``path`` without its query string: probe routes and path rules match the path alone
+    (Istio: https://istio.io/latest/docs/reference/config/security/normalization/), so a probe of
+    ``/ready?full=1`` and a request for ``/ready`` are the same route."""
+    return path.split("?", 1)[0] if path is not None else None
 
 
 def _probe_method(action: str) -> str | None:
