@@ -221,3 +221,22 @@ def test_with_the_rewrite_on_nothing_is_opened_and_every_probe_passes(tree: Path
     objects = compiled(tree)
     assert not [o for o in objects if o["metadata"]["name"] == "api-plaintext"]
     assert blocked_probes(tree, objects, "rewritten") == []
+
+
+def test_an_https_probe_with_the_rewrite_off_is_reported_blocked_at_its_line(tree: Path) -> None:
+    """Compile cannot admit an HTTPS probe without opening its whole port (TM327), and verify's
+    evaluator, on its own reading (one-way TLS meets STRICT mTLS on that port), finds it refused:
+    TM409 located at the probe in the manifest."""
+    https = "livenessProbe: {httpGet: {path: /live, port: 9090, scheme: HTTPS}}"
+    (tree / "manifests" / "shop.yaml").write_text(
+        MANIFESTS.replace("livenessProbe: {grpc: {port: 9090}}", https)
+    )
+    code, found = run_verify(tree, "--environment", "prod")
+    (blocked,) = [d for d in found if d["code"] == "TM409"]
+    assert code == 1
+    assert "on 9090/TCP (httpGet HTTPS /live)" in blocked["message"]
+    assert blocked["file"].endswith("shop.yaml")
+    assert (
+        blocked["line"]
+        == MANIFESTS.splitlines().index("          livenessProbe: {grpc: {port: 9090}}") + 1
+    )
