@@ -246,7 +246,8 @@ def test_istio_opens_exactly_the_probe_requests_of_a_workload_that_turns_the_rew
     identity, to the app port, where the sidecar's inbound listener captures them; STRICT mTLS
     refuses them and an AuthorizationPolicy rule with ``from`` principals never matches them
     (https://istio.io/latest/docs/ops/configuration/mesh/app-health-check/). So each port of a
-    plain-text HTTP or gRPC probe is left PERMISSIVE (``portLevelMtls``, merged with the
+    plain-text HTTP or gRPC probe is left PERMISSIVE (``portLevelMtls``, keyed by container port
+    and applied also to ports no Service exposes: istio/istio pull 28601, merged with the
     ``exposure: world`` port into one PeerAuthentication, ports sorted) and one ALLOW rule per
     port, without ``from``, names exactly the probe requests: ``GET`` and the path without its
     query (Istio matches paths without the query,

@@ -13,7 +13,9 @@ and the AuthorizationPolicy then decides with no principal or namespace.
 
 So for such a workload the output leaves each port of a plain-text HTTP or gRPC probe PERMISSIVE
 (``portLevelMtls``) and adds one ALLOW rule per port, without ``from``, naming exactly the probe
-requests (``GET <path>``, gRPC ``POST /grpc.health.v1.Health/Check``). A proxy cannot tell the
+requests (``GET <path>``, gRPC ``POST /grpc.health.v1.Health/Check``). ``portLevelMtls`` names the
+container port and applies whether or not a Service exposes it (on the passthrough filter chains
+too since istio/istio pull 28601, Istio 1.9). A proxy cannot tell the
 kubelet from any other plain-text client, so those requests are open to every caller: the same
 trade Linkerd's probe routes make, reported as TM326.
 
