@@ -29,7 +29,7 @@ from trustmap.dialects.istio_egress import (
     external_host,
     service_entries,
 )
-from trustmap.dialects.istio_probes import ProbeRules, probe_rules
+from trustmap.dialects.istio_probes import ProbeRules, opened, probe_rules, refused
 from trustmap.dialects.plan import Grant, Outbound
 from trustmap.dialects.provenance import Source, source
 from trustmap.dialects.routes import istio_path, parse_route
@@ -290,32 +290,11 @@ class Istio(Compiler):
         found = probe_rules(service, pods, normal_path)
         if found is None or pods is None or self.mode(service.ref.namespace) == "audit":
             return found  # audit: dry-run policies and PERMISSIVE mTLS refuse nothing yet
-        off = ", ".join(pods.probe_rewrite_off)
-        annotation = 'sidecar.istio.io/rewriteAppHTTPProbers: "false"'
         if found.routes:
-            ports = ", ".join(map(str, found.ports))
-            ports = f"ports {ports} are" if len(found.ports) > 1 else f"port {ports} is"
-            self.unsupported(
-                "TM326",
-                pods.span,
-                f"{off} of {service.ref} turns Istio's probe rewrite off ({annotation}): the "
-                f"kubelet probes the app port without a mesh identity, so {ports} left "
-                "PERMISSIVE and an ALLOW rule without 'from' admits the probe requests "
-                f"({'; '.join(found.routes)}) from any plain-text caller",
-                "remove the annotation: the rewrite (on by default) sends probes to the "
-                "pilot-agent's port 15020, outside mTLS and authorization, and nothing is opened",
-            )
+            self.unsupported("TM326", pods.span, *opened(service, pods, found))
         for probe in found.https:
-            self.unsupported(
-                "TM327",
-                probe.span if probe.span.file else pods.span,
-                f"{off} of {service.ref} turns Istio's probe rewrite off ({annotation}): its "
-                f"HTTPS {probe.kind} probe on port {probe.port} is one-way TLS that the sidecar "
-                "refuses under STRICT mTLS and sees as opaque TCP otherwise, which no rule on "
-                "methods or paths admits; it is refused",
-                "remove the annotation (the pilot-agent then probes the app over HTTPS itself), "
-                "or probe over plain HTTP or with exec",
-            )
+            where = probe.span if probe.span.file else pods.span
+            self.unsupported("TM327", where, *refused(service, pods, probe))
         return found
 
     def _needs_mesh(self, service: Service, grant: Grant) -> None:

@@ -38,7 +38,9 @@ from trustmap.dialects.provenance import Source, source
 from trustmap.manifests import IstioOperation, IstioRule, IstioTo
 from trustmap.model import Service
 
-__all__ = ["ProbeRules", "probe_rules"]
+__all__ = ["ProbeRules", "opened", "probe_rules", "refused"]
+
+_OFF = 'sidecar.istio.io/rewriteAppHTTPProbers: "false"'
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,3 +109,35 @@ def _source(service: Service, pods: Pods, probe: Probe, request: str) -> Source:
     return source(
         probe.span if probe.span.file else pods.span, f"kubelet -> {service.ref}: {reason}", reason
     )
+
+
+def opened(service: Service, pods: Pods, found: ProbeRules) -> tuple[str, str]:
+    """TM326's message and hint: which probe routes on which ports are open, and why."""
+    ports = ", ".join(map(str, found.ports))
+    ports = f"ports {ports} are" if len(found.ports) > 1 else f"port {ports} is"
+    message = (
+        f"{', '.join(pods.probe_rewrite_off)} of {service.ref} turns Istio's probe rewrite off "
+        f"({_OFF}): the kubelet probes the app port without a mesh identity, so {ports} left "
+        "PERMISSIVE and an ALLOW rule without 'from' admits the probe requests "
+        f"({'; '.join(found.routes)}) from any plain-text caller"
+    )
+    hint = (
+        "remove the annotation: the rewrite (on by default) sends probes to the pilot-agent's "
+        "port 15020, outside mTLS and authorization, and nothing is opened"
+    )
+    return message, hint
+
+
+def refused(service: Service, pods: Pods, probe: Probe) -> tuple[str, str]:
+    """TM327's message and hint: an HTTPS probe no rule can admit safely."""
+    message = (
+        f"{', '.join(pods.probe_rewrite_off)} of {service.ref} turns Istio's probe rewrite off "
+        f"({_OFF}): its HTTPS {probe.kind} probe on port {probe.port} is one-way TLS that the "
+        "sidecar refuses under STRICT mTLS and sees as opaque TCP otherwise, which no rule on "
+        "methods or paths admits; it is refused"
+    )
+    hint = (
+        "remove the annotation (the pilot-agent then probes the app over HTTPS itself), or "
+        "probe over plain HTTP or with exec"
+    )
+    return message, hint
