@@ -61,8 +61,8 @@ demo: install  ## validate the Online Boutique example, ask it questions, draw i
 	$(TM) compile $(EXAMPLE) --target all --environment prod --now $(NOW) --manifests $(EXAMPLE)/manifests --out $(OUT)/compiled || $(EXPECTED)
 	@echo "compiled policies for every target are under $(OUT)/compiled/"
 	@# the compiled Istio and Cilium L7 rules on a real Envoy (127.0.0.1 only): real requests, expected vs observed
-	$(TM) lab $(EXAMPLE) --target istio --environment prod --now $(NOW) --differences
-	$(TM) lab $(EXAMPLE) --target cilium --environment prod --now $(NOW) --differences
+	$(TM) lab $(EXAMPLE) --target istio --environment prod --manifests $(EXAMPLE)/manifests --now $(NOW) --differences
+	$(TM) lab $(EXAMPLE) --target cilium --environment prod --manifests $(EXAMPLE)/manifests --now $(NOW) --differences
 	@# the compiled output a week before the qa grant expires: TM441 names the owners to ask
 	$(TM) validate $(EXAMPLE) --compiled $(OUT)/compiled --now 2027-09-23 -q
 	rm -f $(OUT)/flows.duckdb

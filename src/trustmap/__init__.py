@@ -58,6 +58,7 @@ if TYPE_CHECKING:
         parse_files,
         read_objects,
         read_snapshot,
+        read_workloads,
         run_lab,
         spark_hint,
         verify_audit_log,
@@ -67,7 +68,7 @@ if TYPE_CHECKING:
         write_drafts,
     )
     from trustmap.diagnostics import Diagnostic, Severity, Span
-    from trustmap.dialects import compile_graph, compile_paths, compile_targets, read_workloads
+    from trustmap.dialects import compile_graph, compile_paths, compile_targets
     from trustmap.errors import InputError, TrustmapError, UsageError
     from trustmap.graph import build_graph, graph_from_text, load_graph
     from trustmap.model import Edge, Graph, Interface, Organization, Service, ServiceRef, Team
@@ -107,6 +108,7 @@ _API = (
     "parse_files",
     "read_objects",
     "read_snapshot",
+    "read_workloads",
     "run_lab",
     "spark_hint",
     "verify_audit_log",
@@ -129,7 +131,6 @@ _EXPORTS = {
     "compile_graph": "trustmap.dialects",
     "compile_paths": "trustmap.dialects",
     "compile_targets": "trustmap.dialects",
-    "read_workloads": "trustmap.dialects",
     "build_graph": "trustmap.graph",
     "graph_from_text": "trustmap.graph",
     "load_graph": "trustmap.graph",

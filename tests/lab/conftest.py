@@ -12,6 +12,7 @@ import pytest
 from lab_helpers import EXAMPLE, TODAY
 
 import trustmap
+from trustmap.dialects import Workloads
 from trustmap.lab import envoy_binary
 from trustmap.model import Graph
 
@@ -34,9 +35,28 @@ def example_graph() -> Graph:
 
 
 @pytest.fixture(scope="session")
+def example_workloads(example_graph: Graph) -> Workloads:
+    """The example's workloads (probes, ports, annotations), read from its manifests."""
+    workloads, problems = trustmap.read_workloads(example_graph, [str(EXAMPLE / "manifests")])
+    assert [p for p in problems if p.severity == "error"] == []
+    return workloads
+
+
+@pytest.fixture(scope="session")
 def lab_org_graph(tmp_path_factory: pytest.TempPathFactory) -> Graph:
     """The seeded 30-service organisation of :mod:`lab_org`."""
     from lab_org import write_lab_org
 
     root = write_lab_org(tmp_path_factory.mktemp("lab-org"))
     return trustmap.load_graph([str(root)], TODAY)
+
+
+@pytest.fixture(scope="session")
+def lab_org_workloads(lab_org_graph: Graph, tmp_path_factory: pytest.TempPathFactory) -> Workloads:
+    """The organisation's workloads, read from the Deployments of :mod:`lab_org`."""
+    from lab_org import write_lab_manifests
+
+    root = write_lab_manifests(tmp_path_factory.mktemp("lab-org-manifests"))
+    workloads, problems = trustmap.read_workloads(lab_org_graph, [str(root)])
+    assert problems == []
+    return workloads

@@ -4,6 +4,12 @@ Thirty services in three namespaces of three teams. HTTP interfaces offer exact 
 prefixes, a route without a method and a route for a non-standard method; gRPC interfaces offer
 three methods. Each dependency asks for a random non-empty subset of what its provider offers, and
 the provider consents, so every dependency is an effective edge.
+
+:func:`write_lab_manifests` writes a Deployment per service with kubelet probes: HTTP services are
+probed with ``GET /healthz`` (a declared route) and ``GET /ready?full=1`` (undeclared, with a query)
+on their port and ``GET /livez`` on a health port of their own; gRPC services with a gRPC probe.
+Every third HTTP service is public (``exposure: world``), so on Cilium the host falls under its L7
+rules, and every fifth service turns Istio's probe rewrite off.
 """
 
 from __future__ import annotations
@@ -57,6 +63,57 @@ def write_lab_org(root: Path, services: int = 30, seed: int = 7) -> Path:
     return root
 
 
+WORLD = 6
+"""Every WORLD-th service (an HTTP one: even numbers) has ``exposure: world``."""
+REWRITE_OFF = 5
+"""Every REWRITE_OFF-th service's pods turn Istio's probe rewrite off."""
+HEALTH_PORT = 8081
+
+
+def write_lab_manifests(root: Path, services: int = 30) -> Path:
+    """Write the Deployments of :func:`write_lab_org`'s services under ``root`` and return it."""
+    names = [(NAMESPACES[n % 3], f"svc{n:02d}") for n in range(services)]
+    docs = [_deployment(n, *names[n]) for n in range(services)]
+    (root / "deployments.yaml").write_text("---\n".join(docs), encoding="utf-8")
+    return root
+
+
+def _deployment(n: int, namespace: str, name: str) -> str:
+    http = n % 2 == 0
+    annotations = (
+        '      annotations: {sidecar.istio.io/rewriteAppHTTPProbers: "false"}\n'
+        if n % REWRITE_OFF == 0
+        else ""
+    )
+    if http:
+        ports = f"[{{containerPort: 8080}}, {{containerPort: {HEALTH_PORT}}}]"
+        probes = (
+            "          readinessProbe: {httpGet: {path: /healthz, port: 8080}}\n"
+            "          startupProbe: {httpGet: {path: /ready?full=1, port: 8080}}\n"
+            f"          livenessProbe: {{httpGet: {{path: /livez, port: {HEALTH_PORT}}}}}\n"
+        )
+    else:
+        ports = "[{containerPort: 9090}]"
+        probes = "          readinessProbe: {grpc: {port: 9090}}\n"
+    return (
+        "apiVersion: apps/v1\nkind: Deployment\n"
+        f"metadata: {{name: {name}, namespace: {namespace}}}\n"
+        "spec:\n"
+        f"  selector: {{matchLabels: {{app: {name}}}}}\n"
+        "  template:\n"
+        "    metadata:\n"
+        f"      labels: {{app: {name}}}\n"
+        f"{annotations}"
+        "    spec:\n"
+        f"      serviceAccountName: {name}\n"
+        "      containers:\n"
+        f"        - name: {name}\n"
+        f"          image: example.com/{name}:1\n"
+        f"          ports: {ports}\n"
+        f"{probes}"
+    )
+
+
 def _teams() -> str:
     return "---\n".join(
         "apiVersion: trustmap.dev/v1alpha1\nkind: Team\n"
@@ -91,6 +148,7 @@ def _service(
         f"    - name: {'http' if http[n] else 'grpc'}",
         f"      port: {8080 if http[n] else 9090}",
         f"      appProtocol: {'http' if http[n] else 'grpc'}",
+        *(["      exposure: world"] if n % WORLD == 0 else []),
         f"      consumers: [{consumers}]",
         f"      methods: [{offered}]",
         "  dependsOn:",

@@ -61,3 +61,21 @@ def test_unknown_target_is_a_usage_error() -> None:
     code, _, err = _run("--target", "linkerd")
     assert code == 2
     assert "linkerd" in err
+
+
+def test_with_manifests_the_kubelet_probes_are_sent_too_and_agree() -> None:
+    manifests = str(EXAMPLE / "manifests")
+    code, out, err = _run("--target", "cilium", "--manifests", manifests, "--format", "json")
+    assert code == 0, err
+    data = json.loads(out)
+    probes = [r for r in data["results"] if r["caller"] == "kubelet"]
+    assert {r["case"] for r in probes} == {"liveness probe", "readiness probe"}
+    assert all(r["observed"] == "allow" and "manifests" in r["declared_at"] for r in probes)
+
+
+def test_manifests_that_cannot_be_read_are_a_usage_error_naming_the_file(tmp_path: Path) -> None:
+    broken = tmp_path / "deploy.yaml"
+    broken.write_text("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: [\n")
+    code, _, err = _run("--target", "istio", "--manifests", str(broken))
+    assert code == 2
+    assert "deploy.yaml:" in err

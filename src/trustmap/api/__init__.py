@@ -94,6 +94,7 @@ __all__ = [
     "parse_files",
     "read_objects",
     "read_snapshot",
+    "read_workloads",
     "run_lab",
     "spark_hint",
     "verify_audit_log",
@@ -215,6 +216,18 @@ def compile(
     from trustmap.dialects import compile_graph
 
     return compile_graph(graph, target, environment, workloads)
+
+
+def read_workloads(
+    graph: Graph, manifests: Sequence[PathLike]
+) -> tuple[Workloads, list[Diagnostic]]:
+    """The probes, container ports and annotations of each declared service's pods, read from the
+    workload ``manifests`` (files and folders), and every problem with them (their own, TM308 when
+    they hold no workload, TM309 for a declared service no workload runs, TM310). Never raises
+    for bad input."""
+    from trustmap.dialects import read_workloads as read
+
+    return read(graph, [os.fspath(m) for m in manifests])
 
 
 def compile_yaml(

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from trustmap.auditchain import Break, Entry
     from trustmap.catalog.drafts import Drafts
     from trustmap.diagnostics import Diagnostic
+    from trustmap.dialects import Workloads
     from trustmap.lab import LabReport
     from trustmap.model import Edge, Graph
     from trustmap.observe.snapshot import ClusterSnapshot
@@ -192,10 +193,13 @@ def run_lab(
     environment: str | None = None,
     objects: Sequence[dict[str, Any]] | None = None,
     deadline_seconds: float = 300.0,
+    workloads: Workloads | None = None,
 ) -> LabReport:
     """Program ``target``'s objects (compiled from ``graph``, or the ``objects`` given, e.g. from
     :func:`read_objects`) into a real Envoy and send every planned request through it: what the
-    declarations expect, what the proxy did, and what the platform's evaluator says.
+    declarations expect, what the proxy did, and what the platform's evaluator says. With the
+    ``workloads`` of the manifests (:func:`read_workloads`) the objects are compiled with them and
+    every HTTP and gRPC kubelet probe is sent too, along the platform's probe path.
 
     Raises:
         UsageError: ``target`` is not one of :func:`lab_target_names`, or a bad environment.
@@ -204,7 +208,12 @@ def run_lab(
     from trustmap.lab import run_lab as run
 
     return run(
-        graph, target, environment=environment, objects=objects, deadline_seconds=deadline_seconds
+        graph,
+        target,
+        environment=environment,
+        objects=objects,
+        deadline_seconds=deadline_seconds,
+        workloads=workloads,
     )
 
 

@@ -33,6 +33,8 @@ __all__ = ["lab"]
 _EPILOG = """\b
 Examples:
   trustmap lab examples/online-boutique --target istio
+  trustmap lab examples/online-boutique --target istio \
+      --manifests examples/online-boutique/manifests     # and every kubelet probe
   trustmap lab examples/online-boutique --target cilium --environment prod --format json
   trustmap lab teams/ --target istio --environment staging      # audit: nothing may be refused
   trustmap lab teams/ --target istio --policies hand-written/   # your own AuthorizationPolicies
@@ -44,8 +46,11 @@ identities from mTLS certificates of a throw-away CA; Cilium: L3/L4 by source id
 on :method and :path), in front of echo servers. For every declared HTTP or gRPC call it sends the
 declared requests over HTTP/1.1, HTTP/2 and gRPC, then another method, an undeclared path, a query
 string, a trailing slash, a percent-encoded and a mixed-case path, and the call from an identity
-that may not make it. It prints expected (the declarations) against observed (the proxy).
-Everything it started is stopped when it ends.
+that may not make it. With --manifests it compiles with the workloads and sends every HTTP and gRPC
+kubelet probe along the platform's path (Istio: through the sidecar agent, or the inbound listener
+when the pod turns the rewrite off; Cilium: from the host identity). It prints expected (the
+declarations; probes must always pass) against observed (the proxy). Everything it started is
+stopped when it ends.
 
 \b
 Exit status: 0 the proxy did exactly what the declarations say, 1 a difference, 2 usage, bad
@@ -65,6 +70,13 @@ input, or Envoy missing.
     help="Program these objects instead of compiling the declarations (repeatable).",
 )
 @click.option(
+    "--manifests",
+    "-m",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Workload manifests (file or folder; repeatable): compile with them and send the probes.",
+)
+@click.option(
     "--deadline",
     type=click.FloatRange(1, 3600),
     default=300,
@@ -81,6 +93,7 @@ def lab(
     target: str,
     environment: str | None,
     policies: tuple[Path, ...],
+    manifests: tuple[Path, ...],
     deadline: float,
     differences: bool,
     today: dt.date,
@@ -90,10 +103,16 @@ def lab(
     graph = load(paths, today)
     note_findings(graph)
     objects = _policies(policies) if policies else None
+    workloads = _workloads(graph, manifests) if manifests else None
     try:
         with spinner("running the lab…"):
             report = api.run_lab(
-                graph, target, environment=environment, objects=objects, deadline_seconds=deadline
+                graph,
+                target,
+                environment=environment,
+                objects=objects,
+                deadline_seconds=deadline,
+                workloads=workloads,
             )
     except UsageError as exc:
         fail(str(exc), "see `trustmap lab --help`")
@@ -110,6 +129,15 @@ def _policies(paths: tuple[Path, ...]) -> list[dict[str, Any]]:
         if any(p.severity == "error" for p in problems):
             sys.exit(2)
     return objects
+
+
+def _workloads(graph: Any, paths: tuple[Path, ...]) -> Any:
+    workloads, problems = api.read_workloads(graph, paths)
+    if problems:
+        sys.stderr.write(render_diagnostics(problems))
+        if any(p.severity == "error" for p in problems):
+            sys.exit(2)
+    return workloads
 
 
 def _render(report: LabReport, fmt: str, differences: bool) -> None:

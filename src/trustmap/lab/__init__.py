@@ -7,16 +7,26 @@
 wheel, extra ``lab``) with a listener per declared HTTP or gRPC interface, configured the way the
 platform programs its proxy (:mod:`trustmap.lab.istio`, :mod:`trustmap.lab.cilium`), in front of
 echo servers (:mod:`trustmap.lab.upstream`), and sends each planned request
-(:mod:`trustmap.lab.plan`) with its own client (:mod:`trustmap.lab.client`).
+(:mod:`trustmap.lab.plan`) with its own client (:mod:`trustmap.lab.client`); with the workloads'
+manifests, every HTTP and gRPC kubelet probe too, along the path the platform gives it.
 """
 
 from __future__ import annotations
 
 from trustmap.lab.envoy import envoy_binary
-from trustmap.lab.plan import Caller, Door, LabRequest, declared_allows, plan_requests
+from trustmap.lab.plan import (
+    KUBELET,
+    Caller,
+    Door,
+    LabRequest,
+    declared_allows,
+    plan_probes,
+    plan_requests,
+)
 from trustmap.lab.run import LAB_TARGETS, Judge, LabReport, LabResult, run_lab
 
 __all__ = [
+    "KUBELET",
     "LAB_TARGETS",
     "Caller",
     "Door",
@@ -26,6 +36,7 @@ __all__ = [
     "LabResult",
     "declared_allows",
     "envoy_binary",
+    "plan_probes",
     "plan_requests",
     "run_lab",
 ]

@@ -17,7 +17,16 @@ Rules relied on (same page, "Ingress", "Layer 7 Examples", "Entities Based"):
 - once any applying policy has an ``ingress`` (or ``ingressDeny``) section the endpoint's ingress is
   default-deny, unless that policy sets ``enableDefaultDeny.ingress: false``;
 - rules are OR'ed; a peer allowed on the port by a rule without L7 rules may send any request;
+  a rule with ``toPorts`` and no ``from*`` admits every peer on those ports; an empty rule none;
 - ``ingressDeny`` wins over every allow.
+
+The kubelet's probes come from the ``host`` identity. With the agent's default
+``--allow-localhost=auto`` (``always`` under Kubernetes) every endpoint's policy map holds an
+L3-only allow for the host (cilium/cilium ``pkg/policy/mapstate.go``,
+``determineAllowLocalhostIngress``), and on a port whose rules send traffic to the proxy the host
+is given a wildcard L7 rule, so its requests pass there too (``pkg/policy/l4.go``, tested by
+``TestL7WithLocalHostWildcard`` in ``pkg/policy/resolve_test.go``). Only a deny that selects the
+host beats it: deny entries win over allows (``bpf/lib/policy.h``).
 """
 
 from __future__ import annotations
@@ -66,8 +75,13 @@ def cilium_door_config(
     pod_labels: Mapping[str, str],
     port: int,
     peers: Sequence[Peer],
+    *,
+    allow_localhost: bool = True,
 ) -> CiliumDoorConfig:
     """The filters Cilium's rules give ``port`` of the endpoint, for the lab's ``peers``.
+
+    ``allow_localhost`` is the agent's default (``auto``/``always``); ``False`` is
+    ``--allow-localhost=policy``, where the host is a peer like any other.
 
     Raises:
         UsageError: a policy uses a selector form the lab does not model.
@@ -81,6 +95,10 @@ def cilium_door_config(
         for rule in (obj.get("spec") or {}).get("ingress") or []:
             _grant(grants, rule, _meta(obj, "namespace"), port, peers)
     denied = _denied(applying, port, peers)
+    if allow_localhost:
+        for peer in peers:
+            if peer.entity == "host":
+                grants[peer.address] = None  # L3-only allow; a wildcard L7 rule on proxied ports
     for address in denied:
         grants.pop(address, None)
     return CiliumDoorConfig((_network(grants),), (_http(grants),), names)
@@ -161,7 +179,12 @@ def _port_matches(entry: Mapping[str, Any], port: int) -> bool:
     return low == 0 or low <= port <= high
 
 
+_PEER_KEYS = ("fromEndpoints", "fromEntities", "fromCIDR", "fromCIDRSet", "fromNodes")
+
+
 def _peer_allowed(rule: Mapping[str, Any], peer: Peer, policy_ns: str | None) -> bool:
+    if not any(key in rule for key in _PEER_KEYS):
+        return bool(rule.get("toPorts"))  # L4-only: every peer on those ports; `{}`: none
     if peer.entity is not None:
         return _entity_allowed(rule.get("fromEntities") or [], peer.entity)
     if "all" in (rule.get("fromEntities") or []) or "cluster" in (rule.get("fromEntities") or []):

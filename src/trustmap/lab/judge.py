@@ -15,26 +15,42 @@ from typing import Any
 from trustmap.analysis.cilium import CiliumEvaluator
 from trustmap.analysis.inventory import make_obj
 from trustmap.analysis.istio import IstioEvaluator
-from trustmap.analysis.platform import Evaluator, Peer, Request
+from trustmap.analysis.platform import KUBELET, Evaluator, Peer, Request
+from trustmap.dialects import Pods, Workloads
+from trustmap.lab.plan import KUBELET as KUBELET_CALLER
 from trustmap.lab.plan import Caller, LabRequest
 from trustmap.model import Graph, Service
 
-__all__ = ["evaluator_judge"]
+__all__ = ["REWRITE_ANNOTATION", "evaluator_judge", "rewrite_off"]
+
+REWRITE_ANNOTATION = "sidecar.istio.io/rewriteAppHTTPProbers"
+"""The pod annotation that turns Istio's probe rewrite off when ``"false"``."""
+
+
+def rewrite_off(pods: Pods | None) -> bool:
+    """Whether the workloads of a service turn Istio's probe rewrite off."""
+    return pods is not None and bool(pods.probe_rewrite_off)
 
 
 def evaluator_judge(
-    graph: Graph, target: str, objects: Sequence[Mapping[str, Any]], callers: Sequence[Caller]
+    graph: Graph,
+    target: str,
+    objects: Sequence[Mapping[str, Any]],
+    callers: Sequence[Caller],
+    workloads: Workloads | None = None,
 ) -> Any:
     """A :data:`~trustmap.lab.run.Judge`: would ``target`` enforce-allow this request?
 
     Allowed only because an object is in dry-run/audit mode counts as denied (what enforcement
     would do), which is what the lab compares with the declarations in audit namespaces.
     """
-    services = {ref: _service_peer(s) for ref, s in graph.services.items()}
+    workloads = workloads or {}
+    services = {ref: _service_peer(s, workloads.get(ref)) for ref, s in graph.services.items()}
     senders = {c: _caller_peer(c) for c in callers}
     peers = [*services.values(), *senders.values()]
+    inbound = _inbound(target, objects)
     evaluator = _evaluator(
-        graph, target, [make_obj(o, "<lab>", i) for i, o in enumerate(objects)], peers
+        graph, target, [make_obj(o, "<lab>", i) for i, o in enumerate(inbound)], peers
     )
 
     def judge(request: LabRequest) -> bool:
@@ -52,6 +68,30 @@ def evaluator_judge(
     return judge
 
 
+_INBOUND_KINDS = {"istio": ("AuthorizationPolicy", "PeerAuthentication")}
+"""Istio kinds the lab programs; Sidecars and ServiceEntries decide the caller's side."""
+
+
+def _inbound(target: str, objects: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The part of ``objects`` the lab programs: the receiving side only.
+
+    The lab's Envoy stands in front of the provider; the caller's own egress rules (Istio
+    Sidecar/ServiceEntry, Cilium ``egress`` sections) are not on the path it runs, so the evaluator
+    is asked about the same objects without them. (``trustmap verify`` judges both sides.)
+    """
+    if target in _INBOUND_KINDS:
+        return [o for o in objects if o.get("kind") in _INBOUND_KINDS[target]]
+    return [_without_egress(o) for o in objects]
+
+
+def _without_egress(obj: Mapping[str, Any]) -> Mapping[str, Any]:
+    spec = obj.get("spec")
+    if not isinstance(spec, Mapping) or not ({"egress", "egressDeny"} & set(spec)):
+        return obj
+    kept = {k: v for k, v in spec.items() if k not in ("egress", "egressDeny")}
+    return {**obj, "spec": kept}
+
+
 def _evaluator(graph: Graph, target: str, objects: list[Any], peers: list[Peer]) -> Evaluator:
     if target == "cilium":
         return CiliumEvaluator(objects, peers)
@@ -59,7 +99,7 @@ def _evaluator(graph: Graph, target: str, objects: list[Any], peers: list[Peer])
     return IstioEvaluator(objects, peers, trust_domain=domain)
 
 
-def _service_peer(service: Service) -> Peer:
+def _service_peer(service: Service, pods: Pods | None) -> Peer:
     ref = service.ref
     return Peer(
         str(ref),
@@ -67,10 +107,13 @@ def _service_peer(service: Service) -> Peer:
         tuple(sorted(service.workload.pod_labels)),
         service.workload.service_account or "default",
         hosts=(f"{ref.name}.{ref.namespace}.svc.cluster.local",),
+        annotations=((REWRITE_ANNOTATION, "false"),) if rewrite_off(pods) else (),
     )
 
 
 def _caller_peer(caller: Caller) -> Peer:
+    if caller == KUBELET_CALLER:
+        return KUBELET
     return Peer(
         f"lab caller {caller.name}",
         caller.namespace,

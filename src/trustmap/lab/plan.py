@@ -6,6 +6,10 @@ match"): another method, an undeclared path, a query string, a trailing slash, a
 a mixed-case path, and the declared request from an identity the provider never consented to.
 Each request carries the verdict the declarations give it and the declaration line behind it, so a
 difference names what to fix.
+
+With the workloads' manifests the lab also sends every plain-text HTTP and gRPC kubelet probe, as the
+kubelet sends it (``GET`` of the ``httpGet`` path as written over HTTP/1.1; ``grpc.health.v1.Health/
+Check`` over gRPC), from the kubelet: platform traffic that must pass whatever is declared.
 """
 
 from __future__ import annotations
@@ -16,10 +20,20 @@ from typing import Literal
 from urllib.parse import unquote
 
 from trustmap.diagnostics import Span
+from trustmap.dialects.pods import GRPC_HEALTH_CHECK, Probe, Workloads
 from trustmap.dialects.routes import parse_route, speaks_http
 from trustmap.model import Edge, Graph, Interface, Service, ServiceRef
 
-__all__ = ["Caller", "Door", "LabRequest", "Wire", "declared_allows", "plan_requests"]
+__all__ = [
+    "KUBELET",
+    "Caller",
+    "Door",
+    "LabRequest",
+    "Wire",
+    "declared_allows",
+    "plan_probes",
+    "plan_requests",
+]
 
 Wire = Literal["http1", "http2", "grpc"]
 
@@ -77,17 +91,57 @@ class LabRequest:
 INTRUDER = Caller("intruder", "trustmap-lab", "intruder", (("app", "trustmap-lab-intruder"),))
 """An identity that no declaration names."""
 
+KUBELET = Caller("kubelet", "", "")
+"""The node's kubelet: no pod labels, no service account, no mesh identity (Cilium: ``host``)."""
+
 
 def plan_requests(graph: Graph) -> list[LabRequest]:
     """Every request the lab sends for ``graph``, in a stable order."""
     requests: list[LabRequest] = []
+    public = _public(graph)
     for edge in graph.edges:
         service = graph.services[edge.target]
         interface = _interface(service, edge.interface)
         if interface is None or not _l7(interface) or edge.source.kind == "world":
             continue
-        requests.extend(_edge_requests(graph, edge, service, interface))
+        world = public.get((edge.target, edge.interface))
+        requests.extend(_edge_requests(graph, edge, service, interface, world))
     return requests
+
+
+def _public(graph: Graph) -> dict[tuple[ServiceRef, str], tuple[str, ...]]:
+    """What anyone may send to each ``exposure: world`` interface (the world edge's methods)."""
+    return {(e.target, e.interface): e.methods for e in graph.edges if e.source.kind == "world"}
+
+
+def plan_probes(graph: Graph, workloads: Workloads) -> list[LabRequest]:
+    """The kubelet probes of every declared service the manifests run, in a stable order.
+
+    Only probes a proxy sees as requests are sent: plain-text ``httpGet`` and ``grpc``. A TCP
+    connect is decided before any request (the lab's listener would accept it either way), and an
+    HTTPS probe is the application's own TLS.
+    """
+    requests: list[LabRequest] = []
+    for ref in sorted(workloads):
+        service = graph.services.get(ref)
+        if service is None:
+            continue
+        for probe in sorted({p for p in workloads[ref].probes if p.speaks_http}):
+            requests.append(_probe_request(service, probe))
+    return requests
+
+
+def _probe_request(service: Service, probe: Probe) -> LabRequest:
+    grpc = probe.action == "grpc"
+    on_port = next(
+        (i for i in service.interfaces if i.port == probe.port and i.protocol == "TCP"), None
+    )
+    name = on_port.name if on_port is not None else f"probe-{probe.port}"
+    door = Door(service.ref, name, probe.port, grpc)
+    path = GRPC_HEALTH_CHECK if grpc else (probe.path or "/")
+    method = "POST" if grpc else "GET"
+    wire: Wire = "grpc" if grpc else "http1"
+    return LabRequest(KUBELET, door, wire, method, path, True, f"{probe.kind} probe", probe.span)
 
 
 def door_of(service: Service, interface: Interface) -> Door:
@@ -182,20 +236,30 @@ def _l7(interface: Interface) -> bool:
 
 
 def _edge_requests(
-    graph: Graph, edge: Edge, service: Service, interface: Interface
+    graph: Graph,
+    edge: Edge,
+    service: Service,
+    interface: Interface,
+    world: tuple[str, ...] | None,
 ) -> Iterator[LabRequest]:
+    """The edge's requests; on a public interface (``world``: what anyone may send) a request the
+    edge does not declare is still allowed when the world may send it."""
     door, caller = door_of(service, interface), caller_of(edge)
     allowed = edge.methods or interface.methods
+
+    def expected(method: str, path: str, mine: tuple[str, ...] | None) -> bool:
+        by_edge = mine is not None and declared_allows(mine, method, path)
+        return by_edge or (world is not None and declared_allows(world, method, path))
+
     for method, path, case in _samples(allowed, door.grpc):
         for wire in _wires(door.grpc):
-            ok = declared_allows(edge.methods, method, path)
+            ok = expected(method, path, edge.methods)
             yield LabRequest(caller, door, wire, method, path, ok, case, edge.declared_at)
     stranger = _stranger(graph, edge, door)
     method, path, _ = next(iter(_declared(allowed, door.grpc)))
     for wire in _wires(door.grpc):
-        yield LabRequest(
-            stranger, door, wire, method, path, False, "wrong identity", edge.declared_at
-        )
+        ok = expected(method, path, None)
+        yield LabRequest(stranger, door, wire, method, path, ok, "wrong identity", edge.declared_at)
 
 
 def _wires(grpc: bool) -> tuple[Wire, ...]:

@@ -4,6 +4,17 @@ Everything listens on 127.0.0.1 on ports picked for the run; each caller sends f
 address in 127.0.0.0/8 (Cilium identities) or with its own SPIFFE certificate (Istio). The run is
 bounded: every request has a timeout and the whole run a deadline; Envoy and the echo servers are
 stopped when it ends, however it ends.
+
+Kubelet probes take the path the platform gives them:
+
+- Istio rewrites HTTP and gRPC probes to the sidecar agent, which sends the probe's own request to
+  the application from 127.0.0.6, an address the sidecar's iptables rules return before the inbound
+  redirect (istio/istio ``pilot/cmd/pilot-agent/status/server.go`` ``UpstreamLocalAddressIPv4``;
+  ``tools/istio-iptables``): the lab sends it from 127.0.0.6 straight to the application. A workload
+  that turns the rewrite off (``sidecar.istio.io/rewriteAppHTTPProbers: "false"``) gets the
+  kubelet's plain-text request through its inbound listener, where mTLS and the RBAC filters decide.
+- Cilium sees the kubelet as the ``host`` identity, sent from its own address through the door's
+  filters (:func:`trustmap.lab.cilium.cilium_door_config` models ``allow-localhost``).
 """
 
 from __future__ import annotations
@@ -16,19 +27,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from trustmap.dialects import compile_graph
+from trustmap.dialects import Workloads, compile_graph
 from trustmap.errors import InputError, UsageError
 from trustmap.lab.cilium import Peer, cilium_door_config
 from trustmap.lab.client import Answer, Sender, send
 from trustmap.lab.envoy import EnvoyListener, EnvoyProcess, tls_context
 from trustmap.lab.istio import istio_door_config
-from trustmap.lab.judge import evaluator_judge
+from trustmap.lab.judge import evaluator_judge, rewrite_off
 from trustmap.lab.pki import CertificateAuthority, spiffe_id
-from trustmap.lab.plan import Caller, Door, LabRequest, plan_requests
+from trustmap.lab.plan import KUBELET, Caller, Door, LabRequest, plan_probes, plan_requests
 from trustmap.lab.upstream import EchoServers
 from trustmap.model import Graph
 
 __all__ = ["LAB_TARGETS", "Judge", "LabReport", "LabResult", "run_lab"]
+
+ISTIO_AGENT_ADDRESS = "127.0.0.6"
+"""Where Istio's sidecar agent sends rewritten probes from (bypassing the inbound listener)."""
 
 LAB_TARGETS = ("istio", "cilium")
 """Targets whose L7 rules the lab can program into Envoy."""
@@ -91,6 +105,7 @@ def run_lab(
     objects: Sequence[Mapping[str, Any]] | None = None,
     judge: Judge | bool | None = True,
     deadline_seconds: float = 300.0,
+    workloads: Workloads | None = None,
 ) -> LabReport:
     """Program ``target``'s objects into a real Envoy and send every planned request through it.
 
@@ -102,6 +117,8 @@ def run_lab(
         judge: an evaluator's verdict per request, compared with what the proxy did; ``True``
             (the default) asks verify's evaluator of ``target``, ``None`` or ``False`` asks none.
         deadline_seconds: the whole run's bound.
+        workloads: the workloads' probes and annotations per service (``compile --manifests``):
+            the objects are compiled with them and every HTTP and gRPC probe is sent too.
 
     Raises:
         UsageError: an unknown target, or a policy feature the lab does not model.
@@ -110,16 +127,18 @@ def run_lab(
     if target not in LAB_TARGETS:
         raise UsageError(f"the lab runs {' and '.join(LAB_TARGETS)}, not {target!r}")
     started = time.monotonic()
+    workloads = workloads or {}
     if objects is None:
-        objects = [obj for _, obj in compile_graph(graph, target, environment).objects]
-    requests = plan_requests(graph)
+        compiled = compile_graph(graph, target, environment, workloads or None)
+        objects = [obj for _, obj in compiled.objects]
+    requests = [*plan_requests(graph), *plan_probes(graph, workloads)]
     if judge is True:
         callers = sorted({r.caller for r in requests})
-        judge = evaluator_judge(graph, target, objects, callers)
+        judge = evaluator_judge(graph, target, objects, callers, workloads)
     with ExitStack() as stack:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="trustmap-lab-")))
         echo = stack.enter_context(EchoServers())
-        wiring = _Wiring(graph, target, environment, objects, folder, echo)
+        wiring = _Wiring(graph, target, environment, objects, folder, echo, workloads)
         envoy = stack.enter_context(EnvoyProcess(folder, wiring.listeners(requests)))
         wiring.bound(envoy.ports)
         chosen = judge if callable(judge) else None
@@ -141,13 +160,10 @@ def _send_all(
             )
         audit = wiring.audit(request.door)
         before = _shadow_denials(envoy) if audit else 0
-        answer = send(
-            wiring.sender(request.caller),
-            wiring.ports[request.door],
-            request.wire,
-            request.method,
-            request.path,
-        )
+        sender, port = wiring.route(request)
+        answer = send(sender, port, request.wire, request.method, request.path)
+        if sender.source == ISTIO_AGENT_ADDRESS:
+            answer = Answer(answer.allowed, f"{answer.detail} (via the sidecar agent)")
         would_deny = _shadow_denials(envoy) > before if audit else None
         judged = None if judge is None else judge(request)
         yield LabResult(request, answer, judged, audit, would_deny)
@@ -169,9 +185,10 @@ class _Wiring:
         objects: Sequence[Mapping[str, Any]],
         folder: Path,
         echo: EchoServers,
+        workloads: Workloads,
     ) -> None:
         self.graph, self.target, self.environment = graph, target, environment
-        self.objects, self.echo = objects, echo
+        self.objects, self.echo, self.workloads = objects, echo, workloads
         self.ca = CertificateAuthority(folder) if target == "istio" else None
         self.ports: dict[Door, int] = {}
         self._names: dict[Door, str] = {}
@@ -194,6 +211,19 @@ class _Wiring:
         org = self.graph.organization
         return org is not None and org.mode(self.environment, door.service.namespace) == "audit"
 
+    def route(self, request: LabRequest) -> tuple[Sender, int]:
+        """Who sends ``request`` and to which port: the door's listener, or, for a probe Istio
+        rewrites to its agent, the application itself from the agent's address."""
+        if self._via_agent(request):
+            upstream = self.echo.grpc_port if request.door.grpc else self.echo.http_port
+            return Sender(ISTIO_AGENT_ADDRESS), upstream
+        return self.sender(request.caller), self.ports[request.door]
+
+    def _via_agent(self, request: LabRequest) -> bool:
+        if request.caller != KUBELET or self.ca is None:
+            return False
+        return not rewrite_off(self.workloads.get(request.door.service))
+
     def sender(self, caller: Caller) -> Sender:
         if caller not in self._senders:
             self._senders[caller] = self._make_sender(caller)
@@ -201,8 +231,8 @@ class _Wiring:
 
     def _make_sender(self, caller: Caller) -> Sender:
         address = self._addresses[caller]
-        if self.ca is None:
-            return Sender(address)
+        if self.ca is None or caller == KUBELET:
+            return Sender(address)  # Cilium: the address is the identity; the kubelet has no cert
         trust = self.graph.organization.trust_domain if self.graph.organization else "cluster.local"
         uri = spiffe_id(trust, caller.namespace, caller.service_account)
         pair = self.ca.issue(f"client-{len(self._senders)}", uri)
@@ -215,7 +245,7 @@ class _Wiring:
         name = f"{door.service.namespace}/{door.service.name}:{door.interface}"
         self._names[door] = name
         if self.ca is None:
-            peers = [Peer(self._addresses[c], c.namespace, dict(c.labels)) for c in callers]
+            peers = [_cilium_peer(self._addresses[c], c) for c in callers]
             cfg = cilium_door_config(self.objects, door.service.namespace, labels, door.port, peers)
             return EnvoyListener(
                 name,
@@ -241,3 +271,10 @@ class _Wiring:
             plaintext_too=config.mtls != "STRICT",
             normalize_path=True,
         )
+
+
+def _cilium_peer(address: str, caller: Caller) -> Peer:
+    """The lab caller as Cilium sees it: a pod's labels, or the ``host`` entity for the kubelet."""
+    if caller == KUBELET:
+        return Peer(address, "", {}, entity="host")
+    return Peer(address, caller.namespace, dict(caller.labels))

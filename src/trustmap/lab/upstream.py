@@ -40,6 +40,14 @@ class _Echo(BaseHTTPRequestHandler):
         return None
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A peer that resets its connection (Envoy dropping an idle upstream connection) is no
+    error worth a traceback on the lab's terminal."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        return None
+
+
 class EchoServers:
     """Both echo servers on 127.0.0.1, on ports the kernel picks; a context manager."""
 
@@ -50,7 +58,7 @@ class EchoServers:
         self._grpc: Any = None
 
     def __enter__(self) -> EchoServers:
-        self._http = ThreadingHTTPServer(("127.0.0.1", 0), _Echo)
+        self._http = _QuietServer(("127.0.0.1", 0), _Echo)
         self._http.daemon_threads = True
         self.http_port = self._http.server_address[1]
         threading.Thread(target=self._http.serve_forever, daemon=True).start()
