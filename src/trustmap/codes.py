@@ -109,7 +109,8 @@ CODES: dict[str, CodeInfo] = _codes(
     ("TM323", "error", "platform version too old for this target's output"),
     ("TM324", "info", "output adapted to an older platform version"),
     ("TM325", "warning", "istio normalises the request path; route compiled in normal form"),
-    ("TM326", "warning", "workload turns Istio's probe rewrite off; its probes are refused"),
+    ("TM326", "warning", "Istio probe rewrite off: probe routes open to plain-text callers"),
+    ("TM327", "warning", "Istio probe rewrite off: HTTPS probes are refused"),
     # TM4xx: verify — what policies allow against what is declared
     ("TM401", "error", "policy allows a flow beyond the declarations"),
     ("TM402", "error", "declared flow is blocked"),

@@ -172,9 +172,11 @@ def workloads_of(draw: st.DrawFn, graph: Graph) -> Workloads | None:
         ports = [i.port for i in service.interfaces] or [8080]
         probes = set(draw(st.lists(_probe(ports), max_size=3)))
         container = {PortSpec(p) for p in ports} | {PortSpec(p.port) for p in probes}
+        title = f"Deployment {ref.namespace}/{ref.name}"
         found[ref] = Pods(
-            (f"Deployment {ref.namespace}/{ref.name}",),
+            (title,),
             tuple(sorted(probes, key=lambda p: (p.port, p.action, p.path or "", p.kind))),
             tuple(sorted(container, key=lambda p: (p.port, p.protocol))),
+            probe_rewrite_off=(title,) if draw(st.booleans()) else (),  # Istio probe rules
         )
     return found

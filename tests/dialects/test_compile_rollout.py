@@ -182,16 +182,9 @@ def test_istio_output_leaves_kubelet_probes_to_the_sidecar_probe_rewrite() -> No
     assert "rewriteAppHTTPProbers" not in dumped
 
 
-def test_istio_reports_a_workload_that_turns_the_probe_rewrite_off(tmp_path: Path) -> None:
-    """The output relies on the probe rewrite (see the test above); a pod annotated
-    ``sidecar.istio.io/rewriteAppHTTPProbers: "false"`` opts out of it
-    (https://istio.io/latest/docs/ops/configuration/mesh/app-health-check/), so its HTTP probe
-    reaches the app port through the sidecar without a mesh identity and STRICT mTLS refuses it:
-    TM326, located at the workload."""
-    (tmp_path / "decl.yaml").write_text(
-        ORG + service("web", "shop", "  interfaces:\n    - {name: http, port: 8080}\n")
-    )
-    deployment = {
+def rewrite_off_deployment(probes: dict[str, Any], rewrite: str = "false") -> dict[str, Any]:
+    """Deployment shop/web (port 8080, then 9090) whose pods carry the probe-rewrite annotation."""
+    return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
         "metadata": {"name": "web", "namespace": "shop"},
@@ -200,7 +193,7 @@ def test_istio_reports_a_workload_that_turns_the_probe_rewrite_off(tmp_path: Pat
             "template": {
                 "metadata": {
                     "labels": {"app": "web"},
-                    "annotations": {"sidecar.istio.io/rewriteAppHTTPProbers": "false"},
+                    "annotations": {"sidecar.istio.io/rewriteAppHTTPProbers": rewrite},
                 },
                 "spec": {
                     "serviceAccountName": "web",
@@ -208,29 +201,174 @@ def test_istio_reports_a_workload_that_turns_the_probe_rewrite_off(tmp_path: Pat
                         {
                             "name": "web",
                             "image": "web",
-                            "ports": [{"containerPort": 8080}],
-                            "readinessProbe": {"httpGet": {"path": "/ready", "port": 8080}},
+                            "ports": [{"containerPort": 8080}, {"containerPort": 9090}],
+                            **probes,
                         }
                     ],
                 },
             },
         },
     }
+
+
+HTTP_AND_GRPC_PROBES = {
+    "readinessProbe": {"httpGet": {"path": "/ready?full=1", "port": 9090}},
+    "livenessProbe": {"grpc": {"port": 8080}},
+    "startupProbe": {"tcpSocket": {"port": 8080}},
+}
+WORLD_WEB = "  interfaces:\n    - {name: http, port: 8080, exposure: world}\n"
+
+
+def compile_with_pods(
+    tmp_path: Path, deployment: dict[str, Any], body: str, environment: str | None = None
+) -> tuple[dict[tuple[str, str], Any], list[Any]]:
+    """Istio objects (by kind and name) and diagnostics of service shop/web with ``body``, given
+    ``deployment`` as its workload manifest."""
+    (tmp_path / "decl.yaml").write_text(ORG + service("web", "shop", body))
     (tmp_path / "web.yaml").write_text(yaml.safe_dump(deployment))
     run = compile_paths(
-        [tmp_path / "decl.yaml"], "istio", today=TODAY, manifests=[tmp_path / "web.yaml"]
+        [tmp_path / "decl.yaml"],
+        "istio",
+        environment=environment,
+        today=TODAY,
+        manifests=[tmp_path / "web.yaml"],
     )
-    (refused,) = [d for d in run.diagnostics if d.code == "TM326"]
-    assert "Deployment shop/web" in refused.message
-    assert "8080" in refused.message
+    objects = {(m["kind"], m["metadata"]["name"]): m for _, m in run.result.objects}
+    return objects, list(run.diagnostics)
+
+
+def test_istio_opens_exactly_the_probe_requests_of_a_workload_that_turns_the_rewrite_off(
+    tmp_path: Path,
+) -> None:
+    """With ``sidecar.istio.io/rewriteAppHTTPProbers: "false"`` on the pod template the injector
+    keeps the probes as written (istio/istio ``pkg/kube/inject/app_probe.go``
+    ``ShouldRewriteAppHTTPProbers``): the kubelet sends them in plain text, without a mesh
+    identity, to the app port, where the sidecar's inbound listener captures them; STRICT mTLS
+    refuses them and an AuthorizationPolicy rule with ``from`` principals never matches them
+    (https://istio.io/latest/docs/ops/configuration/mesh/app-health-check/). So each port of a
+    plain-text HTTP or gRPC probe is left PERMISSIVE (``portLevelMtls``, keyed by container port
+    and applied also to ports no Service exposes: istio/istio pull 28601, merged with the
+    ``exposure: world`` port into one PeerAuthentication, ports sorted) and one ALLOW rule per
+    port, without ``from``, names exactly the probe requests: ``GET`` and the path without its
+    query (Istio matches paths without the query,
+    https://istio.io/latest/docs/reference/config/security/normalization/), gRPC as
+    ``POST /grpc.health.v1.Health/Check``. A TCP probe only connects and needs nothing."""
+    objects, diagnostics = compile_with_pods(
+        tmp_path, rewrite_off_deployment(HTTP_AND_GRPC_PROBES), WORLD_WEB
+    )
+    plain = objects[("PeerAuthentication", "web-plaintext")]
+    assert plain["spec"] == {
+        "selector": {"matchLabels": {"app": "web"}},
+        "portLevelMtls": {"8080": {"mode": "PERMISSIVE"}, "9090": {"mode": "PERMISSIVE"}},
+    }
+    rules = objects[("AuthorizationPolicy", "web")]["spec"]["rules"]
+    assert rules[1:] == [
+        {
+            "to": [
+                {
+                    "operation": {
+                        "ports": ["8080"],
+                        "methods": ["POST"],
+                        "paths": ["/grpc.health.v1.Health/Check"],
+                    }
+                }
+            ]
+        },
+        {"to": [{"operation": {"ports": ["9090"], "methods": ["GET"], "paths": ["/ready"]}}]},
+    ]
+    (opened,) = [d for d in diagnostics if d.code == "TM326"]
+    assert "GET /ready on 9090" in opened.message
+    assert "POST /grpc.health.v1.Health/Check on 8080" in opened.message
+    assert "plain-text caller" in opened.message
+    assert opened.span is not None
+    assert opened.span.file.endswith("web.yaml")
+
+
+def test_istio_probe_rules_say_which_probe_of_which_manifest_they_admit(tmp_path: Path) -> None:
+    """Output is traceable: the PeerAuthentication and the AuthorizationPolicy name the probes'
+    manifest lines in ``trustmap.dev/declared-at`` and the probe in ``trustmap.dev/reason``,
+    beside the declarations of the rules they share the object with."""
+    objects, _ = compile_with_pods(
+        tmp_path, rewrite_off_deployment(HTTP_AND_GRPC_PROBES), WORLD_WEB
+    )
+    for key in (("PeerAuthentication", "web-plaintext"), ("AuthorizationPolicy", "web")):
+        notes = objects[key]["metadata"]["annotations"]
+        assert "web.yaml:" in notes["trustmap.dev/declared-at"]
+        assert "decl.yaml:" in notes["trustmap.dev/declared-at"]
+        assert "kubelet readiness probe (GET /ready)" in notes["trustmap.dev/reason"]
+
+
+def test_istio_writes_a_policy_for_the_probes_of_a_service_nobody_calls(tmp_path: Path) -> None:
+    """Without an ALLOW policy of its own the namespace's allow-nothing policy refuses every
+    request (https://istio.io/latest/docs/reference/config/security/authorization-policy/), so a
+    service without callers whose probes need a rule gets a policy holding only that rule."""
+    probes = {"readinessProbe": {"httpGet": {"path": "/ready", "port": 9090}}}
+    objects, _ = compile_with_pods(tmp_path, rewrite_off_deployment(probes), "")
+    assert objects[("AuthorizationPolicy", "web")]["spec"]["rules"] == [
+        {"to": [{"operation": {"ports": ["9090"], "methods": ["GET"], "paths": ["/ready"]}}]}
+    ]
+    assert objects[("PeerAuthentication", "web-plaintext")]["spec"]["portLevelMtls"] == {
+        "9090": {"mode": "PERMISSIVE"}
+    }
+
+
+def test_istio_opens_nothing_while_the_probe_rewrite_is_on(tmp_path: Path) -> None:
+    """The annotation is read as Go's ``strconv.ParseBool`` reads it (istio/istio
+    ``pkg/kube/inject/app_probe.go``); ``"true"`` (or no annotation: the rewrite is on by
+    default) keeps probes behind the agent, so nothing is opened and nothing reported."""
+    objects, diagnostics = compile_with_pods(
+        tmp_path, rewrite_off_deployment(HTTP_AND_GRPC_PROBES, "true"), ""
+    )
+    assert ("AuthorizationPolicy", "web") not in objects
+    assert ("PeerAuthentication", "web-plaintext") not in objects
+    assert not {"TM326", "TM327"} & set(codes(diagnostics))
+
+
+def test_istio_says_an_https_probe_with_the_rewrite_off_is_refused(tmp_path: Path) -> None:
+    """An HTTPS probe is one-way TLS without an Istio ALPN: under PERMISSIVE the inbound
+    listener's TLS filter chain without ALPN treats it as opaque TCP (istio/istio
+    ``pilot/pkg/networking/core/filterchain_options.go``), where an ALLOW rule with methods or
+    paths never matches (https://istio.io/latest/docs/tasks/security/authorization/authz-tcp/),
+    and STRICT refuses it. Only a rule opening the whole port would admit it, so nothing is
+    opened and TM327, located at the probe, says the probe is refused."""
+    probes = {"livenessProbe": {"httpGet": {"path": "/live", "port": 9090, "scheme": "HTTPS"}}}
+    objects, diagnostics = compile_with_pods(tmp_path, rewrite_off_deployment(probes), "")
+    assert ("AuthorizationPolicy", "web") not in objects
+    assert ("PeerAuthentication", "web-plaintext") not in objects
+    (refused,) = [d for d in diagnostics if d.code == "TM327"]
+    assert "HTTPS liveness probe on port 9090" in refused.message
     assert refused.span is not None
     assert refused.span.file.endswith("web.yaml")
-    deployment["spec"]["template"]["metadata"]["annotations"] = {}
-    (tmp_path / "web.yaml").write_text(yaml.safe_dump(deployment))
-    run = compile_paths(
-        [tmp_path / "decl.yaml"], "istio", today=TODAY, manifests=[tmp_path / "web.yaml"]
+    assert refused.span.line > 1
+
+
+def test_istio_audit_namespaces_get_the_probe_rules_dry_run_and_no_port_level_mtls(
+    tmp_path: Path,
+) -> None:
+    """Audit: the namespace is PERMISSIVE already and policies carry ``istio.io/dry-run``
+    (https://istio.io/latest/docs/tasks/security/authorization/authz-dry-run/), which still logs
+    a request the allow-nothing policy would deny. The probe rule is in the dry-run policy, so
+    the probes are not reported as would-deny, and no per-port PERMISSIVE is written."""
+    (tmp_path / "decl.yaml").write_text(
+        ORG.replace(
+            "metadata: {name: acme}\nspec:\n",
+            "metadata: {name: acme}\nspec:\n  environments:\n    - {name: staging, mode: audit, namespaces: [shop]}\n",
+        )
+        + service("web", "shop", "")
     )
-    assert "TM326" not in codes(list(run.diagnostics))
+    (tmp_path / "web.yaml").write_text(yaml.safe_dump(rewrite_off_deployment(HTTP_AND_GRPC_PROBES)))
+    run = compile_paths(
+        [tmp_path / "decl.yaml"],
+        "istio",
+        environment="staging",
+        today=TODAY,
+        manifests=[tmp_path / "web.yaml"],
+    )
+    objects = {(m["kind"], m["metadata"]["name"]): m for _, m in run.result.objects}
+    policy = objects[("AuthorizationPolicy", "web")]
+    assert policy["metadata"]["annotations"]["istio.io/dry-run"] == "true"
+    assert len(policy["spec"]["rules"]) == 2
+    assert ("PeerAuthentication", "web-plaintext") not in objects
 
 
 def test_istio_paths_match_without_the_query_string() -> None:

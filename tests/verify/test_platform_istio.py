@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from platform_helpers import objs, pod, req
 
 from trustmap.analysis.istio import IstioEvaluator
-from trustmap.analysis.platform import KUBELET, Peer, normalized_path
+from trustmap.analysis.platform import KUBELET, Peer, Request, normalized_path
 
 WEB, API, ADMIN = pod("web"), pod("api"), pod("admin")
 PEERS = [WEB, API, ADMIN]
@@ -154,12 +156,143 @@ spec:
 
 
 def test_kubelet_probes_are_rewritten_and_never_meet_authorization() -> None:
-    """https://istio.io/latest/docs/ops/configuration/mesh/app-health-check/"""
+    """By default the injector rewrites httpGet, gRPC and TCP probes to the agent's status port
+    15020; the agent calls the app from 127.0.0.6, which the sidecar's iptables return before the
+    inbound redirect (istio/istio ``tools/istio-iptables/pkg/capture/run.go``,
+    ``-o lo -s 127.0.0.6/32 -j RETURN``; ``pilot/cmd/pilot-agent/status/server.go``
+    ``UpstreamLocalAddressIPv4``), so neither STRICT mTLS nor the allow-nothing policy sees it
+    (https://istio.io/latest/docs/ops/configuration/mesh/app-health-check/). An annotation Go's
+    ``strconv.ParseBool`` cannot read keeps the default (``pkg/kube/inject/app_probe.go``)."""
+    ev = istio(ALLOW_WEB + "---\n" + STRICT + "---\n" + NOTHING)
+    assert ev.decide(req(KUBELET, API, 8080, "GET", "/healthz")).allowed
+    unreadable = rewrite_off(API, "no")
     assert (
-        istio(ALLOW_WEB + "---\n" + STRICT)
-        .decide(req(KUBELET, API, 8080, "GET", "/healthz"))
+        IstioEvaluator(ev.policies + ev.peer_auth, [unreadable])
+        .decide(req(KUBELET, unreadable, 8080, "GET", "/healthz"))
         .allowed
     )
+
+
+NOTHING = """
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: allow-nothing, namespace: shop}
+spec: {}
+"""
+PROBE_PORT = """
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: api-plaintext, namespace: shop}
+spec:
+  selector: {matchLabels: {app: api}}
+  portLevelMtls: {"9090": {mode: PERMISSIVE}}
+"""
+PROBE_RULE = """
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: api-probes, namespace: shop}
+spec:
+  selector: {matchLabels: {app: api}}
+  rules:
+  - to: [{operation: {ports: ["9090"], methods: [GET], paths: [/ready]}}]
+"""
+
+
+def rewrite_off(peer: Peer, value: str = "false") -> Peer:
+    """``peer`` with ``sidecar.istio.io/rewriteAppHTTPProbers: value`` on its pod template."""
+    return replace(peer, annotations=(("sidecar.istio.io/rewriteAppHTTPProbers", value),))
+
+
+def probes_off(text: str) -> tuple[IstioEvaluator, Peer]:
+    api = rewrite_off(API)
+    return IstioEvaluator(objs(text), [WEB, api]), api
+
+
+def test_strict_mtls_refuses_the_probes_of_a_workload_that_turns_the_rewrite_off() -> None:
+    """With the rewrite off (``"false"``, or ``"0"``/``"F"`` as ``strconv.ParseBool`` reads them)
+    the kubelet's probe goes to the app port in plain text from the node, without a client
+    certificate, and the inbound listener captures it: STRICT mTLS has no filter chain for plain
+    text (istio/istio ``pilot/pkg/networking/core/filterchain_options.go``,
+    ``inboundStrictFilterChainMatchOptions``; https://istio.io/latest/docs/ops/configuration/mesh/app-health-check/),
+    and the refusal names the PeerAuthentication."""
+    for value in ("false", "0", "F"):
+        api = rewrite_off(API, value)
+        ev = IstioEvaluator(objs(STRICT), [WEB, api])
+        decision = ev.decide(req(KUBELET, api, 9090, "GET", "/ready"))
+        assert not decision.allowed
+        assert [r.name for r in decision.by] == ["default"]
+
+
+def test_a_permissive_probe_port_and_a_probe_rule_admit_only_the_probe_route() -> None:
+    """``portLevelMtls`` of a workload-selector PeerAuthentication overrides the namespace's mode
+    on that port (https://istio.io/latest/docs/reference/config/security/peer_authentication/);
+    PERMISSIVE admits the plain-text probe without a principal, and the AuthorizationPolicies then
+    decide: the allow-nothing policy alone refuses it, a rule without ``from`` on the probe's port,
+    method and path admits it and nothing else."""
+    ev, api = probes_off(STRICT + "---\n" + NOTHING + "---\n" + PROBE_PORT + "---\n" + PROBE_RULE)
+    assert ev.decide(req(KUBELET, api, 9090, "GET", "/ready")).allowed
+    assert not ev.decide(req(KUBELET, api, 9090, "GET", "/admin")).allowed
+    assert not ev.decide(req(KUBELET, api, 9090, "POST", "/ready")).allowed
+    assert not ev.decide(req(KUBELET, api, 8080, "GET", "/ready")).allowed
+    closed, api = probes_off(STRICT + "---\n" + NOTHING + "---\n" + PROBE_PORT)
+    assert not closed.decide(req(KUBELET, api, 9090, "GET", "/ready")).allowed
+
+
+def test_a_probe_rule_naming_principals_never_matches_the_kubelet() -> None:
+    """A plain-text request carries no principal or namespace, so a rule with ``from``
+    principals never matches it (https://istio.io/latest/docs/reference/config/security/authorization-policy/,
+    ``Source.principals`` needs mTLS)."""
+    named = PROBE_RULE.replace("  - to:", "  - from: [{source: {principals: ['*']}}]\n    to:")
+    ev, api = probes_off(PROBE_PORT + "---\n" + named)
+    assert not ev.decide(req(KUBELET, api, 9090, "GET", "/ready")).allowed
+
+
+def test_a_tcp_probe_succeeds_whatever_the_policies_say() -> None:
+    """A TCP probe only connects; the kernel completes the handshake on the sidecar's listening
+    socket before Envoy reads a byte, so under sidecar capture every port looks open (which is
+    why the injector rewrites TCP probes too: "all TCP ports appear open", app-health-check
+    page; istio/istio ``pkg/kube/inject/app_probe.go`` ``convertAppProberTCPSocket``)."""
+    ev, api = probes_off(STRICT + "---\n" + NOTHING)
+    decision = ev.decide(req(KUBELET, api, 9090))
+    assert decision.allowed
+    assert "TCP probe" in decision.why
+
+
+def test_an_https_probe_with_the_rewrite_off_is_judged_as_opaque_tcp() -> None:
+    """One-way TLS without an Istio ALPN: STRICT refuses it, and under PERMISSIVE the inbound
+    listener's TLS chain without ALPN proxies it as TCP (``filterchain_options.go``), where an
+    ALLOW rule with methods or paths never matches
+    (https://istio.io/latest/docs/tasks/security/authorization/authz-tcp/): only a rule on the
+    port alone admits it."""
+    https = Request(KUBELET, rewrite_off(API), 9090, "TCP", "GET", "/ready", tls=True)
+    ev, _ = probes_off(STRICT + "---\n" + PROBE_PORT + "---\n" + PROBE_RULE)
+    assert not ev.decide(https).allowed
+    port_only = PROBE_RULE.replace(", methods: [GET], paths: [/ready]", "")
+    opened, _ = probes_off(STRICT + "---\n" + PROBE_PORT + "---\n" + port_only)
+    assert opened.decide(https).allowed
+    strict, _ = probes_off(STRICT + "---\n" + port_only)
+    assert not strict.decide(https).allowed
+
+
+def test_dry_run_policies_make_a_refused_probe_would_deny() -> None:
+    """Audit: PERMISSIVE mTLS and dry-run policies (istio.io/dry-run): the probe passes, and the
+    allow-nothing policy alone says it would be denied; a dry-run probe rule clears it."""
+    dry = (
+        "metadata: {name: allow-nothing, namespace: shop, annotations: {istio.io/dry-run: 'true'}}"
+    )
+    nothing = NOTHING.replace("metadata: {name: allow-nothing, namespace: shop}", dry)
+    ev, api = probes_off(nothing)
+    decision = ev.decide(req(KUBELET, api, 9090, "GET", "/ready"))
+    assert decision.allowed
+    assert decision.audit
+    rule = PROBE_RULE.replace(
+        "metadata: {name: api-probes, namespace: shop}",
+        "metadata: {name: api-probes, namespace: shop, annotations: {istio.io/dry-run: 'true'}}",
+    )
+    cleared, api = probes_off(nothing + "---\n" + rule)
+    decision = cleared.decide(req(KUBELET, api, 9090, "GET", "/ready"))
+    assert decision.allowed
+    assert not decision.audit
 
 
 @pytest.mark.parametrize(

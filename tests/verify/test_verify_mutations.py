@@ -1,9 +1,10 @@
 """Mutations of compiled output are caught: drop a rule, widen a method, change a principal or
 selector, drop a probe route, turn enforce into audit — on every target, on Online Boutique.
 
-Probe routes exist only on Linkerd: Cilium admits the local host (allow-localhost) and Istio
-rewrites probes to its agent, so neither has a probe rule to drop; Cilium's probe mutation is a
-deny that selects the host instead.
+Probe routes exist here only on Linkerd: Cilium admits the local host (allow-localhost) and Istio
+rewrites probes to its agent, so neither has a probe rule to drop in Online Boutique; Cilium's probe
+mutation is a deny that selects the host instead. Istio's probe rules for workloads that turn the
+rewrite off are mutated in test_verify_istio_probes.py.
 
 Each test compiles the example for the target, writes the objects as a hand-written policy
 directory, applies one mutation, and checks that verify reports a finding the unmutated output

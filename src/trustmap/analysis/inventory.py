@@ -52,6 +52,8 @@ class Probe:
     port: int
     path: str | None
     ref: ObjectRef
+    scheme: str = "HTTP"
+    """``httpGet`` scheme: ``HTTP`` or ``HTTPS`` (the kubelet's default is HTTP)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,5 +280,6 @@ def _probe(
         path = str(body.get("path") or "/") if action == "httpGet" else None
         if action == "grpc":
             path = "/grpc.health.v1.Health/Check"
-        return Probe(peer, kind, action, number, path, ref)
+        scheme = str(body.get("scheme") or "HTTP").upper() if action == "httpGet" else "HTTP"
+        return Probe(peer, kind, action, number, path, ref, scheme)
     return None

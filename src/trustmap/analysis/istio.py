@@ -31,9 +31,23 @@ Semantics (Istio reference and concepts pages):
   (https://istio.io/latest/docs/reference/config/networking/service-entry/, ``addresses``).
   An egress listener with a ``port`` imports its hosts on that port only (istio/istio
   pilot/pkg/model/sidecar.go ``needsPortMatch``, pilot/pkg/networking/core/listener.go).
-* Kubelet probes are rewritten by the injector to the agent's health port and never meet
-  AuthorizationPolicy or mTLS (https://istio.io/latest/docs/ops/configuration/mesh/app-health-check/).
-  UDP (DNS) is not intercepted by the sidecar.
+* Kubelet probes are rewritten by the injector to the agent's status port 15020; the agent calls
+  the app from 127.0.0.6, which the sidecar's iptables return before the inbound redirect, so the
+  probe never meets AuthorizationPolicy or mTLS
+  (https://istio.io/latest/docs/ops/configuration/mesh/app-health-check/; istio/istio
+  ``pilot/cmd/pilot-agent/status/server.go`` ``UpstreamLocalAddressIPv4``,
+  ``tools/istio-iptables/pkg/capture/run.go``, rule ``-o lo -s 127.0.0.6/32 -j RETURN``).
+* Unless the pod template says ``sidecar.istio.io/rewriteAppHTTPProbers`` is false (as Go's
+  ``strconv.ParseBool`` reads it: istio/istio ``pkg/kube/inject/app_probe.go``
+  ``ShouldRewriteAppHTTPProbers``). Then the kubelet's request goes to the app port as written and
+  the inbound listener captures it: plain text from the node, no client certificate, so STRICT
+  mTLS on that port refuses it, and under PERMISSIVE the AuthorizationPolicies decide with no
+  principal or namespace. An HTTPS probe is one-way TLS without an Istio ALPN, which the
+  PERMISSIVE listener passes as opaque TCP (``pilot/pkg/networking/core/filterchain_options.go``),
+  so it is judged as a TCP connection. A TCP probe only connects, and the kernel completes the
+  handshake on the sidecar's listening socket before Envoy reads a byte: it always succeeds (which
+  is why the injector rewrites TCP probes too; app-health-check page).
+* UDP (DNS) is not intercepted by the sidecar.
 """
 
 from __future__ import annotations
@@ -60,6 +74,9 @@ __all__ = ["ROOT_NAMESPACE", "IstioEvaluator", "principal"]
 
 ROOT_NAMESPACE = "istio-system"
 DRY_RUN = "istio.io/dry-run"
+REWRITE_PROBES = "sidecar.istio.io/rewriteAppHTTPProbers"
+_FALSE = frozenset({"0", "f", "F", "false", "FALSE", "False"})
+"""What Go's ``strconv.ParseBool`` reads as false; anything it cannot parse keeps the default."""
 _HTTP_SOURCE = ("requestPrincipals", "notRequestPrincipals")
 _HTTP_OPERATION = ("hosts", "notHosts", "methods", "notMethods", "paths", "notPaths")
 
@@ -67,6 +84,21 @@ _HTTP_OPERATION = ("hosts", "notHosts", "methods", "notMethods", "paths", "notPa
 def principal(peer: Peer, trust_domain: str = "cluster.local") -> str:
     """The SPIFFE principal Istio gives a pod's mTLS identity (without ``spiffe://``)."""
     return f"{trust_domain}/ns/{peer.namespace}/sa/{peer.service_account}"
+
+
+def probes_rewritten(peer: Peer) -> bool:
+    """Whether the injector rewrites ``peer``'s probes to the agent (the default)."""
+    return dict(peer.annotations).get(REWRITE_PROBES) not in _FALSE
+
+
+def _kubelet(request: Request) -> Decision | None:
+    """The decision on a kubelet probe that never meets the proxy's policies, or None when the
+    probe goes through the inbound listener like any plain-text request."""
+    if probes_rewritten(request.target):
+        return Decision(True, why="probes are rewritten to the sidecar agent")
+    if request.method is None and not request.tls:
+        return Decision(True, why="a TCP probe only connects, which the sidecar always accepts")
+    return None
 
 
 def _value(pattern: str, value: str) -> bool:
@@ -185,7 +217,11 @@ class IstioEvaluator:
         if path != request.path:
             request = replace(request, path=path)
         if request.source.kind == "kubelet":
-            return Decision(True, why="probes are rewritten to the sidecar agent")
+            probe = _kubelet(request)
+            if probe is not None:
+                return probe
+            if request.tls:  # one-way TLS: the listener sees opaque TCP
+                request = replace(request, method=None, path=None)
         if request.protocol == "UDP":
             return Decision(True, why="UDP is not intercepted by the sidecar")
         route = self._outbound(request)

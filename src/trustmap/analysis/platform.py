@@ -108,6 +108,9 @@ class Request:
     protocol: str = "TCP"
     method: str | None = None
     path: str | None = None
+    tls: bool = False
+    """Whether the client speaks TLS of its own to the port (an HTTPS kubelet probe): a proxy
+    that does not terminate it sees an opaque TCP stream, not the method and path."""
 
     def __str__(self) -> str:
         l7 = f" {self.method or '*'} {self.path or '*'}" if self.path or self.method else ""

@@ -29,6 +29,7 @@ from trustmap.dialects.istio_egress import (
     external_host,
     service_entries,
 )
+from trustmap.dialects.istio_probes import ProbeRules, opened, probe_rules, refused
 from trustmap.dialects.plan import Grant, Outbound
 from trustmap.dialects.provenance import Source, source
 from trustmap.dialects.routes import istio_path, parse_route
@@ -93,18 +94,19 @@ class Istio(Compiler):
         """ALLOW policy for its callers, Sidecar for its calls."""
         namespace = service.ref.namespace
         grants = self.grants(service)
-        self._probes_refused(service)
-        plaintext = self._plaintext_ports(service, grants)
+        probes = self._probe_rules(service)
+        plaintext = self._plaintext_ports(service, grants, probes)
         if plaintext is not None:
             self.emit(namespace, plaintext)
+        allow = bool(grants) or (probes is not None and bool(probes.rules))
         # DNS over TCP goes through the sidecar: the Sidecar lists the resolver (_egress_hosts).
         if self.text:
-            if grants:
-                self.emit_text(namespace, self._authorization_text(service, grants))
+            if allow:
+                self.emit_text(namespace, self._authorization_text(service, grants, probes))
             self.emit_text(namespace, self._sidecar_text(service, self._sidecar_outbound(service)))
             return
-        if grants:
-            self.emit(namespace, self._authorization_policy(service, grants))
+        if allow:
+            self.emit(namespace, self._authorization_policy(service, grants, probes))
         self.emit(namespace, self._sidecar(service, self._sidecar_outbound(service)))
 
     def _sidecar_outbound(self, service: Service) -> Outbound:
@@ -189,15 +191,18 @@ class Istio(Compiler):
         return self._policy(self.ALLOW_NOTHING, namespace, [source], {})
 
     def _authorization_policy(
-        self, service: Service, grants: tuple[Grant, ...]
+        self, service: Service, grants: tuple[Grant, ...], probes: ProbeRules | None
     ) -> IstioAuthorizationPolicy:
         namespace = service.ref.namespace
+        rules = [self._rule(service, g) for g in grants]
         spec: IstioAuthorizationPolicySpec = {
             "selector": {"matchLabels": dict(service.workload.pod_labels)},
             "action": "ALLOW",
-            "rules": [self._rule(service, g) for g in grants],
+            "rules": rules + list(probes.rules) if probes else rules,
         }
         sources = self.grant_sources(grants)
+        if probes:
+            sources += probes.sources
         name = self.name("AuthorizationPolicy", namespace, service.ref.name)
         return self._policy(name, namespace, sources, spec)
 
@@ -240,9 +245,11 @@ class Istio(Compiler):
         return hosts | self._dns_hosts() if outbound.dns else hosts
 
     def _plaintext_ports(
-        self, service: Service, grants: tuple[Grant, ...]
+        self, service: Service, grants: tuple[Grant, ...], probes: ProbeRules | None
     ) -> PeerAuthentication | None:
-        """Callers outside the mesh: plain text on ``exposure: world`` ports; TM322 elsewhere.
+        """Callers outside the mesh: plain text on ``exposure: world`` ports and on the ports of
+        probes the rewrite leaves to the kubelet (:mod:`~trustmap.dialects.istio_probes`);
+        TM322 elsewhere.
 
         Under the namespace's STRICT mTLS a caller without a sidecar cannot connect at all. A
         world interface admits anyone (its rule names no principal), so its container port alone
@@ -250,14 +257,19 @@ class Istio(Compiler):
         platform consumers are admitted by principal, which needs their mesh identity: opening
         the port to plain text would not let them in, so each such interface says so (TM322).
         """
-        world = sorted({g.interface.port for g in grants if g.world})
+        opened = {g.interface.port for g in grants if g.world}
         for grant in grants:
             if not grant.world:
                 self._needs_mesh(service, grant)
-        if not world or self.mode(service.ref.namespace) == "audit":
+        if probes is not None:
+            opened.update(probes.ports)
+        if not opened or self.mode(service.ref.namespace) == "audit":
             return None  # audit: the whole namespace is PERMISSIVE already
+        world = sorted(opened)
         edges = [e for g in grants if g.world for e in g.edges]
         sources = [self.edge_source(e) for e in edges]
+        if probes is not None:
+            sources += probes.sources
         namespace = service.ref.namespace
         name = self.name("PeerAuthentication", namespace, service.ref.name, "plaintext")
         return {
@@ -270,24 +282,20 @@ class Istio(Compiler):
             },
         }
 
-    def _probes_refused(self, service: Service) -> None:
-        """TM326: the output relies on Istio's probe rewrite (kubelet probes go to the
-        pilot-agent's port 15020, outside mTLS and authorization); a workload that turns it off
-        has its HTTP and gRPC probes refused under STRICT mTLS."""
+    def _probe_rules(self, service: Service) -> ProbeRules | None:
+        """What the probes of pods that turn Istio's probe rewrite off need, said as TM326 (probe
+        routes open to plain-text callers) and TM327 (HTTPS probes refused); see
+        :mod:`~trustmap.dialects.istio_probes`."""
         pods = self.pods(service)
-        if pods is None or not pods.probe_rewrite_off:
-            return
-        probes = sorted({p.port for p in pods.probes if p.action != "tcpSocket"})
-        if probes and self.mode(service.ref.namespace) == "enforce":
-            self.unsupported(
-                "TM326",
-                pods.span,
-                f"{', '.join(pods.probe_rewrite_off)} of {service.ref} turns Istio's probe rewrite "
-                f'off (sidecar.istio.io/rewriteAppHTTPProbers: "false"): its kubelet probes on '
-                f"port {', '.join(map(str, probes))} carry no mesh identity and are refused "
-                "under STRICT mTLS",
-                "remove the annotation (the rewrite is on by default) or use exec probes",
-            )
+        found = probe_rules(service, pods, normal_path)
+        if found is None or pods is None or self.mode(service.ref.namespace) == "audit":
+            return found  # audit: dry-run policies and PERMISSIVE mTLS refuse nothing yet
+        if found.routes:
+            self.unsupported("TM326", pods.span, *opened(service, pods, found))
+        for probe in found.https:
+            where = probe.span if probe.span.file else pods.span
+            self.unsupported("TM327", where, *refused(service, pods, probe))
+        return found
 
     def _needs_mesh(self, service: Service, grant: Grant) -> None:
         outside = sorted({str(c) for c in grant.callers if c.kind != "service"})
@@ -304,12 +312,18 @@ class Istio(Compiler):
 
     # --- the same objects as text (see Compiler.write) ----------------------------------------
 
-    def _authorization_text(self, service: Service, grants: tuple[Grant, ...]) -> str:
+    def _authorization_text(
+        self, service: Service, grants: tuple[Grant, ...], probes: ProbeRules | None
+    ) -> str:
         namespace = service.ref.namespace
         labels = service.workload.pod_labels
         rules = [self._rule_text(service, g) for g in grants]
         name = self.name("AuthorizationPolicy", namespace, service.ref.name)
         extra = {DRY_RUN: "true"} if self.mode(namespace) == "audit" else None
+        notes = self.incoming_notes(service, grants)
+        if probes:
+            rules += [item(rule, "  ") for rule in probes.rules]
+            notes = self.notes([*self.grant_sources(grants), *probes.sources])
         head = (
             f"  selector:\n    matchLabels:\n{self.labels_text(labels, '      ')}  action: ALLOW\n"
             if labels
@@ -318,7 +332,7 @@ class Istio(Compiler):
         return "".join(
             [
                 _AUTHORIZATION_POLICY,
-                self.metadata_text(name, namespace, self.incoming_notes(service, grants), extra),
+                self.metadata_text(name, namespace, notes, extra),
                 "spec:\n",
                 head,
                 "  rules:\n",

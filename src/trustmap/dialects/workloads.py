@@ -98,9 +98,15 @@ def pods_of(workloads: Sequence[KubeWorkload]) -> Pods:
     )
 
 
+_FALSE = frozenset({"0", "f", "F", "false", "FALSE", "False"})
+"""What Go's ``strconv.ParseBool`` reads as false: the injector parses the annotation so
+(istio/istio ``pkg/kube/inject/app_probe.go`` ``ShouldRewriteAppHTTPProbers``); anything it
+cannot parse leaves the rewrite on."""
+
+
 def _rewrite_off(workload: KubeWorkload) -> bool:
     notes = dict(workload.pod_annotations)
-    return notes.get("sidecar.istio.io/rewriteAppHTTPProbers", "").lower() == "false"
+    return notes.get("sidecar.istio.io/rewriteAppHTTPProbers") in _FALSE
 
 
 def _probes(container: KubeContainer) -> list[Probe]:

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 from trustmap.analysis.cilium import CiliumEvaluator
-from trustmap.analysis.inventory import CONTROLLERS, Inventory, Locator
+from trustmap.analysis.inventory import CONTROLLERS, Inventory, Locator, Probe
 from trustmap.analysis.istio import IstioEvaluator
 from trustmap.analysis.linkerd import LinkerdEvaluator
 from trustmap.analysis.platform import (
@@ -101,7 +101,8 @@ class _Check:
         self.guard = Guarded(self.evaluator)
         self.managed = frozenset(ref.namespace for ref in self.graph.services)
         self.probes = {
-            (p.peer.id, p.port, _probe_method(p.action), p.path) for p in self.inventory.probes
+            (p.peer.id, p.port, _probe_method(p.action), _path_only(p.path))
+            for p in self.inventory.probes
         }
 
     # --- the requests ------------------------------------------------------------------------
@@ -114,7 +115,7 @@ class _Check:
                 self._declared_only(peer)
         for probe in self.inventory.probes:
             if probe.peer.id in self.declared.owner:
-                self._probe(probe.peer, probe.port, probe.action, probe.path, probe.ref)
+                self._probe(probe)
         self._egress()
         self._unsupported()
         self._flush()
@@ -250,7 +251,7 @@ class _Check:
         """
         if request.method is None or request.path is None:
             return False  # a TCP probe names a whole port: no request beyond it is exempt
-        key = (request.target.id, request.port, request.method, request.path)
+        key = (request.target.id, request.port, request.method, _path_only(request.path))
         return key in self.probes
 
     def _audit_code(self, target: Peer) -> str:
@@ -258,14 +259,16 @@ class _Check:
         mode = org.mode(self.environment, target.namespace) if org else "enforce"
         return "TM415" if mode == "audit" else "TM408"
 
-    def _probe(self, peer: Peer, port: int, action: str, path: str | None, ref: ObjectRef) -> None:
+    def _probe(self, probe: Probe) -> None:
+        peer, port, action, path, ref = probe.peer, probe.port, probe.action, probe.path, probe.ref
         method = _probe_method(action)
-        decision = self.guard.decide(Request(KUBELET, peer, port, "TCP", method, path))
+        https = probe.scheme == "HTTPS"
+        decision = self.guard.decide(Request(KUBELET, peer, port, "TCP", method, path, https))
         if decision is None:
             return
         if decision.allowed and not decision.audit:
             return
-        what = f"{action} {path}" if path else action
+        what = f"{action}{' HTTPS' if https else ''} {path}" if path else action
         blocked = "would be denied (audit)" if decision.allowed else "is denied"
         self.outcome.diagnostics.append(
             diagnostic(
@@ -517,6 +520,13 @@ def check_traffic(
     """Compare what ``target`` allows on the inventory's workloads with ``declared``."""
     chosen = evaluator or make_evaluator(target, inventory, graph)
     return _Check(target, graph, inventory, declared, chosen, locator, environment).run()
+
+
+def _path_only(path: str | None) -> str | None:
+    """``path`` without its query string: probe routes and path rules match the path alone
+    (Istio: https://istio.io/latest/docs/reference/config/security/normalization/), so a probe of
+    ``/ready?full=1`` and a request for ``/ready`` are the same route."""
+    return path.split("?", 1)[0] if path is not None else None
 
 
 def _probe_method(action: str) -> str | None:
