@@ -54,7 +54,7 @@ def examples(doc: Path) -> list[list[list[str]]]:
     blocks = []
     for block in _BLOCK.findall(doc.read_text()):
         found = []
-        for line in block.splitlines():
+        for line in _joined(block):
             text = line.strip().removeprefix("$ ").removeprefix(".venv/bin/")
             if not text.startswith("trustmap "):
                 continue
@@ -64,6 +64,19 @@ def examples(doc: Path) -> list[list[list[str]]]:
         if found:
             blocks.append(found)
     return blocks
+
+
+def _joined(block: str) -> list[str]:
+    """The block's lines, where a line ending in a backslash goes on in the next, as in the shell."""
+    lines: list[str] = []
+    pending = ""
+    for line in block.splitlines():
+        if line.rstrip().endswith("\\"):
+            pending += line.rstrip()[:-1].strip() + " "
+            continue
+        lines.append(pending + line.strip() if pending else line)
+        pending = ""
+    return lines
 
 
 def _sandbox(folder: Path) -> None:
