@@ -156,7 +156,8 @@ def _edge(graph: Graph, edge: Edge, by_ns: dict[str, list[Peer]], out: Declared)
     service = graph.services.get(edge.target)
     interface = service.interface(edge.interface) if service else None
     app = (interface.app_protocol or "").lower() if interface else ""
-    l7 = app in L7_PROTOCOLS
+    # as compiled: no appProtocol but methods declared means HTTP (dialects.routes.speaks_http)
+    l7 = app in L7_PROTOCOLS or (not app and interface is not None and bool(interface.methods))
     what = f"{edge.kind.value} {edge.source} → {edge.target} {edge.interface}"
     sources = _sources(edge.source, by_ns, out)
     if not sources and edge.source.kind != "service":
