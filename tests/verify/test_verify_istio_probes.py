@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
+from verify_helpers import shop_declarations, shop_manifests
 
 from trustmap.cli import cli
 from trustmap.dialects import compile_graph
@@ -31,56 +32,14 @@ from trustmap.graph import load_graph
 from trustmap.verify import verify
 
 TODAY = dt.date(2026, 11, 1)
-DECLARATIONS = """\
-apiVersion: trustmap.dev/v1alpha1
-kind: Organization
-metadata: {name: acme}
-spec:
-  environments:
-    - {name: prod, mode: enforce, namespaces: [shop]}
-    - {name: staging, mode: audit, namespaces: [shop]}
----
-apiVersion: trustmap.dev/v1alpha1
-kind: Team
-metadata: {name: shop}
-spec: {owners: [alice@example.com], namespaces: [shop]}
----
-apiVersion: trustmap.dev/v1alpha1
-kind: Service
-metadata: {name: web, namespace: shop}
-spec:
-  team: shop
-  workload: {serviceAccount: web, podLabels: {app: web}}
-  dependsOn:
-    - {service: shop/api, interface: http, methods: ["GET /items"], reason: lists the items}
----
-apiVersion: trustmap.dev/v1alpha1
-kind: Service
-metadata: {name: api, namespace: shop}
-spec:
-  team: shop
-  workload: {serviceAccount: api, podLabels: {app: api}}
-  interfaces:
-    - {name: http, port: 8080, appProtocol: http, methods: ["GET /items"], consumers: [shop/web]}
-"""
-MANIFESTS = """\
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: shop}
-spec:
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      serviceAccountName: web
-      containers: [{name: web, image: web}]
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: api, namespace: shop}
-spec:
-  selector: {matchLabels: {app: api}}
-  template:
+DECLARATIONS = shop_declarations(
+    '{name: http, port: 8080, appProtocol: http, methods: ["GET /items"], consumers: [shop/web]}',
+    "  environments:\n"
+    "    - {name: prod, mode: enforce, namespaces: [shop]}\n"
+    "    - {name: staging, mode: audit, namespaces: [shop]}\n",
+)
+MANIFESTS = shop_manifests(
+    """\
     metadata:
       labels: {app: api}
       annotations: {sidecar.istio.io/rewriteAppHTTPProbers: "false"}
@@ -93,14 +52,8 @@ spec:
           readinessProbe: {httpGet: {path: "/ready?full=1", port: 8080}}
           livenessProbe: {grpc: {port: 9090}}
           startupProbe: {tcpSocket: {port: 8080}}
----
-apiVersion: v1
-kind: Service
-metadata: {name: api, namespace: shop}
-spec:
-  selector: {app: api}
-  ports: [{port: 8080}]
 """
+)
 API = "shop/api[Deployment]"
 
 Objects = list[dict[str, Any]]

@@ -8,71 +8,21 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from verify_helpers import shop_declarations, shop_manifests
 
 from trustmap.cli import cli
 
-DECLARATIONS = """\
-apiVersion: trustmap.dev/v1alpha1
-kind: Organization
-metadata: {name: acme}
----
-apiVersion: trustmap.dev/v1alpha1
-kind: Team
-metadata: {name: shop}
-spec: {owners: [lead@example.com], namespaces: [shop]}
----
-apiVersion: trustmap.dev/v1alpha1
-kind: Service
-metadata: {name: api, namespace: shop}
-spec:
-  team: shop
-  workload: {serviceAccount: api, podLabels: {app: api}}
-  interfaces:
-    - name: http
-      port: 8080
-      methods: ["GET /items"]
-      consumers: [shop/web]
----
-apiVersion: trustmap.dev/v1alpha1
-kind: Service
-metadata: {name: web, namespace: shop}
-spec:
-  team: shop
-  workload: {serviceAccount: web, podLabels: {app: web}}
-  dependsOn:
-    - {service: shop/api, interface: http, methods: ["GET /items"], reason: lists items}
-"""
-
-MANIFESTS = """\
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: api, namespace: shop}
-spec:
-  selector: {matchLabels: {app: api}}
-  template:
+DECLARATIONS = shop_declarations(
+    '{name: http, port: 8080, methods: ["GET /items"], consumers: [shop/web]}'
+)
+MANIFESTS = shop_manifests(
+    """\
     metadata: {labels: {app: api}}
     spec:
       serviceAccountName: api
-      containers: [{name: api, image: example.com/api:1, ports: [{containerPort: 8080}]}]
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: shop}
-spec:
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      serviceAccountName: web
-      containers: [{name: web, image: example.com/web:1}]
----
-apiVersion: v1
-kind: Service
-metadata: {name: api, namespace: shop}
-spec:
-  selector: {app: api}
-  ports: [{name: http, port: 8080, targetPort: 8080}]
+      containers: [{name: api, image: api, ports: [{containerPort: 8080}]}]
 """
+)
 
 
 @pytest.mark.parametrize("target", ["kubernetes", "cilium", "istio", "linkerd"])
