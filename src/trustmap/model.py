@@ -16,7 +16,9 @@ from typing import Literal, NamedTuple
 from trustmap.diagnostics import Diagnostic, Span
 
 __all__ = [
+    "AllowLocalhost",
     "ApiServer",
+    "CiliumAgent",
     "Dependency",
     "DnsResolver",
     "Edge",
@@ -310,6 +312,26 @@ class Environment:
     """Namespaces (``*`` = all) this entry applies to; the first match wins."""
 
 
+AllowLocalhost = Literal["auto", "always", "policy"]
+"""Cilium's agent option ``--allow-localhost``: ``auto`` (the default; ``always`` on Kubernetes),
+``always`` (the node reaches every pod) or ``policy`` (the node is a peer like any other)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CiliumAgent:
+    """How the cluster's Cilium agent runs, where that changes what Cilium output must allow."""
+
+    allow_localhost: AllowLocalhost = "auto"
+    """``--allow-localhost``; under ``policy`` the output itself allows the kubelet's probes."""
+    span: Span | None = None
+    """Where ``spec.cilium`` is declared, if it is."""
+
+    @property
+    def host_is_peer(self) -> bool:
+        """Whether the node (Cilium's ``host`` identity) is held by policy like any other peer."""
+        return self.allow_localhost == "policy"
+
+
 @dataclass(frozen=True, slots=True)
 class Organization:
     """Organisation-wide settings owned by the platform team."""
@@ -336,6 +358,8 @@ class Organization:
     """Installed platform version per target (``("cilium", "1.15")``, sorted): compile for it."""
     platforms_span: Span | None = None
     """Where ``platforms`` is declared, if it is."""
+    cilium: CiliumAgent = CiliumAgent()
+    """The cluster's Cilium agent settings (``spec.cilium``)."""
 
     def platform(self, target: str) -> str | None:
         """The declared version of ``target``'s platform, if any."""

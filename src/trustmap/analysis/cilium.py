@@ -63,8 +63,9 @@ from trustmap.analysis.platform import (
     selector_matches,
     submap,
 )
+from trustmap.model import Graph
 
-__all__ = ["AllowLocalhost", "CiliumEvaluator"]
+__all__ = ["AllowLocalhost", "CiliumEvaluator", "cilium_localhost"]
 
 AllowLocalhost = Literal["always", "policy"]
 """The agent's ``--allow-localhost``: ``always`` (what the default ``auto`` is on Kubernetes) or
@@ -115,6 +116,13 @@ def _identity(peer: Peer) -> dict[str, str]:
     labels["io.kubernetes.pod.namespace"] = peer.namespace
     labels[_SA_KEY] = peer.service_account
     return labels
+
+
+def cilium_localhost(graph: Graph) -> AllowLocalhost:
+    """What the cluster's agent does with the host, as the Organization declares it
+    (``spec.cilium.allowLocalhost``; ``auto`` is ``always`` on Kubernetes)."""
+    org = graph.organization
+    return "policy" if org is not None and org.cilium.host_is_peer else "always"
 
 
 class CiliumEvaluator:

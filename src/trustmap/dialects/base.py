@@ -243,7 +243,7 @@ class Compiler:
         return Rendered(self.TARGET, tuple(self._documents), self._sorted_diagnostics())
 
     def _walk(self, namespaces: Collection[str] | None = None) -> None:
-        if self.NEEDS_PROBES and self.workloads is None and self.graph.services:
+        if self.needs_probes() and self.workloads is None and self.graph.services:
             self._probes_unknown()
         if namespaces is None:
             self.cluster_objects()
@@ -349,6 +349,11 @@ class Compiler:
         self._diagnostics.append(diagnostic(code, span, message, hint))
 
     # --- what the workloads' manifests say (compile --manifests) ------------------------------
+
+    def needs_probes(self) -> bool:
+        """Whether its objects can block kubelet probes unless it knows them: :attr:`NEEDS_PROBES`,
+        or what the Organization says of the platform (Cilium's ``allow-localhost``)."""
+        return self.NEEDS_PROBES
 
     def given(self, workloads: Workloads | None) -> Compiler:
         """This compiler, told what the workloads' manifests say (``None``: nothing known)."""

@@ -18,6 +18,17 @@ proxy, which gives the host no L7 rules (docs/verify.md, "Cilium", has the sourc
 written for probes. An HTTPS probe of such a port fails, though: the proxy reads HTTP, not TLS
 (TM314, with ``--manifests``).
 
+A cluster whose agent runs ``--allow-localhost=policy`` (the Organization's
+``spec.cilium.allowLocalhost: policy``) gives the host no such pass: it is a peer like any other,
+held by default deny and by the HTTP rules of the rules that select it. There, with the workloads'
+manifests, each service's ingress policy allows the host on every port a probe checks
+(``fromEntities: [host]``, one rule per port, traced to the probes' manifest lines): on a port
+whose rules carry HTTP rules (Cilium proxies it) the host gets HTTP rules for exactly its probe
+requests (``GET`` of each ``httpGet`` path, any query string; ``POST`` of the gRPC health check),
+unless a TCP probe checks the port too (a connect has no request to match: the rule is L4 only); on
+any other port the rule is L4 only, so no port is pushed through the proxy for the probes. Without
+manifests that is TM307: the output blocks every probe.
+
 Audit mode: Cilium has no dry run per policy. Its audit mode (``policy-audit-mode``) is an agent or
 endpoint setting, and a policy with ``enableDefaultDeny: false`` gives no AUDIT verdict at all (it
 only stops that policy from turning default deny on), so nothing is written for an audit
@@ -26,10 +37,13 @@ namespace; a TM312 finding says so and how to get would-be drops (docs/cli.md).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from trustmap.dialects.emit import block, item
 from trustmap.dialects.kubernetes import Kubernetes, distinct, peer_keys
 from trustmap.dialects.plan import Call, Grant, Outbound
-from trustmap.dialects.provenance import Source
+from trustmap.dialects.pods import Probe, probe_route
+from trustmap.dialects.provenance import Source, source
 from trustmap.dialects.routes import Route, parse_route
 from trustmap.manifests import (
     CiliumEgressRule,
@@ -69,9 +83,25 @@ class Cilium(Kubernetes):
         super().namespace_objects(namespace, services)
 
     def service_objects(self, service: Service) -> None:
-        """As for NetworkPolicy, outside audit namespaces."""
-        if self.mode(service.ref.namespace) != "audit":
+        """As for NetworkPolicy, outside audit namespaces; under ``allow-localhost=policy`` an
+        ingress policy also for a service nobody calls but the kubelet probes."""
+        if self.mode(service.ref.namespace) == "audit":
+            return
+        if self.grants(service) or not self._host_rules(service):
             super().service_objects(service)
+            return
+        if self.text:
+            self.emit_text(service.ref.namespace, self.ingress_text(service, ()))
+        else:
+            self.emit(service.ref.namespace, self.ingress_policy(service, ()))
+        outbound = self.outbound(service)
+        if outbound:
+            super().service_objects(service)  # no grants: writes the egress policy alone
+
+    def needs_probes(self) -> bool:
+        """Under ``allow-localhost=policy`` (``spec.cilium``) the output must allow the probes."""
+        org = self.organization
+        return org is not None and org.cilium.host_is_peer
 
     def _no_dry_run(self, namespace: str) -> None:
         org = self.organization
@@ -101,11 +131,12 @@ class Cilium(Kubernetes):
         """Declared callers on container ports, with their methods as HTTP rules."""
         namespace = service.ref.namespace
         self._tls_probes(service, grants)
+        host = self._host_rules(service, grants)
         spec: CiliumNetworkPolicySpec = {
             "endpointSelector": _selector(service.workload.pod_labels),
-            "ingress": [self._cnp_ingress_rule(g) for g in grants],
+            "ingress": [*(self._cnp_ingress_rule(g) for g in grants), *(r for r, _ in host)],
         }
-        sources = self.grant_sources(grants)
+        sources = self.grant_sources(grants) + [s for _, found in host for s in found]
         name = self.name("CiliumNetworkPolicy", namespace, service.ref.name, "ingress")
         return self._cnp(name, namespace, sources, spec)
 
@@ -140,9 +171,15 @@ class Cilium(Kubernetes):
         namespace = service.ref.namespace
         self._tls_probes(service, grants)
         name = self.name("CiliumNetworkPolicy", namespace, service.ref.name, "ingress")
+        host = self._host_rules(service, grants)
+        notes = (
+            self.notes(self.grant_sources(grants) + [s for _, found in host for s in found])
+            if host
+            else self.incoming_notes(service, grants)
+        )
         parts = [
             _CILIUM_POLICY,
-            self.metadata_text(name, namespace, self.incoming_notes(service, grants)),
+            self.metadata_text(name, namespace, notes),
             "spec:\n",
             self._endpoint_selector(service.workload.pod_labels),
             "  ingress:\n",
@@ -163,6 +200,7 @@ class Cilium(Kubernetes):
             parts.append("  - fromEndpoints:\n")
             parts += [self._endpoint_text(*k) for k in distinct(peer_keys(grant.callers))]
             parts.append(to_ports)
+        parts += [item(rule, "  ") for rule, _ in host]
         return "".join(parts)
 
     def egress_text(self, service: Service, outbound: Outbound) -> str:
@@ -216,7 +254,7 @@ class Cilium(Kubernetes):
     def _tls_probes(self, service: Service, grants: tuple[Grant, ...]) -> None:
         """TM314 for each HTTPS probe of a port whose HTTP rules also select the host."""
         pods = self.pods(service)
-        proxied = {g.interface.port for g in grants if g.world and g.methods}
+        proxied = _proxied(grants, everyone=not self.needs_probes())
         for probe in pods.probes if pods is not None and proxied else ():
             if probe.port in proxied and probe.action == "httpGet" and probe.scheme != "HTTP":
                 self.unsupported(
@@ -230,6 +268,23 @@ class Cilium(Kubernetes):
                     "TLS, declare the interface without methods (Cilium cannot match HTTP inside "
                     "TLS without TLS interception)",
                 )
+
+    def _host_rules(
+        self, service: Service, grants: tuple[Grant, ...] = ()
+    ) -> list[tuple[CiliumIngressRule, list[Source]]]:
+        """Under ``allow-localhost=policy``: per probed port, the rule that lets the kubelet (the
+        ``host`` entity) in, with the probes it is for (module docstring)."""
+        pods = self.pods(service) if self.needs_probes() else None
+        if pods is None or not pods.probes:
+            return []
+        by_port: dict[int, list[Probe]] = {}
+        for probe in pods.probes:
+            by_port.setdefault(probe.port, []).append(probe)
+        proxied = _proxied(grants, everyone=False)
+        return [
+            (_host_rule(port, probes, port in proxied), [_probe_source(service, p) for p in probes])
+            for port, probes in sorted(by_port.items())
+        ]
 
     # --- rules -------------------------------------------------------------------------------
 
@@ -298,6 +353,32 @@ _CILIUM_POLICY = block({"apiVersion": "cilium.io/v2", "kind": "CiliumNetworkPoli
 _FROM_ALL = item({"fromEntities": ["all"]}, "  ")
 
 
+def _proxied(grants: tuple[Grant, ...], *, everyone: bool) -> set[int]:
+    """Ports whose rules carry HTTP rules; with ``everyone``, only rules that select the host
+    under ``allow-localhost=always`` too (``fromEntities: [all]``)."""
+    return {
+        g.interface.port
+        for g in grants
+        if g.methods and g.interface.protocol == "TCP" and (g.world or not everyone)
+    }
+
+
+def _host_rule(port: int, probes: list[Probe], proxied: bool) -> CiliumIngressRule:
+    """The kubelet on ``port``: HTTP rules for its probe requests on a proxied port (unless a
+    TCP probe needs the bare connection), L4 only elsewhere (never an L7 rule of its own)."""
+    port_rule: CiliumPortRule = {"ports": [_port(port, "TCP")]}
+    routes = [probe_route(p) for p in probes]
+    if proxied and all(r is not None for r in routes):
+        port_rule["rules"] = {"http": _route_rules(r for r in routes if r is not None)}
+    return {"fromEntities": ["host"], "toPorts": [port_rule]}
+
+
+def _probe_source(service: Service, probe: Probe) -> Source:
+    what = probe.path if probe.action == "httpGet" else probe.action
+    text = f"kubelet {probe.kind} probe of {service.ref}: {what} on port {probe.port}"
+    return source(probe.span, text, "kubelet probe")
+
+
 def _selector(labels: Labels) -> LabelSelector:
     return {"matchLabels": dict(labels)} if labels else {}
 
@@ -321,7 +402,17 @@ def _http_rules(methods: tuple[str, ...]) -> list[CiliumHTTPRule]:
     return rules
 
 
+def _route_rules(routes: Iterable[Route]) -> list[CiliumHTTPRule]:
+    """HTTP rules for exactly ``routes`` (probe requests: a ``*`` in their path is literal)."""
+    rules: list[CiliumHTTPRule] = []
+    for route in sorted(set(routes), key=_route_key):
+        literal = "".join(f"\\{c}" if c in _LITERAL_SPECIAL else c for c in route.path)
+        rules.append({"method": route.method or "GET", "path": literal + _ANY_QUERY})
+    return rules
+
+
 _REGEX_SPECIAL = frozenset("\\.^$+?()[]{}|")
+_LITERAL_SPECIAL = _REGEX_SPECIAL | {"*"}
 
 
 def path_regex(path: str) -> str:

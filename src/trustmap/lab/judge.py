@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from trustmap.analysis.cilium import CiliumEvaluator
+from trustmap.analysis.cilium import CiliumEvaluator, cilium_localhost
 from trustmap.analysis.inventory import make_obj
 from trustmap.analysis.istio import IstioEvaluator
 from trustmap.analysis.platform import KUBELET, Evaluator, Peer, Request
@@ -94,7 +94,7 @@ def _without_egress(obj: Mapping[str, Any]) -> Mapping[str, Any]:
 
 def _evaluator(graph: Graph, target: str, objects: list[Any], peers: list[Peer]) -> Evaluator:
     if target == "cilium":
-        return CiliumEvaluator(objects, peers)
+        return CiliumEvaluator(objects, peers, allow_localhost=cilium_localhost(graph))
     domain = graph.organization.trust_domain if graph.organization else "cluster.local"
     return IstioEvaluator(objects, peers, trust_domain=domain)
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from trustmap.analysis.cilium import cilium_localhost
 from trustmap.dialects import Workloads, compile_graph
 from trustmap.errors import InputError, UsageError
 from trustmap.lab.cilium import Peer, cilium_door_config
@@ -246,7 +247,14 @@ class _Wiring:
         self._names[door] = name
         if self.ca is None:
             peers = [_cilium_peer(self._addresses[c], c) for c in callers]
-            cfg = cilium_door_config(self.objects, door.service.namespace, labels, door.port, peers)
+            cfg = cilium_door_config(
+                self.objects,
+                door.service.namespace,
+                labels,
+                door.port,
+                peers,
+                allow_localhost=cilium_localhost(self.graph) == "always",
+            )
             return EnvoyListener(
                 name,
                 cfg.network_filters,

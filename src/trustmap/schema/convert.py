@@ -7,6 +7,7 @@ from collections.abc import Iterator, Mapping
 from trustmap.diagnostics import Span
 from trustmap.model import (
     ApiServer,
+    CiliumAgent,
     Dependency,
     DnsResolver,
     Egress,
@@ -144,6 +145,9 @@ def to_organization(doc: OrganizationDoc, source: Located) -> Organization:
         span=source.span(),
         platforms=tuple(sorted(spec.platforms.items())),
         platforms_span=source.span(("spec", "platforms")) if spec.platforms else None,
+        cilium=CiliumAgent(spec.cilium.allow_localhost, source.span(("spec", "cilium")))
+        if spec.cilium
+        else CiliumAgent(),
     )
 
 

@@ -233,6 +233,18 @@ class EnvironmentDoc(_Strict):
     namespaces: list[str] = Field(min_length=1)
 
 
+class CiliumDoc(_Strict):
+    """How the cluster's Cilium agent is configured, where it changes what the output must allow.
+
+    ``allowLocalhost`` is the agent's ``--allow-localhost``
+    (https://docs.cilium.io/en/stable/cmdref/cilium-agent/): ``auto`` (the default, ``always`` on
+    Kubernetes) lets the node, and so every kubelet probe, into every pod; ``policy`` makes the
+    node a peer like any other, so the output allows the probes itself (docs/format.md).
+    """
+
+    allow_localhost: Literal["auto", "always", "policy"] = "auto"
+
+
 class OrganizationSpec(_Strict):
     """Organisation-wide settings."""
 
@@ -244,6 +256,7 @@ class OrganizationSpec(_Strict):
     rules: RulesDoc = Field(default_factory=RulesDoc)
     environments: list[EnvironmentDoc] = Field(default_factory=list)
     platforms: dict[PlatformTarget, PlatformVersion] = Field(default_factory=dict)
+    cilium: CiliumDoc | None = None
 
 
 # CODEOWNERS owners (docs.github.com "About code owners": ``@user`` or ``@org/team-name``;

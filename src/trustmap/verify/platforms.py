@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
-from trustmap.analysis.cilium import CiliumEvaluator
+from trustmap.analysis.cilium import CiliumEvaluator, cilium_localhost
 from trustmap.analysis.inventory import CONTROLLERS, Inventory, Locator, Probe
 from trustmap.analysis.istio import IstioEvaluator
 from trustmap.analysis.linkerd import LinkerdEvaluator
@@ -49,7 +49,7 @@ def make_evaluator(target: str, inventory: Inventory, graph: Graph) -> Evaluator
     domain = org.trust_domain if org else "cluster.local"
     objects, peers = inventory.objects, inventory.peers
     if target == "cilium":
-        return CiliumEvaluator(objects, peers)
+        return CiliumEvaluator(objects, peers, allow_localhost=cilium_localhost(graph))
     if target == "istio":
         return IstioEvaluator(objects, peers, trust_domain=domain)
     return LinkerdEvaluator(objects, peers, trust_domain=domain, named_ports=inventory.named_ports)
