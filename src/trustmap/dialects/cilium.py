@@ -25,9 +25,11 @@ manifests, each service's ingress policy allows the host on every port a probe c
 (``fromEntities: [host]``, one rule per port, traced to the probes' manifest lines): on a port
 whose rules carry HTTP rules (Cilium proxies it) the host gets HTTP rules for exactly its probe
 requests (``GET`` of each ``httpGet`` path, any query string; ``POST`` of the gRPC health check),
-unless a TCP probe checks the port too (a connect has no request to match: the rule is L4 only); on
-any other port the rule is L4 only, so no port is pushed through the proxy for the probes. Without
-manifests that is TM307: the output blocks every probe.
+unless a TCP or HTTPS probe checks the port too (a connect or a TLS handshake has no request to
+match: the rule is L4 only, and lets the host send any request there); on any other port the rule
+is L4 only, so no port is pushed through the proxy for the probes. Without manifests that is TM307:
+the output blocks every probe. Audit namespaces get no objects at all (below), so nothing holds
+the host there.
 
 Audit mode: Cilium has no dry run per policy. Its audit mode (``policy-audit-mode``) is an agent or
 endpoint setting, and a policy with ``enableDefaultDeny: false`` gives no AUDIT verdict at all (it
@@ -254,7 +256,7 @@ class Cilium(Kubernetes):
     def _tls_probes(self, service: Service, grants: tuple[Grant, ...]) -> None:
         """TM314 for each HTTPS probe of a port whose HTTP rules also select the host."""
         pods = self.pods(service)
-        proxied = _proxied(grants, everyone=not self.needs_probes())
+        proxied = _proxied(grants, everyone=True)
         for probe in pods.probes if pods is not None and proxied else ():
             if probe.port in proxied and probe.action == "httpGet" and probe.scheme != "HTTP":
                 self.unsupported(
@@ -354,8 +356,8 @@ _FROM_ALL = item({"fromEntities": ["all"]}, "  ")
 
 
 def _proxied(grants: tuple[Grant, ...], *, everyone: bool) -> set[int]:
-    """Ports whose rules carry HTTP rules; with ``everyone``, only rules that select the host
-    under ``allow-localhost=always`` too (``fromEntities: [all]``)."""
+    """Ports whose rules carry HTTP rules; with ``everyone``, only rules that also select the
+    host (``fromEntities: [all]``), which send its connections through the proxy."""
     return {
         g.interface.port
         for g in grants
