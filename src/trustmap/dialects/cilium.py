@@ -89,7 +89,7 @@ class Cilium(Kubernetes):
         ingress policy also for a service nobody calls but the kubelet probes."""
         if self.mode(service.ref.namespace) == "audit":
             return
-        if self.grants(service) or not self._host_rules(service):
+        if not self._host_rules(service) or self.grants(service):
             super().service_objects(service)
             return
         if self.text:
