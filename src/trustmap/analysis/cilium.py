@@ -39,6 +39,9 @@ cilium/cilium releases up to 1.18 and in its newest (tiered) policy code (docs/v
   allowed only by rules that select it (entities ``host``/``cluster``/``all``, rules with only
   ``toPorts``), their HTTP rules included, and held by default deny.
 
+Which of the two a cluster runs is the Organization's ``spec.cilium.allowLocalhost``
+(:func:`cilium_localhost`): verify and the lab build this evaluator with it.
+
 Audit: Cilium has no per-policy audit switch; a policy with ``enableDefaultDeny`` off allows
 everything not denied. :attr:`Decision.audit` marks requests that pass only because of that: the
 same policies with default deny on would drop them.

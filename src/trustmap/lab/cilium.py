@@ -26,7 +26,9 @@ L3-only allow for the host (cilium/cilium ``pkg/policy/mapstate.go``,
 ``determineAllowLocalhostIngress``), and on a port whose rules send traffic to the proxy the host
 is given a wildcard L7 rule, so its requests pass there too (``pkg/policy/l4.go``, tested by
 ``TestL7WithLocalHostWildcard`` in ``pkg/policy/resolve_test.go``). Only a deny that selects the
-host beats it: deny entries win over allows (``bpf/lib/policy.h``).
+host beats it: deny entries win over allows (``bpf/lib/policy.h``). An agent run with
+``--allow-localhost=policy`` (the Organization's ``spec.cilium.allowLocalhost: policy``) adds
+neither, so the host is admitted only by rules that select it, under their HTTP rules.
 """
 
 from __future__ import annotations
