@@ -187,6 +187,7 @@ def test_dropping_the_host_rules_blocks_every_probe_and_each_is_tm409(tmp_path: 
     assert "on 9100/TCP (httpGet /started)" in blocked[2]
     assert "kubelet probe of shop/web[Deployment] on 8000/TCP (tcpSocket)" in blocked[3]
     assert all("default deny at ingress" in m for m in blocked)
+    assert all("allow fromEntities [host] on each probed port" in f["hint"] for f in findings)
     assert all(f["file"].endswith("k8s/shop.yaml") for f in findings)  # at each probe
     assert sorted(f["line"] for f in findings) == [13, 28, 29, 30]
 

@@ -276,9 +276,15 @@ class _Check:
                 self._span(ref),
                 f"kubelet probe of {peer.id} on {port}/TCP ({what}) {blocked} by {self.target_name}"
                 f"{self._by(decision.by)}{_why(decision)}",
-                _HINTS["TM409"],
+                self._probe_hint(),
             )
         )
+
+    def _probe_hint(self) -> str:
+        evaluator = self.evaluator
+        if isinstance(evaluator, CiliumEvaluator) and evaluator.allow_localhost == "policy":
+            return _HOST_IS_PEER
+        return _HINTS["TM409"]
 
     # --- egress ----------------------------------------------------------------------------
 
@@ -506,6 +512,12 @@ _HINTS = {
     "TM415": "expected while this namespace is in audit mode",
     "TM416": "add an egress control (NetworkPolicy/Cilium) if calls out of the cluster must be limited",
 }
+
+_HOST_IS_PEER = (
+    "the Organization says Cilium runs allow-localhost=policy, where only rules that select the "
+    "host admit the kubelet: allow fromEntities [host] on each probed port, under HTTP rules for "
+    "the probe requests on proxied ports (trustmap compile --manifests writes them)"
+)
 
 
 def check_traffic(
