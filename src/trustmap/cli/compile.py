@@ -47,7 +47,8 @@ left out (fail closed); everything else compiles.
 \b
 --manifests DIR (repeatable; files or folders of Deployments, StatefulSets, DaemonSets, Jobs,
 CronJobs, Pods, Lists) tells the compilers each declared service's kubelet probes and container
-ports, so the output never blocks a probe. Linkerd needs it (without it: TM307). Linkerd's
+ports, so the output never blocks a probe. Linkerd needs it (without it: TM307), and so does
+cilium when the Organization says its agent runs allow-localhost=policy (spec.cilium). Linkerd's
 default inbound policy takes effect when the pods restart.
 
 \b
