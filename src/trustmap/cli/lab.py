@@ -33,8 +33,7 @@ __all__ = ["lab"]
 _EPILOG = """\b
 Examples:
   trustmap lab examples/online-boutique --target istio
-  trustmap lab examples/online-boutique --target istio \
-      --manifests examples/online-boutique/manifests     # and every kubelet probe
+  trustmap lab examples/online-boutique -t istio -m examples/online-boutique/manifests  # + probes
   trustmap lab examples/online-boutique --target cilium --environment prod --format json
   trustmap lab teams/ --target istio --environment staging      # audit: nothing may be refused
   trustmap lab teams/ --target istio --policies hand-written/   # your own AuthorizationPolicies
