@@ -41,8 +41,9 @@ MeshTLSAuthentication, AuthorizationPolicy, HTTPRoute), admission (Kyverno Clust
 Without --out the YAML goes to stdout and diagnostics to stderr; with --out DIR one file per
 namespace (DIR/<namespace>.yaml, cluster-scoped objects in DIR/_cluster.yaml) is written and
 diagnostics go to stdout. Several targets (repeat --target, or --target all) load the
-declarations once, compile on every core and need --out: DIR/<target>/ per target. Dependencies that are not effective (unconsented, expired, ...) are
-left out (fail closed); everything else compiles.
+declarations once, compile on every core and need --out: DIR/<target>/ per target.
+Dependencies that are not effective (unconsented, expired, ...) are left out (fail closed);
+everything else compiles.
 
 \b
 --manifests DIR (repeatable; files or folders of Deployments, StatefulSets, DaemonSets, Jobs,
