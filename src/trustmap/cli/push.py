@@ -38,7 +38,7 @@ def _relative(file: str) -> str:
 Examples:
   trustmap push teams/payments --team payments --server http://registry:8420 --token $T
   trustmap push services/ --team payments --message "checkout calls fraud-check"
-  trustmap push services/ --team payments --if-match '"payments@41"'   # refuse if someone pushed since
+  trustmap push services/ --team payments --if-match '"payments@41"'  # unless pushed since
 
 \b
 The files replace the team's whole set, atomically. Exit status: 0 accepted, 1 findings

@@ -37,7 +37,8 @@ Examples:
   trustmap serve --database-url postgresql://trustmap@db/trustmap --read-access token
 
 \b
-Open the URL in a browser for the web UI; the API is under /api/v1 (OpenAPI document at /openapi.json).
+Open the URL in a browser for the web UI; the API is under /api/v1 (OpenAPI document at
+/openapi.json).
 Every setting can also come from the environment (TRUSTMAP_<SETTING>).
 """
 )
