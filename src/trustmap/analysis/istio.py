@@ -69,16 +69,28 @@ from trustmap.analysis.platform import (
     normalized_path,
     selector_matches,
 )
+from trustmap.model import Graph
 
-__all__ = ["ROOT_NAMESPACE", "IstioEvaluator", "principal"]
+__all__ = ["ROOT_NAMESPACE", "IstioEvaluator", "istio_rewrites", "principal"]
 
 ROOT_NAMESPACE = "istio-system"
 DRY_RUN = "istio.io/dry-run"
 REWRITE_PROBES = "sidecar.istio.io/rewriteAppHTTPProbers"
+EXCLUDE_INBOUND = "traffic.sidecar.istio.io/excludeInboundPorts"
+INCLUDE_INBOUND = "traffic.sidecar.istio.io/includeInboundPorts"
+_TRUE = frozenset({"1", "t", "T", "true", "TRUE", "True"})
 _FALSE = frozenset({"0", "f", "F", "false", "FALSE", "False"})
-"""What Go's ``strconv.ParseBool`` reads as false; anything it cannot parse keeps the default."""
+"""What Go's ``strconv.ParseBool`` reads as true and false; anything it cannot parse keeps the
+mesh's default."""
 _HTTP_SOURCE = ("requestPrincipals", "notRequestPrincipals")
 _HTTP_OPERATION = ("hosts", "notHosts", "methods", "notMethods", "paths", "notPaths")
+
+
+def istio_rewrites(graph: Graph) -> bool:
+    """The mesh's default probe rewrite, as the Organization declares the install
+    (``spec.istio.rewriteAppProbers``; Istio's own default is on)."""
+    org = graph.organization
+    return org is None or org.istio.rewrite_app_probers
 
 
 def principal(peer: Peer, trust_domain: str = "cluster.local") -> str:
@@ -86,15 +98,35 @@ def principal(peer: Peer, trust_domain: str = "cluster.local") -> str:
     return f"{trust_domain}/ns/{peer.namespace}/sa/{peer.service_account}"
 
 
-def probes_rewritten(peer: Peer) -> bool:
-    """Whether the injector rewrites ``peer``'s probes to the agent (the default)."""
-    return dict(peer.annotations).get(REWRITE_PROBES) not in _FALSE
+def probes_rewritten(peer: Peer, mesh_default: bool = True) -> bool:
+    """Whether the injector rewrites ``peer``'s probes to the agent: its annotation when
+    ``strconv.ParseBool`` reads it, else the install's default (``mesh_default``)."""
+    value = dict(peer.annotations).get(REWRITE_PROBES)
+    if value in _TRUE or value in _FALSE:
+        return value in _TRUE
+    return mesh_default
 
 
-def _kubelet(request: Request) -> Decision | None:
+def uncaptured(peer: Peer, port: int) -> str | None:
+    """The annotation that keeps inbound TCP to ``port`` out of ``peer``'s sidecar, or None when
+    the sidecar's iptables capture it (``includeInboundPorts`` ``*`` less ``excludeInboundPorts``,
+    or only the listed ports)."""
+    notes = dict(peer.annotations)
+    include = notes.get(INCLUDE_INBOUND, "*").strip()
+    if include != "*":
+        return None if str(port) in _ports(include) else f'{INCLUDE_INBOUND}: "{include}"'
+    exclude = notes.get(EXCLUDE_INBOUND, "")
+    return f'{EXCLUDE_INBOUND}: "{exclude}"' if str(port) in _ports(exclude) else None
+
+
+def _ports(value: str) -> set[str]:
+    return {part.strip() for part in value.split(",") if part.strip()}
+
+
+def _kubelet(request: Request, mesh_default: bool) -> Decision | None:
     """The decision on a kubelet probe that never meets the proxy's policies, or None when the
     probe goes through the inbound listener like any plain-text request."""
-    if probes_rewritten(request.target):
+    if probes_rewritten(request.target, mesh_default):
         return Decision(True, why="probes are rewritten to the sidecar agent")
     if request.method is None and not request.tls:
         return Decision(True, why="a TCP probe only connects, which the sidecar always accepts")
@@ -130,8 +162,10 @@ class IstioEvaluator:
         *,
         trust_domain: str = "cluster.local",
         root_namespace: str = ROOT_NAMESPACE,
+        rewrite_app_probers: bool = True,
     ) -> None:
         self.trust_domain = trust_domain
+        self.rewrite_app_probers = rewrite_app_probers
         self.root = root_namespace
         self.peers = tuple(peers)
         self.policies = [o for o in objects if o.kind == "AuthorizationPolicy"]
@@ -217,7 +251,7 @@ class IstioEvaluator:
         if path != request.path:
             request = replace(request, path=path)
         if request.source.kind == "kubelet":
-            probe = _kubelet(request)
+            probe = _kubelet(request, self.rewrite_app_probers)
             if probe is not None:
                 return probe
             if request.tls:  # one-way TLS: the listener sees opaque TCP
@@ -229,6 +263,10 @@ class IstioEvaluator:
             return route
         if request.target.kind == "external":
             return route
+        bypass = uncaptured(request.target, request.port)
+        if bypass is not None:
+            why = f"the sidecar does not capture inbound port {request.port} ({bypass})"
+            return Decision(True, why=why)
         plaintext = not request.source.meshed or route.why == "passthrough"
         mode, ref = self.mtls_mode(request.target, request.port)
         if plaintext and mode == "STRICT":

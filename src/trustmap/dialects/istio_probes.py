@@ -41,6 +41,7 @@ from trustmap.model import Service
 __all__ = ["ProbeRules", "opened", "probe_rules", "refused"]
 
 _OFF = 'sidecar.istio.io/rewriteAppHTTPProbers: "false"'
+_ON = 'sidecar.istio.io/rewriteAppHTTPProbers: "true"'
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,12 +71,16 @@ def probe_rules(
     sources: list[Source] = []
     for probe in pods.probes:
         route = probe_route(probe)
-        if route is None or route.method is None:
+        if route is None or route.method is None or probe.port in pods.uncaptured_ports:
             continue
         path = route.path if route.path == GRPC_HEALTH_CHECK else normalise(route.path)
         wanted.setdefault(probe.port, {}).setdefault(route.method, set()).add(path)
         sources.append(_source(service, pods, probe, f"{route.method} {path}"))
-    https = tuple(p for p in pods.probes if p.action == "httpGet" and not p.speaks_http)
+    https = tuple(
+        p
+        for p in pods.probes
+        if p.action == "httpGet" and not p.speaks_http and p.port not in pods.uncaptured_ports
+    )
     if not wanted and not https:
         return None
     ports = tuple(sorted(wanted))
@@ -103,8 +108,8 @@ def _rule(port: int, methods: dict[str, set[str]]) -> IstioRule:
 
 def _source(service: Service, pods: Pods, probe: Probe, request: str) -> Source:
     reason = (
-        f"kubelet {probe.kind} probe ({request}): the pods turn Istio's probe rewrite off, so "
-        "it reaches the app port in plain text"
+        f"kubelet {probe.kind} probe ({request}): the pods run with Istio's probe rewrite off, "
+        "so it reaches the app port in plain text"
     )
     return source(
         probe.span if probe.span.file else pods.span, f"kubelet -> {service.ref}: {reason}", reason
@@ -116,14 +121,13 @@ def opened(service: Service, pods: Pods, found: ProbeRules) -> tuple[str, str]:
     ports = ", ".join(map(str, found.ports))
     ports = f"ports {ports} are" if len(found.ports) > 1 else f"port {ports} is"
     message = (
-        f"{', '.join(pods.probe_rewrite_off)} of {service.ref} turns Istio's probe rewrite off "
-        f"({_OFF}): the kubelet probes the app port without a mesh identity, so {ports} left "
+        f"{', '.join(pods.probe_rewrite_off)} of {service.ref} {_why_off(pods)}: the kubelet probes the app port without a mesh identity, so {ports} left "
         "PERMISSIVE and an ALLOW rule without 'from' admits the probe requests "
         f"({'; '.join(found.routes)}) from any plain-text caller"
     )
     hint = (
-        "remove the annotation: the rewrite (on by default) sends probes to the pilot-agent's "
-        "port 15020, outside mTLS and authorization, and nothing is opened"
+        f"{_turn_on(pods)}: the rewrite sends probes to the pilot-agent's port 15020, outside "
+        "mTLS and authorization, and nothing is opened"
     )
     return message, hint
 
@@ -131,13 +135,28 @@ def opened(service: Service, pods: Pods, found: ProbeRules) -> tuple[str, str]:
 def refused(service: Service, pods: Pods, probe: Probe) -> tuple[str, str]:
     """TM327's message and hint: an HTTPS probe no rule can admit safely."""
     message = (
-        f"{', '.join(pods.probe_rewrite_off)} of {service.ref} turns Istio's probe rewrite off "
-        f"({_OFF}): its HTTPS {probe.kind} probe on port {probe.port} is one-way TLS that the "
+        f"{', '.join(pods.probe_rewrite_off)} of {service.ref} {_why_off(pods)}: its HTTPS {probe.kind} probe on port {probe.port} is one-way TLS that the "
         "sidecar refuses under STRICT mTLS and sees as opaque TCP otherwise, which no rule on "
         "methods or paths admits; it is refused"
     )
     hint = (
-        "remove the annotation (the pilot-agent then probes the app over HTTPS itself), or "
-        "probe over plain HTTP or with exec"
+        f"{_turn_on(pods)} (the pilot-agent then probes the app over HTTPS itself), or probe "
+        "over plain HTTP or with exec"
     )
     return message, hint
+
+
+def _why_off(pods: Pods) -> str:
+    """Why the rewrite is off: the pods' annotation, or the mesh installed without it."""
+    if pods.mesh_rewrites:
+        return f"turns Istio's probe rewrite off ({_OFF})"
+    return (
+        "runs with Istio's probe rewrite off: the mesh is installed without it "
+        "(spec.istio.rewriteAppProbers: false) and the pods do not annotate it on"
+    )
+
+
+def _turn_on(pods: Pods) -> str:
+    if pods.mesh_rewrites:
+        return "remove the annotation"
+    return f"annotate the pod template {_ON}"

@@ -215,10 +215,18 @@ class _Wiring:
     def route(self, request: LabRequest) -> tuple[Sender, int]:
         """Who sends ``request`` and to which port: the door's listener, or, for a probe Istio
         rewrites to its agent, the application itself from the agent's address."""
+        upstream = self.echo.grpc_port if request.door.grpc else self.echo.http_port
         if self._via_agent(request):
-            upstream = self.echo.grpc_port if request.door.grpc else self.echo.http_port
             return Sender(ISTIO_AGENT_ADDRESS), upstream
+        if self._uncaptured(request):  # the sidecar's iptables let it past: plain, to the app
+            return Sender(self._addresses[request.caller]), upstream
         return self.sender(request.caller), self.ports[request.door]
+
+    def _uncaptured(self, request: LabRequest) -> bool:
+        pods = self.workloads.get(request.door.service)
+        return (
+            self.ca is not None and pods is not None and request.door.port in pods.uncaptured_ports
+        )
 
     def _via_agent(self, request: LabRequest) -> bool:
         if request.caller != KUBELET or self.ca is None:
