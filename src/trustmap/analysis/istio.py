@@ -37,9 +37,12 @@ Semantics (Istio reference and concepts pages):
   (https://istio.io/latest/docs/ops/configuration/mesh/app-health-check/; istio/istio
   ``pilot/cmd/pilot-agent/status/server.go`` ``UpstreamLocalAddressIPv4``,
   ``tools/istio-iptables/pkg/capture/run.go``, rule ``-o lo -s 127.0.0.6/32 -j RETURN``).
-* Unless the pod template says ``sidecar.istio.io/rewriteAppHTTPProbers`` is false (as Go's
-  ``strconv.ParseBool`` reads it: istio/istio ``pkg/kube/inject/app_probe.go``
-  ``ShouldRewriteAppHTTPProbers``). Then the kubelet's request goes to the app port as written and
+* Unless the rewrite is off: the pod template's ``sidecar.istio.io/rewriteAppHTTPProbers`` as Go's
+  ``strconv.ParseBool`` reads it, else the install's ``values.sidecarInjectorWebhook.rewriteAppHTTPProbe``
+  (default true; istio/istio ``pkg/kube/inject/app_probe.go`` ``ShouldRewriteAppHTTPProbers``,
+  ``manifests/charts/istio-control/istio-discovery/values.yaml``), which the Organization declares
+  as ``spec.istio.rewriteAppProbers`` and this evaluator takes as ``rewrite_app_probers``
+  (:func:`istio_rewrites`). Then the kubelet's request goes to the app port as written and
   the inbound listener captures it: plain text from the node, no client certificate, so STRICT
   mTLS on that port refuses it, and under PERMISSIVE the AuthorizationPolicies decide with no
   principal or namespace. An HTTPS probe is one-way TLS without an Istio ALPN, which the
@@ -47,6 +50,12 @@ Semantics (Istio reference and concepts pages):
   so it is judged as a TCP connection. A TCP probe only connects, and the kernel completes the
   handshake on the sidecar's listening socket before Envoy reads a byte: it always succeeds (which
   is why the injector rewrites TCP probes too; app-health-check page).
+* Inbound capture: istio-iptables sends inbound TCP to the sidecar on every port but the pod's
+  ``traffic.sidecar.istio.io/excludeInboundPorts`` when ``includeInboundPorts`` is ``*`` (the
+  injection template's default), on the listed ports only otherwise, on none when it is empty
+  (istio/istio ``tools/istio-iptables/pkg/capture/run.go`` ``handleInboundPortsInclude``). A
+  request to an uncaptured port reaches the app directly: no mTLS, no AuthorizationPolicy, for
+  pods and the kubelet alike (the caller's own sidecar still decides its outbound side).
 * UDP (DNS) is not intercepted by the sidecar.
 """
 

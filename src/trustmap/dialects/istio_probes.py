@@ -1,4 +1,4 @@
-"""Istio: kubelet probes of workloads that turn the injector's probe rewrite off.
+"""Istio: kubelet probes of workloads that run with the injector's probe rewrite off.
 
 By default the sidecar injector rewrites ``httpGet``, ``tcpSocket`` and ``grpc`` probes to the
 pilot-agent's status port 15020; the agent calls the app itself from 127.0.0.6, which the
@@ -18,6 +18,16 @@ container port and applies whether or not a Service exposes it (on the passthrou
 too since istio/istio pull 28601, Istio 1.9). A proxy cannot tell the
 kubelet from any other plain-text client, so those requests are open to every caller: the same
 trade Linkerd's probe routes make, reported as TM326.
+
+Which pods run with the rewrite off is :class:`~trustmap.dialects.pods.Pods`' to say: their
+annotation when ``strconv.ParseBool`` reads it, else the install's default
+(``values.sidecarInjectorWebhook.rewriteAppHTTPProbe``, declared as
+``spec.istio.rewriteAppProbers``; istio/istio ``pkg/kube/inject/app_probe.go``
+``ShouldRewriteAppHTTPProbers``), so on a mesh installed without it every probed workload gets
+these rules. A probe on a port the pods' sidecar does not capture inbound
+(``traffic.sidecar.istio.io/excludeInboundPorts``/``includeInboundPorts``; istio/istio
+``tools/istio-iptables/pkg/capture/run.go``) reaches the app past mTLS and authorization and
+needs nothing here.
 
 A TCP probe only connects: the kernel completes the handshake on the sidecar's listening socket
 before Envoy reads a byte, so it succeeds whatever the policies say (which is why the injector
