@@ -108,3 +108,27 @@ def test_on_a_mesh_without_the_rewrite_probes_cross_the_inbound_listener_and_pas
     blocked = [r for r in refused.results if r.request.caller == KUBELET]
     assert len(blocked) == len(probes)
     assert all(not r.observed.allowed and r.judged is False for r in blocked)
+
+
+def test_a_port_the_sidecar_does_not_capture_takes_every_request_past_the_proxy(
+    tmp_path: Path,
+) -> None:
+    """``traffic.sidecar.istio.io/excludeInboundPorts`` keeps 8080 out of the sidecar's iptables
+    capture (istio/istio ``tools/istio-iptables/pkg/capture/run.go``
+    ``handleInboundPortsInclude``): the lab sends every request there straight to the app, so
+    undeclared callers get through too; verify's evaluator, told the same through the peer's
+    annotations, agrees on every request, and the only differences are those wider callers."""
+    (tmp_path / "decl.yaml").write_text(DECLARATIONS)
+    excluded = MANIFESTS.replace(
+        "metadata: {labels: {app: api}}",
+        'metadata: {labels: {app: api}, annotations: {traffic.sidecar.istio.io/excludeInboundPorts: "8080"}}',
+    )
+    (tmp_path / "shop.yaml").write_text(excluded)
+    graph = trustmap.load_graph([str(tmp_path / "decl.yaml")], TODAY)
+    workloads, _ = trustmap.read_workloads(graph, [str(tmp_path / "shop.yaml")])
+    report = run_lab(graph, "istio", workloads=workloads)
+    assert all(r.observed.allowed for r in report.results)
+    assert all("port not captured by the sidecar" in r.observed.detail for r in report.results)
+    assert all(r.judged is True for r in report.results)
+    assert report.differences
+    assert all(not r.request.expected for r in report.differences)
