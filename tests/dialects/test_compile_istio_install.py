@@ -162,3 +162,16 @@ def test_a_probe_on_a_port_the_sidecar_does_not_capture_needs_nothing(tmp_path: 
     assert objects[("PeerAuthentication", "api-plaintext")]["spec"]["portLevelMtls"] == {
         "9090": {"mode": "PERMISSIVE"}
     }
+
+
+def test_an_interface_on_a_port_the_sidecar_does_not_capture_is_reported(tmp_path: Path) -> None:
+    """Nothing the output writes for an uncaptured port is enforced, so compile says so (TM328,
+    at the workload, naming the interface and the annotations); a captured port says nothing."""
+    excluded = deployment("web", {"traffic.sidecar.istio.io/excludeInboundPorts": "8080"})
+    captured = deployment("api", {"traffic.sidecar.istio.io/excludeInboundPorts": "9090"})
+    _, diagnostics = compiled(tmp_path, "", excluded, captured)
+    (bypassed,) = [d for d in diagnostics if d.code == "TM328"]
+    assert bypassed.message.startswith("Deployment shop/web of shop/web keep interface http (8080)")
+    assert "traffic.sidecar.istio.io/excludeInboundPorts" in bypassed.message
+    assert bypassed.span is not None
+    assert bypassed.span.file.endswith("web.yaml")

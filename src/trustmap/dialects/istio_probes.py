@@ -40,15 +40,22 @@ port to every plain-text client would admit it, so nothing is opened and TM327 s
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from trustmap.dialects.pods import GRPC_HEALTH_CHECK, Pods, Probe, probe_route
+from trustmap.dialects.pods import (
+    EXCLUDE_INBOUND,
+    GRPC_HEALTH_CHECK,
+    INCLUDE_INBOUND,
+    Pods,
+    Probe,
+    probe_route,
+)
 from trustmap.dialects.provenance import Source, source
 from trustmap.manifests import IstioOperation, IstioRule, IstioTo
-from trustmap.model import Service
+from trustmap.model import Interface, Service
 
-__all__ = ["ProbeRules", "opened", "probe_rules", "refused"]
+__all__ = ["ProbeRules", "bypassed", "opened", "probe_rules", "refused"]
 
 _OFF = 'sidecar.istio.io/rewriteAppHTTPProbers: "false"'
 _ON = 'sidecar.istio.io/rewriteAppHTTPProbers: "true"'
@@ -170,3 +177,19 @@ def _turn_on(pods: Pods) -> str:
     if pods.mesh_rewrites:
         return "remove the annotation"
     return f"annotate the pod template {_ON}"
+
+
+def bypassed(service: Service, pods: Pods, interfaces: Sequence[Interface]) -> tuple[str, str]:
+    """TM328's message and hint: declared interfaces on ports the pods' sidecar never sees."""
+    ports = ", ".join(f"{i.name} ({i.port})" for i in interfaces)
+    message = (
+        f"{', '.join(pods.workloads)} of {service.ref} keep interface {ports} out of the sidecar "
+        f"({EXCLUDE_INBOUND} or {INCLUDE_INBOUND}): iptables hand that traffic straight to the "
+        "app, so no mTLS or AuthorizationPolicy applies and any caller reaches it, whatever the "
+        "declarations say"
+    )
+    hint = (
+        f"remove the port from {EXCLUDE_INBOUND} (or add it to {INCLUDE_INBOUND}), or declare "
+        "the interface's real exposure"
+    )
+    return message, hint
