@@ -67,6 +67,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+from trustmap.analysis.istio_capture import (
+    istio_rewrites,
+    kubelet_probe,
+    probes_rewritten,
+    uncaptured,
+)
 from trustmap.analysis.platform import (
     Decision,
     Obj,
@@ -78,68 +84,25 @@ from trustmap.analysis.platform import (
     normalized_path,
     selector_matches,
 )
-from trustmap.model import Graph
 
-__all__ = ["ROOT_NAMESPACE", "IstioEvaluator", "istio_rewrites", "principal"]
+__all__ = [
+    "ROOT_NAMESPACE",
+    "IstioEvaluator",
+    "istio_rewrites",
+    "principal",
+    "probes_rewritten",
+    "uncaptured",
+]
 
 ROOT_NAMESPACE = "istio-system"
 DRY_RUN = "istio.io/dry-run"
-REWRITE_PROBES = "sidecar.istio.io/rewriteAppHTTPProbers"
-EXCLUDE_INBOUND = "traffic.sidecar.istio.io/excludeInboundPorts"
-INCLUDE_INBOUND = "traffic.sidecar.istio.io/includeInboundPorts"
-_TRUE = frozenset({"1", "t", "T", "true", "TRUE", "True"})
-_FALSE = frozenset({"0", "f", "F", "false", "FALSE", "False"})
-"""What Go's ``strconv.ParseBool`` reads as true and false; anything it cannot parse keeps the
-mesh's default."""
 _HTTP_SOURCE = ("requestPrincipals", "notRequestPrincipals")
 _HTTP_OPERATION = ("hosts", "notHosts", "methods", "notMethods", "paths", "notPaths")
-
-
-def istio_rewrites(graph: Graph) -> bool:
-    """The mesh's default probe rewrite, as the Organization declares the install
-    (``spec.istio.rewriteAppProbers``; Istio's own default is on)."""
-    org = graph.organization
-    return org is None or org.istio.rewrite_app_probers
 
 
 def principal(peer: Peer, trust_domain: str = "cluster.local") -> str:
     """The SPIFFE principal Istio gives a pod's mTLS identity (without ``spiffe://``)."""
     return f"{trust_domain}/ns/{peer.namespace}/sa/{peer.service_account}"
-
-
-def probes_rewritten(peer: Peer, mesh_default: bool = True) -> bool:
-    """Whether the injector rewrites ``peer``'s probes to the agent: its annotation when
-    ``strconv.ParseBool`` reads it, else the install's default (``mesh_default``)."""
-    value = dict(peer.annotations).get(REWRITE_PROBES)
-    if value in _TRUE or value in _FALSE:
-        return value in _TRUE
-    return mesh_default
-
-
-def uncaptured(peer: Peer, port: int) -> str | None:
-    """The annotation that keeps inbound TCP to ``port`` out of ``peer``'s sidecar, or None when
-    the sidecar's iptables capture it (``includeInboundPorts`` ``*`` less ``excludeInboundPorts``,
-    or only the listed ports)."""
-    notes = dict(peer.annotations)
-    include = notes.get(INCLUDE_INBOUND, "*").strip()
-    if include != "*":
-        return None if str(port) in _ports(include) else f'{INCLUDE_INBOUND}: "{include}"'
-    exclude = notes.get(EXCLUDE_INBOUND, "")
-    return f'{EXCLUDE_INBOUND}: "{exclude}"' if str(port) in _ports(exclude) else None
-
-
-def _ports(value: str) -> set[str]:
-    return {part.strip() for part in value.split(",") if part.strip()}
-
-
-def _kubelet(request: Request, mesh_default: bool) -> Decision | None:
-    """The decision on a kubelet probe that never meets the proxy's policies, or None when the
-    probe goes through the inbound listener like any plain-text request."""
-    if probes_rewritten(request.target, mesh_default):
-        return Decision(True, why="probes are rewritten to the sidecar agent")
-    if request.method is None and not request.tls:
-        return Decision(True, why="a TCP probe only connects, which the sidecar always accepts")
-    return None
 
 
 def _value(pattern: str, value: str) -> bool:
@@ -260,7 +223,7 @@ class IstioEvaluator:
         if path != request.path:
             request = replace(request, path=path)
         if request.source.kind == "kubelet":
-            probe = _kubelet(request, self.rewrite_app_probers)
+            probe = kubelet_probe(request, self.rewrite_app_probers)
             if probe is not None:
                 return probe
             if request.tls:  # one-way TLS: the listener sees opaque TCP
