@@ -171,7 +171,9 @@ def test_an_interface_on_a_port_the_sidecar_does_not_capture_is_reported(tmp_pat
     captured = deployment("api", {"traffic.sidecar.istio.io/excludeInboundPorts": "9090"})
     _, diagnostics = compiled(tmp_path, "", excluded, captured)
     (bypassed,) = [d for d in diagnostics if d.code == "TM328"]
-    assert bypassed.message.startswith("Deployment shop/web of shop/web keep interface http (8080)")
+    assert bypassed.message.startswith(
+        "the pods of shop/web (Deployment shop/web) keep interface http (8080)"
+    )
     assert "traffic.sidecar.istio.io/excludeInboundPorts" in bypassed.message
     assert bypassed.span is not None
     assert bypassed.span.file.endswith("web.yaml")

@@ -183,7 +183,7 @@ def bypassed(service: Service, pods: Pods, interfaces: Sequence[Interface]) -> t
     """TM328's message and hint: declared interfaces on ports the pods' sidecar never sees."""
     ports = ", ".join(f"{i.name} ({i.port})" for i in interfaces)
     message = (
-        f"{', '.join(pods.workloads)} of {service.ref} keep interface {ports} out of the sidecar "
+        f"the pods of {service.ref} ({', '.join(pods.workloads)}) keep interface {ports} out of the sidecar "
         f"({EXCLUDE_INBOUND} or {INCLUDE_INBOUND}): iptables hand that traffic straight to the "
         "app, so no mTLS or AuthorizationPolicy applies and any caller reaches it, whatever the "
         "declarations say"
