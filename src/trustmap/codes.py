@@ -111,6 +111,7 @@ CODES: dict[str, CodeInfo] = _codes(
     ("TM325", "warning", "istio normalises the request path; route compiled in normal form"),
     ("TM326", "warning", "Istio probe rewrite off: probe routes open to plain-text callers"),
     ("TM327", "warning", "Istio probe rewrite off: HTTPS probes are refused"),
+    ("TM328", "warning", "Istio: the pods keep a declared interface's port from the sidecar"),
     # TM4xx: verify — what policies allow against what is declared
     ("TM401", "error", "policy allows a flow beyond the declarations"),
     ("TM402", "error", "declared flow is blocked"),

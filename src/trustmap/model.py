@@ -30,6 +30,7 @@ __all__ = [
     "Graph",
     "IngressController",
     "Interface",
+    "IstioMesh",
     "Labels",
     "Organization",
     "PlatformConsumer",
@@ -333,6 +334,17 @@ class CiliumAgent:
 
 
 @dataclass(frozen=True, slots=True)
+class IstioMesh:
+    """How the cluster's Istio is installed, where that changes what Istio output must allow."""
+
+    rewrite_app_probers: bool = True
+    """The injector's default probe rewrite (``values.sidecarInjectorWebhook.rewriteAppHTTPProbe``);
+    a pod's ``sidecar.istio.io/rewriteAppHTTPProbers`` annotation, when parseable, overrides it."""
+    span: Span | None = None
+    """Where ``spec.istio`` is declared, if it is."""
+
+
+@dataclass(frozen=True, slots=True)
 class Organization:
     """Organisation-wide settings owned by the platform team."""
 
@@ -360,6 +372,8 @@ class Organization:
     """Where ``platforms`` is declared, if it is."""
     cilium: CiliumAgent = CiliumAgent()
     """The cluster's Cilium agent settings (``spec.cilium``)."""
+    istio: IstioMesh = IstioMesh()
+    """The cluster's Istio install settings (``spec.istio``)."""
 
     def platform(self, target: str) -> str | None:
         """The declared version of ``target``'s platform, if any."""

@@ -178,5 +178,7 @@ def workloads_of(draw: st.DrawFn, graph: Graph) -> Workloads | None:
             tuple(sorted(probes, key=lambda p: (p.port, p.action, p.path or "", p.kind))),
             tuple(sorted(container, key=lambda p: (p.port, p.protocol))),
             probe_rewrite_off=(title,) if draw(st.booleans()) else (),  # Istio probe rules
+            mesh_rewrites=draw(st.booleans()),  # why the rewrite is off, in TM326/TM327
+            uncaptured_ports=tuple(sorted(draw(st.sets(st.sampled_from(ports), max_size=1)))),
         )
     return found

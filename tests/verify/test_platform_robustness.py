@@ -155,6 +155,7 @@ def test_any_spec_is_evaluated_without_an_exception(
         CiliumEvaluator(objects, peers),
         CiliumEvaluator(objects, peers, allow_localhost="policy"),
         IstioEvaluator(objects, peers),
+        IstioEvaluator(objects, peers, rewrite_app_probers=False),
         LinkerdEvaluator(objects, peers),
     ):
         evaluator = Guarded(inner)

@@ -37,9 +37,12 @@ Semantics (Istio reference and concepts pages):
   (https://istio.io/latest/docs/ops/configuration/mesh/app-health-check/; istio/istio
   ``pilot/cmd/pilot-agent/status/server.go`` ``UpstreamLocalAddressIPv4``,
   ``tools/istio-iptables/pkg/capture/run.go``, rule ``-o lo -s 127.0.0.6/32 -j RETURN``).
-* Unless the pod template says ``sidecar.istio.io/rewriteAppHTTPProbers`` is false (as Go's
-  ``strconv.ParseBool`` reads it: istio/istio ``pkg/kube/inject/app_probe.go``
-  ``ShouldRewriteAppHTTPProbers``). Then the kubelet's request goes to the app port as written and
+* Unless the rewrite is off: the pod template's ``sidecar.istio.io/rewriteAppHTTPProbers`` as Go's
+  ``strconv.ParseBool`` reads it, else the install's ``values.sidecarInjectorWebhook.rewriteAppHTTPProbe``
+  (default true; istio/istio ``pkg/kube/inject/app_probe.go`` ``ShouldRewriteAppHTTPProbers``,
+  ``manifests/charts/istio-control/istio-discovery/values.yaml``), which the Organization declares
+  as ``spec.istio.rewriteAppProbers`` and this evaluator takes as ``rewrite_app_probers``
+  (:func:`istio_rewrites`). Then the kubelet's request goes to the app port as written and
   the inbound listener captures it: plain text from the node, no client certificate, so STRICT
   mTLS on that port refuses it, and under PERMISSIVE the AuthorizationPolicies decide with no
   principal or namespace. An HTTPS probe is one-way TLS without an Istio ALPN, which the
@@ -47,6 +50,12 @@ Semantics (Istio reference and concepts pages):
   so it is judged as a TCP connection. A TCP probe only connects, and the kernel completes the
   handshake on the sidecar's listening socket before Envoy reads a byte: it always succeeds (which
   is why the injector rewrites TCP probes too; app-health-check page).
+* Inbound capture: istio-iptables sends inbound TCP to the sidecar on every port but the pod's
+  ``traffic.sidecar.istio.io/excludeInboundPorts`` when ``includeInboundPorts`` is ``*`` (the
+  injection template's default), on the listed ports only otherwise, on none when it is empty
+  (istio/istio ``tools/istio-iptables/pkg/capture/run.go`` ``handleInboundPortsInclude``). A
+  request to an uncaptured port reaches the app directly: no mTLS, no AuthorizationPolicy, for
+  pods and the kubelet alike (the caller's own sidecar still decides its outbound side).
 * UDP (DNS) is not intercepted by the sidecar.
 """
 
@@ -58,6 +67,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+from trustmap.analysis.istio_capture import (
+    istio_rewrites,
+    kubelet_probe,
+    probes_rewritten,
+    uncaptured,
+)
 from trustmap.analysis.platform import (
     Decision,
     Obj,
@@ -70,13 +85,17 @@ from trustmap.analysis.platform import (
     selector_matches,
 )
 
-__all__ = ["ROOT_NAMESPACE", "IstioEvaluator", "principal"]
+__all__ = [
+    "ROOT_NAMESPACE",
+    "IstioEvaluator",
+    "istio_rewrites",
+    "principal",
+    "probes_rewritten",
+    "uncaptured",
+]
 
 ROOT_NAMESPACE = "istio-system"
 DRY_RUN = "istio.io/dry-run"
-REWRITE_PROBES = "sidecar.istio.io/rewriteAppHTTPProbers"
-_FALSE = frozenset({"0", "f", "F", "false", "FALSE", "False"})
-"""What Go's ``strconv.ParseBool`` reads as false; anything it cannot parse keeps the default."""
 _HTTP_SOURCE = ("requestPrincipals", "notRequestPrincipals")
 _HTTP_OPERATION = ("hosts", "notHosts", "methods", "notMethods", "paths", "notPaths")
 
@@ -84,21 +103,6 @@ _HTTP_OPERATION = ("hosts", "notHosts", "methods", "notMethods", "paths", "notPa
 def principal(peer: Peer, trust_domain: str = "cluster.local") -> str:
     """The SPIFFE principal Istio gives a pod's mTLS identity (without ``spiffe://``)."""
     return f"{trust_domain}/ns/{peer.namespace}/sa/{peer.service_account}"
-
-
-def probes_rewritten(peer: Peer) -> bool:
-    """Whether the injector rewrites ``peer``'s probes to the agent (the default)."""
-    return dict(peer.annotations).get(REWRITE_PROBES) not in _FALSE
-
-
-def _kubelet(request: Request) -> Decision | None:
-    """The decision on a kubelet probe that never meets the proxy's policies, or None when the
-    probe goes through the inbound listener like any plain-text request."""
-    if probes_rewritten(request.target):
-        return Decision(True, why="probes are rewritten to the sidecar agent")
-    if request.method is None and not request.tls:
-        return Decision(True, why="a TCP probe only connects, which the sidecar always accepts")
-    return None
 
 
 def _value(pattern: str, value: str) -> bool:
@@ -130,8 +134,10 @@ class IstioEvaluator:
         *,
         trust_domain: str = "cluster.local",
         root_namespace: str = ROOT_NAMESPACE,
+        rewrite_app_probers: bool = True,
     ) -> None:
         self.trust_domain = trust_domain
+        self.rewrite_app_probers = rewrite_app_probers
         self.root = root_namespace
         self.peers = tuple(peers)
         self.policies = [o for o in objects if o.kind == "AuthorizationPolicy"]
@@ -217,7 +223,7 @@ class IstioEvaluator:
         if path != request.path:
             request = replace(request, path=path)
         if request.source.kind == "kubelet":
-            probe = _kubelet(request)
+            probe = kubelet_probe(request, self.rewrite_app_probers)
             if probe is not None:
                 return probe
             if request.tls:  # one-way TLS: the listener sees opaque TCP
@@ -229,6 +235,10 @@ class IstioEvaluator:
             return route
         if request.target.kind == "external":
             return route
+        bypass = uncaptured(request.target, request.port)
+        if bypass is not None:
+            why = f"the sidecar does not capture inbound port {request.port} ({bypass})"
+            return Decision(True, why=why)
         plaintext = not request.source.meshed or route.why == "passthrough"
         mode, ref = self.mtls_mode(request.target, request.port)
         if plaintext and mode == "STRICT":

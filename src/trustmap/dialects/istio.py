@@ -29,7 +29,7 @@ from trustmap.dialects.istio_egress import (
     external_host,
     service_entries,
 )
-from trustmap.dialects.istio_probes import ProbeRules, opened, probe_rules, refused
+from trustmap.dialects.istio_probes import ProbeRules, bypassed, opened, probe_rules, refused
 from trustmap.dialects.plan import Grant, Outbound
 from trustmap.dialects.provenance import Source, source
 from trustmap.dialects.routes import istio_path, parse_route
@@ -95,6 +95,7 @@ class Istio(Compiler):
         namespace = service.ref.namespace
         grants = self.grants(service)
         probes = self._probe_rules(service)
+        self._uncaptured_interfaces(service)
         plaintext = self._plaintext_ports(service, grants, probes)
         if plaintext is not None:
             self.emit(namespace, plaintext)
@@ -296,6 +297,16 @@ class Istio(Compiler):
             where = probe.span if probe.span.file else pods.span
             self.unsupported("TM327", where, *refused(service, pods, probe))
         return found
+
+    def _uncaptured_interfaces(self, service: Service) -> None:
+        """TM328 when the pods keep a declared interface's port from the sidecar: nothing the
+        output writes for it is enforced (see :mod:`~trustmap.dialects.istio_probes`)."""
+        pods = self.pods(service)
+        if pods is None:
+            return
+        skipped = [i for i in service.interfaces if i.port in pods.uncaptured_ports]
+        if skipped:
+            self.unsupported("TM328", pods.span, *bypassed(service, pods, skipped))
 
     def _needs_mesh(self, service: Service, grant: Grant) -> None:
         outside = sorted({str(c) for c in grant.callers if c.kind != "service"})

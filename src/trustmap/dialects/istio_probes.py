@@ -1,4 +1,4 @@
-"""Istio: kubelet probes of workloads that turn the injector's probe rewrite off.
+"""Istio: kubelet probes of workloads that run with the injector's probe rewrite off.
 
 By default the sidecar injector rewrites ``httpGet``, ``tcpSocket`` and ``grpc`` probes to the
 pilot-agent's status port 15020; the agent calls the app itself from 127.0.0.6, which the
@@ -19,6 +19,16 @@ too since istio/istio pull 28601, Istio 1.9). A proxy cannot tell the
 kubelet from any other plain-text client, so those requests are open to every caller: the same
 trade Linkerd's probe routes make, reported as TM326.
 
+Which pods run with the rewrite off is :class:`~trustmap.dialects.pods.Pods`' to say: their
+annotation when ``strconv.ParseBool`` reads it, else the install's default
+(``values.sidecarInjectorWebhook.rewriteAppHTTPProbe``, declared as
+``spec.istio.rewriteAppProbers``; istio/istio ``pkg/kube/inject/app_probe.go``
+``ShouldRewriteAppHTTPProbers``), so on a mesh installed without it every probed workload gets
+these rules. A probe on a port the pods' sidecar does not capture inbound
+(``traffic.sidecar.istio.io/excludeInboundPorts``/``includeInboundPorts``; istio/istio
+``tools/istio-iptables/pkg/capture/run.go``) reaches the app past mTLS and authorization and
+needs nothing here.
+
 A TCP probe only connects: the kernel completes the handshake on the sidecar's listening socket
 before Envoy reads a byte, so it succeeds whatever the policies say (which is why the injector
 rewrites TCP probes too) and needs nothing. An HTTPS probe is one-way TLS without an Istio ALPN:
@@ -30,17 +40,25 @@ port to every plain-text client would admit it, so nothing is opened and TM327 s
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from trustmap.dialects.pods import GRPC_HEALTH_CHECK, Pods, Probe, probe_route
+from trustmap.dialects.pods import (
+    EXCLUDE_INBOUND,
+    GRPC_HEALTH_CHECK,
+    INCLUDE_INBOUND,
+    Pods,
+    Probe,
+    probe_route,
+)
 from trustmap.dialects.provenance import Source, source
 from trustmap.manifests import IstioOperation, IstioRule, IstioTo
-from trustmap.model import Service
+from trustmap.model import Interface, Service
 
-__all__ = ["ProbeRules", "opened", "probe_rules", "refused"]
+__all__ = ["ProbeRules", "bypassed", "opened", "probe_rules", "refused"]
 
 _OFF = 'sidecar.istio.io/rewriteAppHTTPProbers: "false"'
+_ON = 'sidecar.istio.io/rewriteAppHTTPProbers: "true"'
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,12 +88,16 @@ def probe_rules(
     sources: list[Source] = []
     for probe in pods.probes:
         route = probe_route(probe)
-        if route is None or route.method is None:
+        if route is None or route.method is None or probe.port in pods.uncaptured_ports:
             continue
         path = route.path if route.path == GRPC_HEALTH_CHECK else normalise(route.path)
         wanted.setdefault(probe.port, {}).setdefault(route.method, set()).add(path)
         sources.append(_source(service, pods, probe, f"{route.method} {path}"))
-    https = tuple(p for p in pods.probes if p.action == "httpGet" and not p.speaks_http)
+    https = tuple(
+        p
+        for p in pods.probes
+        if p.action == "httpGet" and not p.speaks_http and p.port not in pods.uncaptured_ports
+    )
     if not wanted and not https:
         return None
     ports = tuple(sorted(wanted))
@@ -103,8 +125,8 @@ def _rule(port: int, methods: dict[str, set[str]]) -> IstioRule:
 
 def _source(service: Service, pods: Pods, probe: Probe, request: str) -> Source:
     reason = (
-        f"kubelet {probe.kind} probe ({request}): the pods turn Istio's probe rewrite off, so "
-        "it reaches the app port in plain text"
+        f"kubelet {probe.kind} probe ({request}): the pods run with Istio's probe rewrite off, "
+        "so it reaches the app port in plain text"
     )
     return source(
         probe.span if probe.span.file else pods.span, f"kubelet -> {service.ref}: {reason}", reason
@@ -116,14 +138,13 @@ def opened(service: Service, pods: Pods, found: ProbeRules) -> tuple[str, str]:
     ports = ", ".join(map(str, found.ports))
     ports = f"ports {ports} are" if len(found.ports) > 1 else f"port {ports} is"
     message = (
-        f"{', '.join(pods.probe_rewrite_off)} of {service.ref} turns Istio's probe rewrite off "
-        f"({_OFF}): the kubelet probes the app port without a mesh identity, so {ports} left "
+        f"{', '.join(pods.probe_rewrite_off)} of {service.ref} {_why_off(pods)}: the kubelet probes the app port without a mesh identity, so {ports} left "
         "PERMISSIVE and an ALLOW rule without 'from' admits the probe requests "
         f"({'; '.join(found.routes)}) from any plain-text caller"
     )
     hint = (
-        "remove the annotation: the rewrite (on by default) sends probes to the pilot-agent's "
-        "port 15020, outside mTLS and authorization, and nothing is opened"
+        f"{_turn_on(pods)}: the rewrite sends probes to the pilot-agent's port 15020, outside "
+        "mTLS and authorization, and nothing is opened"
     )
     return message, hint
 
@@ -131,13 +152,44 @@ def opened(service: Service, pods: Pods, found: ProbeRules) -> tuple[str, str]:
 def refused(service: Service, pods: Pods, probe: Probe) -> tuple[str, str]:
     """TM327's message and hint: an HTTPS probe no rule can admit safely."""
     message = (
-        f"{', '.join(pods.probe_rewrite_off)} of {service.ref} turns Istio's probe rewrite off "
-        f"({_OFF}): its HTTPS {probe.kind} probe on port {probe.port} is one-way TLS that the "
+        f"{', '.join(pods.probe_rewrite_off)} of {service.ref} {_why_off(pods)}: its HTTPS {probe.kind} probe on port {probe.port} is one-way TLS that the "
         "sidecar refuses under STRICT mTLS and sees as opaque TCP otherwise, which no rule on "
         "methods or paths admits; it is refused"
     )
     hint = (
-        "remove the annotation (the pilot-agent then probes the app over HTTPS itself), or "
-        "probe over plain HTTP or with exec"
+        f"{_turn_on(pods)} (the pilot-agent then probes the app over HTTPS itself), or probe "
+        "over plain HTTP or with exec"
+    )
+    return message, hint
+
+
+def _why_off(pods: Pods) -> str:
+    """Why the rewrite is off: the pods' annotation, or the mesh installed without it."""
+    if pods.mesh_rewrites:
+        return f"turns Istio's probe rewrite off ({_OFF})"
+    return (
+        "runs with Istio's probe rewrite off: the mesh is installed without it "
+        "(spec.istio.rewriteAppProbers: false) and the pods do not annotate it on"
+    )
+
+
+def _turn_on(pods: Pods) -> str:
+    if pods.mesh_rewrites:
+        return "remove the annotation"
+    return f"annotate the pod template {_ON}"
+
+
+def bypassed(service: Service, pods: Pods, interfaces: Sequence[Interface]) -> tuple[str, str]:
+    """TM328's message and hint: declared interfaces on ports the pods' sidecar never sees."""
+    ports = ", ".join(f"{i.name} ({i.port})" for i in interfaces)
+    message = (
+        f"the pods of {service.ref} ({', '.join(pods.workloads)}) keep interface {ports} out of the sidecar "
+        f"({EXCLUDE_INBOUND} or {INCLUDE_INBOUND}): iptables hand that traffic straight to the "
+        "app, so no mTLS or AuthorizationPolicy applies and any caller reaches it, whatever the "
+        "declarations say"
+    )
+    hint = (
+        f"remove the port from {EXCLUDE_INBOUND} (or add it to {INCLUDE_INBOUND}), or declare "
+        "the interface's real exposure"
     )
     return message, hint

@@ -18,7 +18,19 @@ from trustmap.diagnostics import Span
 from trustmap.dialects.routes import Route
 from trustmap.model import NO_SPAN, PortSpec, ServiceRef
 
-__all__ = ["GRPC_HEALTH_CHECK", "Pods", "Probe", "ProbeAction", "Workloads", "probe_route"]
+__all__ = [
+    "EXCLUDE_INBOUND",
+    "GRPC_HEALTH_CHECK",
+    "INCLUDE_INBOUND",
+    "REWRITE_ANNOTATION",
+    "Pods",
+    "Probe",
+    "ProbeAction",
+    "Workloads",
+    "captured_inbound",
+    "probe_route",
+    "rewrites_probes",
+]
 
 ProbeAction = Literal["httpGet", "grpc", "tcpSocket"]
 
@@ -79,8 +91,55 @@ class Pods:
     span: Span = NO_SPAN
     """Where the first workload is written."""
     probe_rewrite_off: tuple[str, ...] = ()
-    """Workloads whose pods turn Istio's probe rewrite off
-    (``sidecar.istio.io/rewriteAppHTTPProbers: "false"``), as ``Kind namespace/name``."""
+    """Workloads whose pods run with Istio's probe rewrite off, as ``Kind namespace/name``: their
+    ``sidecar.istio.io/rewriteAppHTTPProbers`` annotation when the injector can parse it, else the
+    mesh's default (``spec.istio.rewriteAppProbers``); see :func:`rewrites_probes`."""
+    mesh_rewrites: bool = True
+    """The mesh default the workloads were read with (``spec.istio.rewriteAppProbers``)."""
+    uncaptured_ports: tuple[int, ...] = ()
+    """Container ports no workload's sidecar captures inbound
+    (``traffic.sidecar.istio.io/excludeInboundPorts``/``includeInboundPorts``): traffic there,
+    probes included, never meets mTLS or authorization."""
+
+
+_TRUE = frozenset({"1", "t", "T", "true", "TRUE", "True"})
+_FALSE = frozenset({"0", "f", "F", "false", "FALSE", "False"})
+"""What Go's ``strconv.ParseBool`` reads as true and false; the injector parses the annotation so
+(istio/istio ``pkg/kube/inject/app_probe.go`` ``ShouldRewriteAppHTTPProbers``)."""
+
+REWRITE_ANNOTATION = "sidecar.istio.io/rewriteAppHTTPProbers"
+EXCLUDE_INBOUND = "traffic.sidecar.istio.io/excludeInboundPorts"
+INCLUDE_INBOUND = "traffic.sidecar.istio.io/includeInboundPorts"
+
+
+def rewrites_probes(annotations: Mapping[str, str], mesh_default: bool = True) -> bool:
+    """Whether Istio's injector rewrites the probes of a pod with ``annotations``: the annotation
+    when ``strconv.ParseBool`` reads it, else the install's default
+    (``values.sidecarInjectorWebhook.rewriteAppHTTPProbe``, true unless installed otherwise)."""
+    value = annotations.get(REWRITE_ANNOTATION)
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    return mesh_default
+
+
+def captured_inbound(annotations: Mapping[str, str], port: int) -> bool:
+    """Whether the sidecar's iptables send inbound TCP to ``port`` into the proxy.
+
+    The injection template passes ``includeInboundPorts`` (default ``*``) and ``excludeInboundPorts``
+    to istio-iptables; with ``*`` every port but the excluded ones is redirected, with a list only
+    the listed ones, with an empty value none (istio/istio ``tools/istio-iptables/pkg/capture/run.go``
+    ``handleInboundPortsInclude``).
+    """
+    include = annotations.get(INCLUDE_INBOUND, "*").strip()
+    if include != "*":
+        return str(port) in _port_list(include)
+    return str(port) not in _port_list(annotations.get(EXCLUDE_INBOUND, ""))
+
+
+def _port_list(value: str) -> set[str]:
+    return {part.strip() for part in value.split(",") if part.strip()}
 
 
 Workloads = Mapping[ServiceRef, Pods]

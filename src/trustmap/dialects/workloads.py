@@ -16,7 +16,7 @@ import os
 from collections.abc import Iterable, Sequence
 
 from trustmap.diagnostics import Diagnostic, Severity, Span, diagnostic, sort_diagnostics
-from trustmap.dialects.pods import Pods, Probe
+from trustmap.dialects.pods import Pods, Probe, captured_inbound, rewrites_probes
 from trustmap.kube import KubeContainer, KubeWorkload, load_kube
 from trustmap.model import Graph, PortSpec, Service, ServiceRef
 
@@ -64,13 +64,14 @@ def map_workloads(
         by_namespace.setdefault(workload.namespace, []).append(workload)
     found: dict[ServiceRef, Pods] = {}
     problems: list[Diagnostic] = []
+    mesh = graph.organization.istio.rewrite_app_probers if graph.organization else True
     for ref, service in graph.services.items():
         mine = [w for w in by_namespace.get(ref.namespace, ()) if runs(w, service)]
         if not mine:
             problems.append(_not_run(service))
             continue
         problems += [_other_account(service, w) for w in mine if _account_differs(service, w)]
-        found[ref] = pods_of(mine)
+        found[ref] = pods_of(mine, mesh)
     return found, problems
 
 
@@ -80,8 +81,9 @@ def runs(workload: KubeWorkload, service: Service) -> bool:
     return all(labels.get(key) == value for key, value in service.workload.pod_labels)
 
 
-def pods_of(workloads: Sequence[KubeWorkload]) -> Pods:
-    """Probes and container ports of ``workloads`` together."""
+def pods_of(workloads: Sequence[KubeWorkload], mesh_rewrites: bool = True) -> Pods:
+    """Probes and container ports of ``workloads`` together; ``mesh_rewrites`` is the mesh's
+    default probe rewrite (``spec.istio.rewriteAppProbers``)."""
     probes: set[Probe] = set()
     ports: set[PortSpec] = set()
     for workload in workloads:
@@ -94,19 +96,23 @@ def pods_of(workloads: Sequence[KubeWorkload]) -> Pods:
         tuple(sorted(probes)),
         tuple(sorted(ports, key=lambda p: (p.port, p.protocol))),
         ordered[0].span,
-        tuple(sorted(w.title for w in ordered if _rewrite_off(w))),
+        tuple(
+            sorted(
+                w.title
+                for w in ordered
+                if not rewrites_probes(dict(w.pod_annotations), mesh_rewrites)
+            )
+        ),
+        mesh_rewrites,
+        _uncaptured(workloads, {p.port for p in ports} | {p.port for p in probes}),
     )
 
 
-_FALSE = frozenset({"0", "f", "F", "false", "FALSE", "False"})
-"""What Go's ``strconv.ParseBool`` reads as false: the injector parses the annotation so
-(istio/istio ``pkg/kube/inject/app_probe.go`` ``ShouldRewriteAppHTTPProbers``); anything it
-cannot parse leaves the rewrite on."""
-
-
-def _rewrite_off(workload: KubeWorkload) -> bool:
-    notes = dict(workload.pod_annotations)
-    return notes.get("sidecar.istio.io/rewriteAppHTTPProbers") in _FALSE
+def _uncaptured(workloads: Sequence[KubeWorkload], ports: set[int]) -> tuple[int, ...]:
+    """Ports of ``ports`` that no workload's sidecar captures inbound (one capture is enough
+    for the output to need the port's rules)."""
+    notes = [dict(w.pod_annotations) for w in workloads]
+    return tuple(sorted(p for p in ports if not any(captured_inbound(n, p) for n in notes)))
 
 
 def _probes(container: KubeContainer) -> list[Probe]:

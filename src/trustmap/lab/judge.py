@@ -14,21 +14,21 @@ from typing import Any
 
 from trustmap.analysis.cilium import CiliumEvaluator, cilium_localhost
 from trustmap.analysis.inventory import make_obj
-from trustmap.analysis.istio import IstioEvaluator
+from trustmap.analysis.istio import IstioEvaluator, istio_rewrites
 from trustmap.analysis.platform import KUBELET, Evaluator, Peer, Request
 from trustmap.dialects import Pods, Workloads
+from trustmap.dialects.pods import EXCLUDE_INBOUND, REWRITE_ANNOTATION
 from trustmap.lab.plan import KUBELET as KUBELET_CALLER
 from trustmap.lab.plan import Caller, LabRequest
 from trustmap.model import Graph, Service
 
 __all__ = ["REWRITE_ANNOTATION", "evaluator_judge", "rewrite_off"]
 
-REWRITE_ANNOTATION = "sidecar.istio.io/rewriteAppHTTPProbers"
-"""The pod annotation that turns Istio's probe rewrite off when ``"false"``."""
-
 
 def rewrite_off(pods: Pods | None) -> bool:
-    """Whether the workloads of a service turn Istio's probe rewrite off."""
+    """Whether the workloads of a service run with Istio's probe rewrite off: their annotation,
+    else the mesh's default, as :class:`~trustmap.dialects.Pods` reads them with the Organization's
+    ``spec.istio``."""
     return pods is not None and bool(pods.probe_rewrite_off)
 
 
@@ -96,7 +96,9 @@ def _evaluator(graph: Graph, target: str, objects: list[Any], peers: list[Peer])
     if target == "cilium":
         return CiliumEvaluator(objects, peers, allow_localhost=cilium_localhost(graph))
     domain = graph.organization.trust_domain if graph.organization else "cluster.local"
-    return IstioEvaluator(objects, peers, trust_domain=domain)
+    return IstioEvaluator(
+        objects, peers, trust_domain=domain, rewrite_app_probers=istio_rewrites(graph)
+    )
 
 
 def _service_peer(service: Service, pods: Pods | None) -> Peer:
@@ -107,8 +109,19 @@ def _service_peer(service: Service, pods: Pods | None) -> Peer:
         tuple(sorted(service.workload.pod_labels)),
         service.workload.service_account or "default",
         hosts=(f"{ref.name}.{ref.namespace}.svc.cluster.local",),
-        annotations=((REWRITE_ANNOTATION, "false"),) if rewrite_off(pods) else (),
+        annotations=_annotations(pods),
     )
+
+
+def _annotations(pods: Pods | None) -> tuple[tuple[str, str], ...]:
+    """What the evaluator needs of the pods: the effective rewrite, written explicitly so the
+    mesh's default cannot change it, and the ports the sidecar does not capture."""
+    if pods is None:
+        return ()
+    rewrite = (REWRITE_ANNOTATION, "false" if rewrite_off(pods) else "true")
+    if not pods.uncaptured_ports:
+        return (rewrite,)
+    return (rewrite, (EXCLUDE_INBOUND, ",".join(map(str, pods.uncaptured_ports))))
 
 
 def _caller_peer(caller: Caller) -> Peer:

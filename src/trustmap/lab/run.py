@@ -162,9 +162,11 @@ def _send_all(
         audit = wiring.audit(request.door)
         before = _shadow_denials(envoy) if audit else 0
         sender, port = wiring.route(request)
-        answer = send(sender, port, request.wire, request.method, request.path)
+        answer = send(sender, port, wiring.wire(request), request.method, request.path)
         if sender.source == ISTIO_AGENT_ADDRESS:
             answer = Answer(answer.allowed, f"{answer.detail} (via the sidecar agent)")
+        elif wiring.uncaptured(request):
+            answer = Answer(answer.allowed, f"{answer.detail} (port not captured by the sidecar)")
         would_deny = _shadow_denials(envoy) > before if audit else None
         judged = None if judge is None else judge(request)
         yield LabResult(request, answer, judged, audit, would_deny)
@@ -215,10 +217,26 @@ class _Wiring:
     def route(self, request: LabRequest) -> tuple[Sender, int]:
         """Who sends ``request`` and to which port: the door's listener, or, for a probe Istio
         rewrites to its agent, the application itself from the agent's address."""
+        upstream = self.echo.grpc_port if request.door.grpc else self.echo.http_port
         if self._via_agent(request):
-            upstream = self.echo.grpc_port if request.door.grpc else self.echo.http_port
             return Sender(ISTIO_AGENT_ADDRESS), upstream
+        if self.uncaptured(request):  # the sidecar's iptables let it past: plain, to the app
+            return Sender(self._addresses[request.caller]), upstream
         return self.sender(request.caller), self.ports[request.door]
+
+    def uncaptured(self, request: LabRequest) -> bool:
+        """Whether Istio's iptables keep ``request``'s port out of the sidecar
+        (``Pods.uncaptured_ports``): it goes straight to the application."""
+        pods = self.workloads.get(request.door.service)
+        return (
+            self.ca is not None and pods is not None and request.door.port in pods.uncaptured_ports
+        )
+
+    def wire(self, request: LabRequest) -> str:
+        """The protocol ``request`` is sent in: as planned, except that past the sidecar the
+        lab's HTTP application speaks HTTP/1.1 only (Envoy translates in front of it), so an
+        HTTP/2 request to an uncaptured port is sent as HTTP/1.1, the same method and path."""
+        return "http1" if request.wire == "http2" and self.uncaptured(request) else request.wire
 
     def _via_agent(self, request: LabRequest) -> bool:
         if request.caller != KUBELET or self.ca is None:

@@ -14,6 +14,7 @@ from trustmap.model import (
     Environment,
     IngressController,
     Interface,
+    IstioMesh,
     Organization,
     PlatformConsumer,
     PortSpec,
@@ -148,6 +149,9 @@ def to_organization(doc: OrganizationDoc, source: Located) -> Organization:
         cilium=CiliumAgent(spec.cilium.allow_localhost, source.span(("spec", "cilium")))
         if spec.cilium
         else CiliumAgent(),
+        istio=IstioMesh(spec.istio.rewrite_app_probers, source.span(("spec", "istio")))
+        if spec.istio
+        else IstioMesh(),
     )
 
 

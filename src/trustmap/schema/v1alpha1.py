@@ -245,6 +245,19 @@ class CiliumDoc(_Strict):
     allow_localhost: Literal["auto", "always", "policy"] = "auto"
 
 
+class IstioDoc(_Strict):
+    """How the cluster's Istio is installed, where it changes what the output must allow.
+
+    ``rewriteAppProbers`` is the install's ``values.sidecarInjectorWebhook.rewriteAppHTTPProbe``
+    (istio/istio ``manifests/charts/istio-control/istio-discovery/values.yaml``, default true): the
+    injector's default for pods without a parseable ``sidecar.istio.io/rewriteAppHTTPProbers``
+    annotation (``pkg/kube/inject/app_probe.go`` ``ShouldRewriteAppHTTPProbers``). Installed
+    false, probes stay as written and the output opens them itself (docs/format.md).
+    """
+
+    rewrite_app_probers: bool = True
+
+
 class OrganizationSpec(_Strict):
     """Organisation-wide settings."""
 
@@ -257,6 +270,7 @@ class OrganizationSpec(_Strict):
     environments: list[EnvironmentDoc] = Field(default_factory=list)
     platforms: dict[PlatformTarget, PlatformVersion] = Field(default_factory=dict)
     cilium: CiliumDoc | None = None
+    istio: IstioDoc | None = None
 
 
 # CODEOWNERS owners (docs.github.com "About code owners": ``@user`` or ``@org/team-name``;

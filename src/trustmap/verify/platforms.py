@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 
 from trustmap.analysis.cilium import CiliumEvaluator, cilium_localhost
 from trustmap.analysis.inventory import CONTROLLERS, Inventory, Locator, Probe
-from trustmap.analysis.istio import IstioEvaluator
+from trustmap.analysis.istio import IstioEvaluator, istio_rewrites
 from trustmap.analysis.linkerd import LinkerdEvaluator
 from trustmap.analysis.platform import (
     KUBELET,
@@ -51,7 +51,9 @@ def make_evaluator(target: str, inventory: Inventory, graph: Graph) -> Evaluator
     if target == "cilium":
         return CiliumEvaluator(objects, peers, allow_localhost=cilium_localhost(graph))
     if target == "istio":
-        return IstioEvaluator(objects, peers, trust_domain=domain)
+        return IstioEvaluator(
+            objects, peers, trust_domain=domain, rewrite_app_probers=istio_rewrites(graph)
+        )
     return LinkerdEvaluator(objects, peers, trust_domain=domain, named_ports=inventory.named_ports)
 
 
@@ -487,7 +489,7 @@ class _Check:
         by = self._by(group.refs)
         why = f"; {group.why}" if group.why else ""
         text = {
-            "TM405": f"{self.target_name} allows {pair}: wider than declared{by}",
+            "TM405": f"{self.target_name} allows {pair}: wider than declared{why}{by}",
             "TM406": f"declared call {pair} is denied by {self.target_name}: narrower than declared{why}{by}",
             "TM407": f"declared call {pair} would be denied by {self.target_name} once enforced (audit/dry-run){why}{by}",
             "TM408": f"{self.target_name} allows undeclared {pair} only because of audit mode, where the declarations say enforce{why}{by}",
