@@ -47,12 +47,12 @@ declared requests over HTTP/1.1, HTTP/2 and gRPC, then another method, an undecl
 string, a trailing slash, a percent-encoded and a mixed-case path, and the call from an identity
 that may not make it. With --manifests it compiles with the workloads and sends every HTTP and gRPC
 kubelet probe along the platform's path (Istio: through the sidecar agent, or the inbound listener
-when the pod turns the rewrite off or the Organization's spec.istio.rewriteAppProbers is false
-and the pod does not turn it on; straight to the application on a port the pod's
-traffic.sidecar.istio.io/excludeInboundPorts keeps from the sidecar; Cilium: from the host identity, held like any peer when the
-Organization's spec.cilium.allowLocalhost is policy). It prints expected (the
-declarations; probes must always pass) against observed (the proxy). Everything it started is
-stopped when it ends.
+when the pod turns the rewrite off or the Organization's spec.istio.rewriteAppProbers is false and
+the pod does not turn it on; straight to the application on a port the pod's
+traffic.sidecar.istio.io/excludeInboundPorts keeps from the sidecar; Cilium: from the host
+identity, held like any peer when the Organization's spec.cilium.allowLocalhost is policy). It
+prints expected (the declarations; probes must always pass) against observed (the proxy).
+Everything it started is stopped when it ends.
 
 \b
 Exit status: 0 the proxy did exactly what the declarations say, 1 a difference, 2 usage, bad
