@@ -73,54 +73,10 @@ if TYPE_CHECKING:
     from trustmap.graph import build_graph, graph_from_text, load_graph
     from trustmap.model import Edge, Graph, Interface, Organization, Service, ServiceRef, Team
 
-# Public names → the module that defines them; imported on first use so that `import trustmap`
-# (and every command's start-up) stays cheap.
-_API = (
-    "analyze",
-    "audit_signature_breaks",
-    "audit_state_breaks",
-    "check",
-    "check_compiled",
-    "check_files",
-    "codeowners",
-    "compile",
-    "compile_files",
-    "compile_note",
-    "compile_target_names",
-    "compile_yaml",
-    "compiled_yaml",
-    "declaration_files",
-    "diff",
-    "directory_tree",
-    "discover_drafts",
-    "drift",
-    "export_backstage",
-    "flow_key",
-    "git_trees",
-    "graph_from_declarations",
-    "import_backstage",
-    "import_otterize",
-    "ingest",
-    "json_schema",
-    "lab_target_names",
-    "load",
-    "opened_closed",
-    "parse_files",
-    "read_objects",
-    "read_snapshot",
-    "read_workloads",
-    "run_lab",
-    "spark_hint",
-    "verify_audit_log",
-    "verify_expiry_days",
-    "verify_policies",
-    "verify_target_names",
-    "write_drafts",
-)
-"""The stage functions of :mod:`trustmap.api`, re-exported here."""
-
+# Public names outside trustmap.api → the module that defines them; every other name of __all__
+# is one of trustmap.api's stage functions. Imported on first use, so that `import trustmap` (and
+# every command's start-up) stays cheap.
 _EXPORTS = {
-    **dict.fromkeys(_API, "trustmap.api"),
     "query": "trustmap.query",
     "Diagnostic": "trustmap.diagnostics",
     "Severity": "trustmap.diagnostics",
@@ -145,7 +101,7 @@ _EXPORTS = {
 
 
 def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
+    module = _EXPORTS.get(name, "trustmap.api" if name in __all__ else None)
     if module is None:
         raise AttributeError(f"module 'trustmap' has no attribute '{name}'")
     if name == "query":

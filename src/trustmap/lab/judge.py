@@ -22,7 +22,7 @@ from trustmap.lab.plan import KUBELET as KUBELET_CALLER
 from trustmap.lab.plan import Caller, LabRequest
 from trustmap.model import Graph, Service
 
-__all__ = ["REWRITE_ANNOTATION", "evaluator_judge", "rewrite_off"]
+__all__ = ["evaluator_judge", "rewrite_off"]
 
 
 def rewrite_off(pods: Pods | None) -> bool:

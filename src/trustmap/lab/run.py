@@ -154,20 +154,25 @@ def _send_all(
     judge: Judge | None,
     deadline: float,
 ) -> Iterator[LabResult]:
+    shadow: int | None = None  # would-deny count after the previous request, if it was audited
     for request in requests:
         if time.monotonic() > deadline:
             raise InputError(
                 "the lab run passed its deadline; fewer services or a longer --deadline"
             )
         audit = wiring.audit(request.door)
-        before = _shadow_denials(envoy) if audit else 0
-        sender, port = wiring.route(request)
-        answer = send(sender, port, wiring.wire(request), request.method, request.path)
-        if sender.source == ISTIO_AGENT_ADDRESS:
-            answer = Answer(answer.allowed, f"{answer.detail} (via the sidecar agent)")
-        elif wiring.uncaptured(request):
-            answer = Answer(answer.allowed, f"{answer.detail} (port not captured by the sidecar)")
-        would_deny = _shadow_denials(envoy) > before if audit else None
+        if audit and shadow is None:
+            shadow = _shadow_denials(envoy)
+        route = wiring.route(request)
+        answer = send(route.sender, route.port, route.wire, request.method, request.path)
+        if route.note:
+            answer = Answer(answer.allowed, f"{answer.detail} ({route.note})")
+        would_deny = None
+        if audit and shadow is not None:
+            after = _shadow_denials(envoy)
+            would_deny, shadow = after > shadow, after
+        else:
+            shadow = None
         judged = None if judge is None else judge(request)
         yield LabResult(request, answer, judged, audit, would_deny)
 
@@ -175,6 +180,17 @@ def _send_all(
 def _shadow_denials(envoy: EnvoyProcess) -> int:
     """Requests the proxy's shadow (dry-run) rules would have denied, so far."""
     return sum(v for k, v in envoy.stats("http.").items() if k.endswith("shadow_denied"))
+
+
+@dataclass(frozen=True, slots=True)
+class _Route:
+    """How one request is sent."""
+
+    sender: Sender
+    port: int
+    wire: str
+    note: str = ""
+    """Said after the proxy's answer when the request does not go through the door's listener."""
 
 
 class _Wiring:
@@ -214,29 +230,27 @@ class _Wiring:
         org = self.graph.organization
         return org is not None and org.mode(self.environment, door.service.namespace) == "audit"
 
-    def route(self, request: LabRequest) -> tuple[Sender, int]:
-        """Who sends ``request`` and to which port: the door's listener, or, for a probe Istio
-        rewrites to its agent, the application itself from the agent's address."""
+    def route(self, request: LabRequest) -> _Route:
+        """How ``request`` travels: to the door's listener; for a probe Istio rewrites to its agent,
+        to the application itself from the agent's address; to a port Istio's iptables keep from
+        the sidecar, to the application itself in plain text, and as HTTP/1.1 (the lab's HTTP
+        application speaks only that; Envoy translates in front of it), same method and path."""
         upstream = self.echo.grpc_port if request.door.grpc else self.echo.http_port
         if self._via_agent(request):
-            return Sender(ISTIO_AGENT_ADDRESS), upstream
-        if self.uncaptured(request):  # the sidecar's iptables let it past: plain, to the app
-            return Sender(self._addresses[request.caller]), upstream
-        return self.sender(request.caller), self.ports[request.door]
+            return _Route(
+                Sender(ISTIO_AGENT_ADDRESS), upstream, request.wire, "via the sidecar agent"
+            )
+        if self._uncaptured(request):
+            wire = "http1" if request.wire == "http2" else request.wire
+            sender = Sender(self._addresses[request.caller])
+            return _Route(sender, upstream, wire, "port not captured by the sidecar")
+        return _Route(self.sender(request.caller), self.ports[request.door], request.wire)
 
-    def uncaptured(self, request: LabRequest) -> bool:
-        """Whether Istio's iptables keep ``request``'s port out of the sidecar
-        (``Pods.uncaptured_ports``): it goes straight to the application."""
+    def _uncaptured(self, request: LabRequest) -> bool:
         pods = self.workloads.get(request.door.service)
         return (
             self.ca is not None and pods is not None and request.door.port in pods.uncaptured_ports
         )
-
-    def wire(self, request: LabRequest) -> str:
-        """The protocol ``request`` is sent in: as planned, except that past the sidecar the
-        lab's HTTP application speaks HTTP/1.1 only (Envoy translates in front of it), so an
-        HTTP/2 request to an uncaptured port is sent as HTTP/1.1, the same method and path."""
-        return "http1" if request.wire == "http2" and self.uncaptured(request) else request.wire
 
     def _via_agent(self, request: LabRequest) -> bool:
         if request.caller != KUBELET or self.ca is None:
