@@ -11,7 +11,15 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-__all__ = ["HTTP_PROTOCOLS", "Route", "glob_regex", "istio_path", "parse_route", "speaks_http"]
+__all__ = [
+    "HTTP_PROTOCOLS",
+    "Route",
+    "carries_requests",
+    "glob_regex",
+    "istio_path",
+    "parse_route",
+    "speaks_http",
+]
 
 HTTP_PROTOCOLS = frozenset({"http", "http2", "https", "grpc", "grpc-web", "h2c"})
 """Application protocols whose requests carry a method and a path."""
@@ -51,6 +59,12 @@ def parse_route(text: str) -> Route:
 def speaks_http(app_protocol: str | None) -> bool:
     """Whether L7 rules can apply: HTTP-family protocols, or none declared (methods imply HTTP)."""
     return app_protocol is None or app_protocol.lower() in HTTP_PROTOCOLS
+
+
+def carries_requests(app_protocol: str | None, has_methods: bool) -> bool:
+    """Whether calls to an interface are HTTP requests (a method and a path): its appProtocol is of
+    the HTTP family, or it names none and declares methods (docs/format.md: methods imply HTTP)."""
+    return speaks_http(app_protocol) and (app_protocol is not None or has_methods)
 
 
 @functools.lru_cache(maxsize=65536)

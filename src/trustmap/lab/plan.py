@@ -21,7 +21,7 @@ from urllib.parse import unquote
 
 from trustmap.diagnostics import Span
 from trustmap.dialects.pods import GRPC_HEALTH_CHECK, Probe, Workloads
-from trustmap.dialects.routes import parse_route, speaks_http
+from trustmap.dialects.routes import carries_requests, parse_route
 from trustmap.model import Edge, Graph, Interface, Service, ServiceRef
 
 __all__ = [
@@ -228,10 +228,8 @@ def _interface(service: Service, name: str) -> Interface | None:
 
 
 def _l7(interface: Interface) -> bool:
-    return (
-        interface.protocol == "TCP"
-        and speaks_http(interface.app_protocol)
-        and (interface.app_protocol is not None or bool(interface.methods))
+    return interface.protocol == "TCP" and carries_requests(
+        interface.app_protocol, bool(interface.methods)
     )
 
 

@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 
 from trustmap.analysis.platform import Peer, glob_match
 from trustmap.diagnostics import Span
+from trustmap.dialects.routes import carries_requests
 from trustmap.model import Edge, Egress, Endpoint, Graph, Labels, ServiceRef
 
-__all__ = ["L7_PROTOCOLS", "Declared", "Sample", "Want", "declared_requests", "route_sample"]
+__all__ = ["Declared", "Sample", "Want", "declared_requests", "route_sample"]
 
-L7_PROTOCOLS = frozenset({"http", "http2", "grpc", "grpc-web", "h2c", "https"})
 Sample = tuple[str | None, str | None]
 """(method, path) of an HTTP/gRPC request, or (None, None) for a plain connection."""
 
@@ -156,8 +156,7 @@ def _edge(graph: Graph, edge: Edge, by_ns: dict[str, list[Peer]], out: Declared)
     service = graph.services.get(edge.target)
     interface = service.interface(edge.interface) if service else None
     app = (interface.app_protocol or "").lower() if interface else ""
-    # as compiled: no appProtocol but methods declared means HTTP (dialects.routes.speaks_http)
-    l7 = app in L7_PROTOCOLS or (not app and interface is not None and bool(interface.methods))
+    l7 = interface is not None and carries_requests(interface.app_protocol, bool(interface.methods))
     what = f"{edge.kind.value} {edge.source} → {edge.target} {edge.interface}"
     sources = _sources(edge.source, by_ns, out)
     if not sources and edge.source.kind != "service":
