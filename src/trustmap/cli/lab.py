@@ -26,6 +26,9 @@ from trustmap.report import render_diagnostics
 from trustmap.report.lab import lab_data, lab_summary, lab_table
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from trustmap.diagnostics import Diagnostic
     from trustmap.lab import LabReport
 
 __all__ = ["lab"]
@@ -126,20 +129,22 @@ def lab(
 
 def _policies(paths: tuple[Path, ...]) -> list[dict[str, Any]]:
     objects, problems = api.read_objects(paths)
-    if problems:
-        sys.stderr.write(render_diagnostics(problems))
-        if any(p.severity == "error" for p in problems):
-            sys.exit(2)
+    _report(problems)
     return objects
 
 
 def _workloads(graph: Any, paths: tuple[Path, ...]) -> Any:
     workloads, problems = api.read_workloads(graph, paths)
+    _report(problems)
+    return workloads
+
+
+def _report(problems: Sequence[Diagnostic]) -> None:
+    """Print the problems of the files read; an error among them ends the run (exit 2)."""
     if problems:
         sys.stderr.write(render_diagnostics(problems))
-        if any(p.severity == "error" for p in problems):
-            sys.exit(2)
-    return workloads
+    if any(p.severity == "error" for p in problems):
+        sys.exit(2)
 
 
 def _render(report: LabReport, fmt: str, differences: bool) -> None:
