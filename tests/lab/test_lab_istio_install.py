@@ -20,49 +20,19 @@ from pathlib import Path
 import pytest
 
 import trustmap
+from shop_org import shop_declarations, shop_manifests
 from trustmap.dialects import compile_graph
 from trustmap.lab import KUBELET, run_lab
 
 pytestmark = pytest.mark.usefixtures("envoy")
 
 TODAY = dt.date(2026, 11, 1)
-DECLARATIONS = """\
-apiVersion: trustmap.dev/v1alpha1
-kind: Organization
-metadata: {name: acme}
-spec:
-  istio: {rewriteAppProbers: false}
----
-apiVersion: trustmap.dev/v1alpha1
-kind: Team
-metadata: {name: shop}
-spec: {owners: [alice@example.com], namespaces: [shop]}
----
-apiVersion: trustmap.dev/v1alpha1
-kind: Service
-metadata: {name: web, namespace: shop}
-spec:
-  team: shop
-  workload: {serviceAccount: web, podLabels: {app: web}}
-  dependsOn:
-    - {service: shop/api, interface: http, methods: ["GET /items"], reason: lists the items}
----
-apiVersion: trustmap.dev/v1alpha1
-kind: Service
-metadata: {name: api, namespace: shop}
-spec:
-  team: shop
-  workload: {serviceAccount: api, podLabels: {app: api}}
-  interfaces:
-    - {name: http, port: 8080, appProtocol: http, methods: ["GET /items"], consumers: [shop/web]}
-"""
-MANIFESTS = """\
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: api, namespace: shop}
-spec:
-  selector: {matchLabels: {app: api}}
-  template:
+DECLARATIONS = shop_declarations(
+    '{name: http, port: 8080, appProtocol: http, methods: ["GET /items"], consumers: [shop/web]}',
+    "  istio: {rewriteAppProbers: false}\n",
+)
+MANIFESTS = shop_manifests(
+    """\
     metadata: {labels: {app: api}}
     spec:
       serviceAccountName: api
@@ -72,18 +42,8 @@ spec:
           ports: [{containerPort: 8080}]
           readinessProbe: {httpGet: {path: /ready, port: 8080}}
           livenessProbe: {httpGet: {path: /live, port: 8080}}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: shop}
-spec:
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      serviceAccountName: web
-      containers: [{name: web, image: web}]
 """
+)
 
 
 def test_on_a_mesh_without_the_rewrite_probes_cross_the_inbound_listener_and_pass(

@@ -26,8 +26,8 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
-from verify_helpers import shop_declarations, shop_manifests
 
+from shop_org import shop_declarations, shop_manifests
 from trustmap.cli import cli
 from trustmap.dialects import compile_graph
 from trustmap.dialects.workloads import read_workloads

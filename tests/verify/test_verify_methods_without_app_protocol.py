@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from verify_helpers import shop_declarations, shop_manifests
 
+from shop_org import shop_declarations, shop_manifests
 from trustmap.cli import cli
 
 DECLARATIONS = shop_declarations(
