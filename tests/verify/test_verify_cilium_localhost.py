@@ -13,20 +13,16 @@ probe (TM409) per probe, and the same organisation under ``auto`` needs no host 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import yaml
-from click.testing import CliRunner
+from verify_helpers import invoke, verify_cilium
 
 from trustmap.analysis.cilium import CiliumEvaluator, cilium_localhost
 from trustmap.analysis.inventory import build_inventory, make_obj
 from trustmap.analysis.platform import KUBELET, Request
-from trustmap.cli import cli
 from trustmap.graph import graph_from_text
-
-NOW = "2026-11-23"
 
 DECLARATIONS = """\
 apiVersion: trustmap.dev/v1alpha1
@@ -112,36 +108,12 @@ def write(tmp: Path, allow_localhost: str = "policy") -> tuple[Path, Path]:
     return decl, k8s
 
 
-def invoke(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(cli, [*args, "--now", NOW])
-    return result.exit_code, result.stdout + result.stderr
-
-
 def compiled(tmp: Path, allow_localhost: str = "policy") -> list[dict[str, Any]]:
     decl, k8s = write(tmp, allow_localhost)
     out = tmp / f"out-{allow_localhost}"
     code, text = invoke("compile", str(decl), "-t", "cilium", "-m", str(k8s), "-o", str(out))
     assert code == 0, text
     return list(yaml.safe_load_all((out / "shop.yaml").read_text()))
-
-
-def verify(tmp: Path, objects: list[dict[str, Any]]) -> tuple[int, list[dict[str, Any]]]:
-    policies = tmp / "policies"
-    policies.mkdir(exist_ok=True)
-    (policies / "shop.yaml").write_text(yaml.safe_dump_all(objects, sort_keys=False))
-    code, out = invoke(
-        "verify",
-        str(tmp / "decl"),
-        "-t",
-        "cilium",
-        "-m",
-        str(tmp / "k8s"),
-        "-p",
-        str(policies),
-        "--format",
-        "json",
-    )
-    return code, json.loads(out[: out.rindex("]") + 1])
 
 
 def without_host_rules(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -163,7 +135,7 @@ def test_compiled_output_under_policy_is_an_exact_match_probes_included(tmp_path
         )
         == 4
     )
-    code, findings = verify(tmp_path, objects)
+    code, findings = verify_cilium(tmp_path, objects)
     assert (code, findings) == (0, [])
 
 
@@ -176,7 +148,7 @@ def test_verify_without_policies_compiles_with_the_setting_and_matches(tmp_path:
 
 def test_dropping_the_host_rules_blocks_every_probe_and_each_is_tm409(tmp_path: Path) -> None:
     """Mutation: the same objects without ``fromEntities: [host]`` — default deny holds the host."""
-    code, findings = verify(tmp_path, without_host_rules(compiled(tmp_path)))
+    code, findings = verify_cilium(tmp_path, without_host_rules(compiled(tmp_path)))
     blocked = sorted(f["message"] for f in findings if f["code"] == "TM409")
     assert code == 1
     assert [f["code"] for f in findings] == ["TM409"] * 4
@@ -203,7 +175,7 @@ def test_dropping_one_probe_route_blocks_only_that_probe(tmp_path: Path) -> None
             and rule["toPorts"][0]["ports"][0]["port"] == "9090"
         ):
             rule["toPorts"][0]["rules"]["http"] = [{"method": "GET", "path": "/other"}]
-    code, findings = verify(tmp_path, objects)
+    code, findings = verify_cilium(tmp_path, objects)
     assert code == 1
     assert [f["code"] for f in findings] == ["TM409"]
     assert "on 9090/TCP (grpc /grpc.health.v1.Health/Check)" in findings[0]["message"]
@@ -215,7 +187,7 @@ def test_under_auto_the_same_organisation_needs_no_host_rule(tmp_path: Path) -> 
     assert not any(
         r.get("fromEntities") == ["host"] for o in objects for r in o["spec"].get("ingress", [])
     )
-    code, findings = verify(tmp_path, objects)
+    code, findings = verify_cilium(tmp_path, objects)
     assert (code, findings) == (0, [])
 
 

@@ -12,16 +12,11 @@ default ``auto`` is on Kubernetes (cilium/cilium ``pkg/policy/l4.go`` ``createL4
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import yaml
-from click.testing import CliRunner
-
-from trustmap.cli import cli
-
-NOW = "2026-11-23"
+from verify_helpers import invoke, verify_cilium
 
 DECLARATIONS = """
 apiVersion: trustmap.dev/v1alpha1
@@ -73,35 +68,11 @@ def write(tmp: Path) -> tuple[Path, Path]:
     return tmp / "decl", tmp / "k8s"
 
 
-def invoke(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(cli, [*args, "--now", NOW])
-    return result.exit_code, result.stdout + result.stderr
-
-
 def compiled(tmp: Path) -> list[dict[str, Any]]:
     decl, k8s = write(tmp)
     code, out = invoke("compile", str(decl), "-t", "cilium", "-m", str(k8s), "-o", str(tmp / "out"))
     assert code == 0, out
     return list(yaml.safe_load_all((tmp / "out" / "shop.yaml").read_text()))
-
-
-def verify(tmp: Path, objects: list[dict[str, Any]]) -> tuple[int, list[dict[str, Any]]]:
-    policies = tmp / "policies"
-    policies.mkdir()
-    (policies / "shop.yaml").write_text(yaml.safe_dump_all(objects, sort_keys=False))
-    code, out = invoke(
-        "verify",
-        str(tmp / "decl"),
-        "-t",
-        "cilium",
-        "-m",
-        str(tmp / "k8s"),
-        "-p",
-        str(policies),
-        "--format",
-        "json",
-    )
-    return code, json.loads(out[: out.rindex("]") + 1])
 
 
 def status_ingress(objects: list[dict[str, Any]]) -> dict[str, Any]:
@@ -121,7 +92,7 @@ def test_compiled_output_lets_the_kubelet_probe_the_world_port_and_matches_exact
 ) -> None:
     """The probe paths (/healthz, gRPC Health/Check) are no declared method; the host passes the
     proxy without L7 rules, so verify finds no blocked probe (TM409) and nothing else."""
-    code, findings = verify(tmp_path, compiled(tmp_path))
+    code, findings = verify_cilium(tmp_path, compiled(tmp_path))
     assert code == 0, findings
     assert findings == []
 
@@ -133,7 +104,7 @@ def test_a_deny_of_the_host_on_the_probed_port_is_reported_per_probe(tmp_path: P
     status_ingress(objects)["spec"]["ingressDeny"] = [
         {"fromEntities": ["host"], "toPorts": [{"ports": [{"port": "8080", "protocol": "TCP"}]}]}
     ]
-    code, findings = verify(tmp_path, objects)
+    code, findings = verify_cilium(tmp_path, objects)
     blocked = sorted(f["message"] for f in findings if f["code"] == "TM409")
     assert code == 1
     assert len(blocked) == 2
@@ -148,7 +119,7 @@ def test_an_undeclared_pod_of_a_managed_namespace_is_not_promised_the_world_port
     """The declarations give an undeclared pod of a namespace under default deny no egress, even
     to an `exposure: world` interface: without the compiled default deny its call is wider."""
     objects = [o for o in compiled(tmp_path) if o["metadata"]["name"] != "trustmap-default-deny"]
-    code, findings = verify(tmp_path, objects)
+    code, findings = verify_cilium(tmp_path, objects)
     wider = [f["message"] for f in findings if f["code"] == "TM405"]
     assert code == 1
     assert any(
@@ -186,7 +157,7 @@ def test_a_flow_declared_for_an_undeclared_pod_is_still_expected(tmp_path: Path)
     )
     assert code == 0, out
     objects = list(yaml.safe_load_all((tmp_path / "out" / "shop.yaml").read_text()))
-    code, findings = verify(tmp_path, objects)
+    code, findings = verify_cilium(tmp_path, objects)
     narrower = [f["message"] for f in findings if f["code"] == "TM406"]
     assert code == 1
     assert any(
