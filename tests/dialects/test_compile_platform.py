@@ -529,3 +529,13 @@ def test_linkerd_reports_https_probes_it_cannot_authorise() -> None:
     assert "shop/cache" in finding.message
     assert finding.hint is not None
     assert "skip-inbound-ports" in finding.hint
+
+
+def test_unreadable_manifests_say_only_what_is_wrong_with_them(tmp_path: Path) -> None:
+    """A missing or broken manifest may hold the workloads it seems to lack: its error is said,
+    not a TM309 for every service it might run."""
+    graph = graph_from_text(
+        (BOUTIQUE / "services" / "storefront.yaml").read_text(), "s.yaml", TODAY
+    )
+    _, problems = read_workloads(graph, [tmp_path / "missing"])
+    assert [p.code for p in problems] == ["TM100"]

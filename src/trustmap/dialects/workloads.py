@@ -31,10 +31,12 @@ def read_workloads(
     Returns:
         Pods per declared service that some workload runs, and every problem: the manifests'
         own (located, from :func:`trustmap.kube.load_kube`), TM308 when they hold no workload,
-        TM309 and TM310 (see :func:`map_workloads`). Never raises for bad input.
+        TM309 and TM310 (see :func:`map_workloads`); TM308 and TM309 only when every file was
+        read (an unreadable one may hold the missing workloads). Never raises for bad input.
     """
     kset, problems = load_kube(paths)
-    if not kset.workloads and not any(d.severity is Severity.ERROR for d in problems):
+    unreadable = any(d.severity is Severity.ERROR for d in problems)
+    if not kset.workloads and not unreadable:
         where = Span(str(paths[0])) if paths else None
         problems.append(
             diagnostic(
@@ -46,6 +48,8 @@ def read_workloads(
             )
         )
     pods, found = map_workloads(graph, kset.workloads)
+    if unreadable:
+        found = [d for d in found if d.code != "TM309"]
     return pods, sort_diagnostics([*problems, *found])
 
 
